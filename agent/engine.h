@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* Container metadata from the engine's Docker-compatible API over its unix
+ * socket (libcurl + jansson): GET /containers/<id>/json. The JSON is
+ * untrusted (a container's labels and config are user-controlled): the
+ * parser is pure, capped and fuzzed. Results are cached per container id. */
+#ifndef KH_ENGINE_H
+#define KH_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define ENGINE_MAX_BODY (1u << 20) /* cap on one inspect reply */
+
+struct container_meta {
+	char id[65];
+	char name[256];     /* without the leading '/' */
+	char image[512];    /* Config.Image, e.g. "localhost/payments:1" */
+	char image_id[160]; /* .Image, e.g. "sha256:..." */
+	json_t *labels;     /* object of string->string; owned (never NULL after parse) */
+	pid_t pid;          /* State.Pid in the agent's pid namespace */
+	bool running;
+	bool privileged;    /* HostConfig.Privileged */
+	char user[128];     /* Config.User */
+	bool root;          /* user is empty, "0", "root", "0:*" or "root:*" */
+};
+
+/* Parse an inspect body. 0, or -EBADMSG (not JSON, wrong types, over caps).
+ * On success the caller owns ret->labels (container_meta_clear). */
+int engine_parse_container(const char *body, size_t len, struct container_meta *ret);
+void container_meta_clear(struct container_meta *m);
+/* Deep copy (labels ref-copied). */
+void container_meta_copy(struct container_meta *dst, const struct container_meta *src);
+
+struct engine;
+
+/* url: "unix:///run/docker.sock" or "unix:///run/podman/podman.sock". */
+int engine_new(const char *url, struct engine **ret);
+void engine_free(struct engine *e);
+const char *engine_url(const struct engine *e);
+
+/* Look up a container (cache first). Fills *ret (caller clears) on success:
+ *   -ENOENT container unknown to the engine
+ *   -ECONNREFUSED / -EHOSTUNREACH / -ETIMEDOUT engine unreachable
+ *   -EBADMSG bad reply. */
+int engine_inspect(struct engine *e, const char *id, struct container_meta *ret);
+/* Drop a cache entry (container gone, or a mismatch seen). */
+void engine_forget(struct engine *e, const char *id);
+
+#endif

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* keyhole wire format v1 (docs/protocol.md): framing plus typed encode and
+ * decode of every message. Syscall-free and allocation-free, so it is fuzzed
+ * directly; both sides treat every decoded field as untrusted.
+ *
+ * Frame:  u32 big-endian payload length | payload
+ * Payload: u8 type | fields.  str = u16 BE length | bytes (no NUL inside);
+ *          blob = u32 BE length | bytes.  Integers are big-endian.
+ *
+ * Encoders write into a caller buffer (the agent passes sodium_malloc memory
+ * for frames that carry values) and return the frame length or -ENOBUFS.
+ * Decoded strings are copied NUL-terminated into fixed arrays; a SECRET's
+ * value points into the caller's payload buffer (wipe it after use). */
+#ifndef KH_PROTO_H
+#define KH_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PROTO_VERSION 1u
+#define PROTO_HDR 4u
+#define PROTO_MAX_NAME 255u       /* secret name, file name */
+#define PROTO_MAX_REASON 511u     /* denial / error text */
+#define PROTO_MAX_VALUE (1u << 20) /* one secret value */
+#define PROTO_MAX_NAMES 64u       /* names in one REQUEST */
+#define PROTO_MAX_ADMIN (1u << 20) /* admin JSON text */
+/* Largest payload either side accepts: a SECRET with a maximal value. */
+#define PROTO_MAX_PAYLOAD (PROTO_MAX_VALUE + 2u * (PROTO_MAX_NAME + 2u) + 64u)
+/* Largest REQUEST payload: what the agent buffers before it has decoded. */
+#define PROTO_MAX_REQUEST (8u + PROTO_MAX_NAMES * (PROTO_MAX_NAME + 2u))
+
+enum proto_type {
+	/* shim -> agent */
+	PROTO_REQUEST = 0x01, /* u16 version, u8 flags, u16 n, n x str name */
+	/* cli -> agent (admin socket) */
+	PROTO_ADMIN = 0x10,   /* blob JSON request */
+	/* agent -> shim */
+	PROTO_SECRET = 0x81,  /* str name, u64 version, str file, u16 mode, blob value */
+	PROTO_DENIED = 0x82,  /* str name, str reason */
+	PROTO_REVOKED = 0x83, /* str name, str file */
+	PROTO_END = 0x84,     /* u32 count of SECRET+DENIED+REVOKED in this batch */
+	PROTO_ERROR = 0x85,   /* u16 code, str reason; the agent then closes */
+	/* agent -> cli */
+	PROTO_ADMIN_REPLY = 0x90, /* blob JSON reply */
+};
+
+enum proto_flags {
+	PROTO_F_WATCH = 0x01, /* keep the connection; agent pushes rotations */
+};
+#define PROTO_F_ALL PROTO_F_WATCH
+
+enum proto_err {
+	PROTO_E_BADMSG = 1,   /* malformed or unknown message */
+	PROTO_E_VERSION = 2,  /* unsupported protocol version */
+	PROTO_E_TOOBIG = 3,   /* frame over the cap */
+	PROTO_E_DENIED = 4,   /* attestation failed: caller not identified */
+	PROTO_E_BUSY = 5,     /* connection or rate limit */
+	PROTO_E_INTERNAL = 6,
+};
+
+struct proto_request {
+	uint16_t version;
+	uint8_t flags;
+	uint16_t n_names; /* 0 = everything the policy grants */
+	char names[PROTO_MAX_NAMES][PROTO_MAX_NAME + 1];
+};
+
+struct proto_secret {
+	char name[PROTO_MAX_NAME + 1];
+	uint64_t version;
+	char file[PROTO_MAX_NAME + 1];
+	uint16_t mode;
+	const uint8_t *value; /* points into the decoded payload */
+	uint32_t value_len;
+};
+
+struct proto_denied {
+	char name[PROTO_MAX_NAME + 1];
+	char reason[PROTO_MAX_REASON + 1];
+};
+
+struct proto_revoked {
+	char name[PROTO_MAX_NAME + 1];
+	char file[PROTO_MAX_NAME + 1];
+};
+
+struct proto_end {
+	uint32_t count;
+};
+
+struct proto_error {
+	uint16_t code;
+	char reason[PROTO_MAX_REASON + 1];
+};
+
+struct proto_admin {
+	const char *json; /* points into payload; NOT NUL-terminated */
+	uint32_t len;
+};
+
+struct proto_msg {
+	enum proto_type type;
+	union {
+		struct proto_request request;
+		struct proto_secret secret;
+		struct proto_denied denied;
+		struct proto_revoked revoked;
+		struct proto_end end;
+		struct proto_error error;
+		struct proto_admin admin; /* PROTO_ADMIN and PROTO_ADMIN_REPLY */
+	} u;
+};
+
+/* Framing. Given the bytes buffered so far, set *ret_payload_len and return
+ * 0 when a whole frame of at most max_payload bytes is present; -EAGAIN when
+ * more bytes are needed; -EMSGSIZE when the length prefix exceeds
+ * max_payload or is zero (checked as soon as the 4 prefix bytes arrive). */
+int proto_frame_check(const uint8_t *buf, size_t have, uint32_t max_payload,
+		      uint32_t *ret_payload_len);
+
+/* Decode one payload (without the 4-byte prefix). Exact-size: trailing bytes
+ * are an error. Returns 0 or -EBADMSG (malformed, unknown type, bad string,
+ * over a cap). The message is filled only on success. */
+int proto_decode(const uint8_t *payload, size_t len, struct proto_msg *ret_msg);
+
+/* Encoders: write a complete frame (prefix included) into buf. Return the
+ * frame length (> 0) or -ENOBUFS if cap is too small, -EINVAL if a field is
+ * over its cap or a string holds a NUL. */
+ssize_t proto_encode_request(uint8_t *buf, size_t cap, uint8_t flags,
+			     const char *const *names, size_t n_names);
+ssize_t proto_encode_secret(uint8_t *buf, size_t cap, const char *name,
+			    uint64_t version, const char *file, uint16_t mode,
+			    const uint8_t *value, size_t value_len);
+ssize_t proto_encode_denied(uint8_t *buf, size_t cap, const char *name,
+			    const char *reason);
+ssize_t proto_encode_revoked(uint8_t *buf, size_t cap, const char *name,
+			     const char *file);
+ssize_t proto_encode_end(uint8_t *buf, size_t cap, uint32_t count);
+ssize_t proto_encode_error(uint8_t *buf, size_t cap, uint16_t code,
+			   const char *reason);
+/* type is PROTO_ADMIN or PROTO_ADMIN_REPLY */
+ssize_t proto_encode_admin(uint8_t *buf, size_t cap, enum proto_type type,
+			   const char *json, size_t len);
+
+/* Exact frame size a SECRET with these field lengths needs. */
+size_t proto_secret_frame_size(size_t name_len, size_t file_len, size_t value_len);
+
+/* A file name the shim may create: 1..255 bytes, no '/', no NUL, not
+ * starting with '.', not "." or "..". */
+bool proto_file_name_valid(const char *s);
+/* A secret name: 1..255 of [A-Za-z0-9._/-], no "." or ".." segment, no
+ * leading/trailing '/', no "//". The one validator shared by all sides. */
+bool proto_secret_name_valid(const char *s);
+
+const char *proto_type_name(int type);
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* Public API of the sealed keystore (docs/keystore-format.md).
+ * Records are sealed to the store's X25519 public key with store id, name and
+ * version bound as associated data; writing needs only the public key,
+ * reading needs the private key. Storage goes through a backend
+ * (keystore/backend.h): a local file by default, etcd for fleets.
+ * All functions return 0 or a negative errno and never log or exit:
+ *   -ENOENT  no such store / record / version     -EEXIST  already exists
+ *   -EBADMSG corrupt or unauthenticated data      -EACCES  wrong key/passphrase
+ *   -EPERM   key or store file mode too open      -EINVAL  bad name or argument
+ *   -ESTALE  concurrent writer won (CAS conflict) -EFBIG   value over the cap
+ *   others   I/O errors from the backend
+ * Secret bytes handed out live in sodium_malloc memory: free with
+ * ks_secret_free(), which wipes them. */
+#ifndef KH_KEYSTORE_H
+#define KH_KEYSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define KS_MAX_VALUE (1u << 20) /* default cap on one value */
+#define KS_DEFAULT_KEEP 5u      /* versions kept by rotate */
+#define KS_PK_BYTES 32u
+#define KS_ID_MAX 64u           /* store id text length cap */
+
+struct ks_store;
+
+struct ks_secret {
+	uint8_t *data; /* sodium_malloc'd; len bytes (+1 NUL not counted) */
+	size_t len;
+	uint64_t version;
+};
+void ks_secret_free(struct ks_secret *s);
+
+struct ks_init_opts {
+	const char *key_file; /* write the private key here (0400); NULL: key
+				 encrypted in the store under a passphrase */
+	int passphrase_fd;    /* passphrase source when key_file is NULL; -1 = tty */
+};
+
+struct ks_open_opts {
+	const char *key_file; /* private key file, or NULL */
+	int passphrase_fd;    /* when the key lives in the store; -1 = tty */
+	bool public_only;     /* put/rotate/list/history/rm: no private key */
+};
+
+/* Information about one record, never its value. */
+struct ks_info {
+	char name[256];
+	uint64_t version;   /* current version */
+	size_t size;        /* plaintext length of the current version */
+	time_t created;     /* first version */
+	time_t updated;     /* current version */
+	unsigned n_versions;/* versions kept */
+};
+
+struct ks_version_info {
+	uint64_t version;
+	size_t size;
+	time_t created;
+};
+
+int ks_init(const char *store, const struct ks_init_opts *o);
+int ks_open(const char *store, const struct ks_open_opts *o, struct ks_store **ret);
+void ks_close(struct ks_store *ks);
+
+/* version 0 = current. Needs the private key. */
+int ks_get(struct ks_store *ks, const char *name, uint64_t version, struct ks_secret **ret);
+/* -EEXIST if name exists. */
+int ks_put(struct ks_store *ks, const char *name, const uint8_t *val, size_t len,
+	   uint64_t *ret_version);
+/* -ENOENT if name does not exist; keeps the newest `keep` versions. */
+int ks_rotate(struct ks_store *ks, const char *name, const uint8_t *val, size_t len,
+	      unsigned keep, uint64_t *ret_version);
+int ks_rm(struct ks_store *ks, const char *name);
+
+/* Sorted by name; free(*ret). */
+int ks_list(struct ks_store *ks, struct ks_info **ret, size_t *ret_n);
+/* Newest first; free(*ret). */
+int ks_history(struct ks_store *ks, const char *name, struct ks_version_info **ret,
+	       size_t *ret_n);
+
+/* Re-read the backend; *ret_changed tells whether anything differs from the
+ * state held before. On error the previous state is kept (an agent keeps
+ * serving what it has). */
+int ks_reload(struct ks_store *ks, bool *ret_changed);
+/* An fd that becomes readable when the store may have changed (inotify for
+ * the file backend), or -1. After it polls readable call ks_watch_drain()
+ * then ks_reload(). */
+int ks_watch_fd(struct ks_store *ks);
+int ks_watch_drain(struct ks_store *ks);
+
+const char *ks_store_id(const struct ks_store *ks);
+void ks_public_key(const struct ks_store *ks, uint8_t ret_pk[KS_PK_BYTES]);
+
+/* Offline sealing (CI/laptop): needs only the store id and public key.
+ * *ret_json is a malloc'd sealed-record JSON document (no plaintext). */
+int ks_seal_record(const char *store_id, const uint8_t pk[KS_PK_BYTES], const char *name,
+		   uint64_t version, const uint8_t *val, size_t len, char **ret_json);
+/* Add a sealed record produced by ks_seal_record (its version must be the
+ * record's next version). Needs no private key. */
+int ks_import_record(struct ks_store *ks, const char *json, size_t len);
+
+const char *ks_strerror(int err);
+
+#endif
