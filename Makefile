@@ -64,6 +64,8 @@ KEYSTORE_SRC := $(wildcard keystore/*.c)
 AGENT_SRC    := $(filter-out agent/main.c,$(wildcard agent/*.c))
 CLI_SRC      := $(wildcard agent/cli/*.c)
 SHIM_SRC     := $(wildcard shim/*.c)
+SHIM_LIB_SRC := $(filter-out shim/main.c,$(SHIM_SRC))
+STATIC_SRC   := $(wildcard tests/static/*.c)
 UNIT_SRC     := $(wildcard tests/unit/check_*.c)
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 TOOL_SRC     := $(wildcard tests/tools/*.c)
@@ -73,7 +75,8 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIBCOMMON   = $(B)/libcommon.a
 LIBKEYSTORE = $(B)/libkeystore.a
 LIBAGENT    = $(B)/libagent.a
-LIBS_ALL    = $(LIBAGENT) $(LIBKEYSTORE) $(LIBCOMMON)
+LIBSHIM     = $(B)/libshim.a
+LIBS_ALL    = $(LIBAGENT) $(LIBKEYSTORE) $(LIBSHIM) $(LIBCOMMON)
 LDLIBS_ALL  = $(PKG_LIBS) $(YAML_LIBS)
 
 BINS = $(B)/keyholed $(B)/keyhole $(B)/keyhole-shim
@@ -81,6 +84,7 @@ UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 FUZZ_REPLAY = $(patsubst tests/fuzz/%.c,$(B)/fuzz/replay_%,$(FUZZ_SRC))
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 TOOL_BINS = $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
+STATIC_BINS = $(patsubst tests/static/%.c,$(B)/static/%,$(STATIC_SRC))
 BENCH_BINS = $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test check check-asan check-valgrind analyze fuzz fuzz-build bench stress \
@@ -108,6 +112,9 @@ $(LIBKEYSTORE): $(call obj,$(KEYSTORE_SRC))
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
 $(LIBAGENT): $(call obj,$(AGENT_SRC))
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+# glibc build of the shim's modules, for its unit tests.
+$(LIBSHIM): $(call obj,$(SHIM_LIB_SRC))
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
 
 $(B)/keyholed: $(call obj,agent/main.c) $(LIBS_ALL)
 	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL)
@@ -124,6 +131,10 @@ $(B)/tests/check_%: $(call obj,tests/unit/check_%.c) $(LIBS_ALL)
 $(B)/tools/%: $(call obj,tests/tools/%.c) $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL)
+# Static programs that go into test and demo images (libc only).
+$(B)/static/%: $(B)/shimobj/tests/static/%.o $(B)/shimobj/common/io.o
+	@mkdir -p $(dir $@)
+	$(SHIM_CC) $(SHIM_LDFLAGS) -o $@ $^
 # Fuzz harnesses as plain replay binaries (gcc): `make test` replays corpora.
 $(B)/fuzz/replay_%: $(call obj,tests/fuzz/%.c tests/fuzz/replay_main.c) $(LIBS_ALL)
 	@mkdir -p $(dir $@)
@@ -132,7 +143,7 @@ $(B)/bench/%: $(call obj,bench/%.c) $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL) -lm
 
-tests-build: $(BINS) $(UNIT_BINS) $(FUZZ_REPLAY) $(TOOL_BINS)
+tests-build: $(BINS) $(UNIT_BINS) $(FUZZ_REPLAY) $(TOOL_BINS) $(STATIC_BINS)
 
 unit: tests-build
 	@B=$(B) bash tests/run.sh unit
@@ -166,7 +177,7 @@ fuzz: fuzz-build
 	@B=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BINS) $(BENCH_BINS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory $(BINS) $(BENCH_BINS) $(TOOL_BINS) $(STATIC_BINS)
 	@B=$(B) bash bench/run.sh
 
 stress: deps
@@ -174,7 +185,7 @@ stress: deps
 	@B=$(B) STRESS=1 bash tests/run.sh stress
 
 demo: deps
-	@$(MAKE) --no-print-directory $(BINS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory $(BINS) $(TOOL_BINS) $(STATIC_BINS)
 	@B=$(B) bash scripts/demo.sh
 
 install: $(BINS)
