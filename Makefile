@@ -90,6 +90,7 @@ BENCH_BINS = $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 .PHONY: all deps test check check-asan check-valgrind analyze fuzz fuzz-build bench stress \
 	demo install clean unit tests-build
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(BINS)
 	@printf 'keyhole-shim: %s bytes (static, stripped, %s)\n' \
