@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+/* Fuzz the wire codec both ways: the input is a byte stream as read from a
+ * socket. The agent side frames it with the REQUEST cap and accepts only
+ * REQUEST/ADMIN; the shim side frames it with the full payload cap and
+ * accepts SECRET/DENIED/REVOKED/END/ERROR. Every decoded message must
+ * re-encode to the exact bytes it came from (round-trip property). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "proto.h"
+
+static const char *const *request_names(const struct proto_request *q, const char **tmp)
+{
+	for (uint16_t i = 0; i < q->n_names; i++)
+		tmp[i] = q->names[i];
+	return tmp;
+}
+
+/* Re-encode m into out; returns the frame length or a negative errno. */
+static ssize_t reencode(const struct proto_msg *m, uint8_t *out, size_t cap)
+{
+	const char *names[PROTO_MAX_NAMES];
+	switch (m->type) {
+	case PROTO_REQUEST:
+		return proto_encode_request(out, cap, m->u.request.flags,
+					    request_names(&m->u.request, names),
+					    m->u.request.n_names);
+	case PROTO_SECRET:
+		return proto_encode_secret(out, cap, m->u.secret.name, m->u.secret.version,
+					   m->u.secret.file, m->u.secret.mode,
+					   m->u.secret.value, m->u.secret.value_len);
+	case PROTO_DENIED:
+		return proto_encode_denied(out, cap, m->u.denied.name, m->u.denied.reason);
+	case PROTO_REVOKED:
+		return proto_encode_revoked(out, cap, m->u.revoked.name, m->u.revoked.file);
+	case PROTO_END:
+		return proto_encode_end(out, cap, m->u.end.count);
+	case PROTO_ERROR:
+		return proto_encode_error(out, cap, m->u.error.code, m->u.error.reason);
+	case PROTO_ADMIN:
+	case PROTO_ADMIN_REPLY:
+		return proto_encode_admin(out, cap, m->type, m->u.admin.json, m->u.admin.len);
+	}
+	FUZZ_CHECK(!"decoder accepted an unknown type");
+}
+
+/* What the shim does with a reply before trusting it: validate the names. */
+static void shim_side_checks(const struct proto_msg *m, const uint8_t *pl, size_t len)
+{
+	switch (m->type) {
+	case PROTO_SECRET:
+		FUZZ_CHECK(m->u.secret.value >= pl);
+		FUZZ_CHECK(m->u.secret.value_len <= PROTO_MAX_VALUE);
+		FUZZ_CHECK((size_t)(m->u.secret.value - pl) + m->u.secret.value_len == len);
+		(void)proto_secret_name_valid(m->u.secret.name);
+		if (proto_file_name_valid(m->u.secret.file))
+			FUZZ_CHECK(!strchr(m->u.secret.file, '/') && m->u.secret.file[0] != '.');
+		break;
+	case PROTO_REVOKED:
+		(void)proto_secret_name_valid(m->u.revoked.name);
+		(void)proto_file_name_valid(m->u.revoked.file);
+		break;
+	case PROTO_DENIED:
+	case PROTO_END:
+	case PROTO_ERROR:
+		break;
+	case PROTO_REQUEST:
+	case PROTO_ADMIN:
+	case PROTO_ADMIN_REPLY:
+		break;
+	}
+}
+
+static void agent_side_checks(const struct proto_msg *m)
+{
+	if (m->type != PROTO_REQUEST)
+		return;
+	FUZZ_CHECK(m->u.request.n_names <= PROTO_MAX_NAMES);
+	for (uint16_t i = 0; i < m->u.request.n_names; i++) {
+		const char *n = m->u.request.names[i];
+		size_t l = strlen(n);
+		FUZZ_CHECK(l > 0 && l <= PROTO_MAX_NAME);
+		/* A valid name can never walk out of a directory. */
+		if (proto_secret_name_valid(n))
+			FUZZ_CHECK(strncmp(n, "../", 3) && !strstr(n, "/../") && strcmp(n, "..") &&
+				   n[0] != '/');
+	}
+}
+
+static void one_frame(const uint8_t *frame, uint32_t plen, bool agent_side)
+{
+	/* Exact-size copy so any over-read of the payload trips ASan. */
+	uint8_t *pl = malloc(plen);
+	struct proto_msg m;
+	FUZZ_CHECK(pl);
+	memcpy(pl, frame + PROTO_HDR, plen);
+	if (proto_decode(pl, plen, &m) == 0) {
+		if (agent_side)
+			agent_side_checks(&m);
+		else
+			shim_side_checks(&m, pl, plen);
+		size_t cap = PROTO_HDR + (size_t)plen;
+		uint8_t *out = malloc(cap);
+		FUZZ_CHECK(out);
+		ssize_t n = reencode(&m, out, cap);
+		FUZZ_CHECK(n == (ssize_t)cap);
+		/* The encoder always writes PROTO_VERSION; mask the version field. */
+		if (m.type == PROTO_REQUEST && m.u.request.version != PROTO_VERSION) {
+			out[5] = frame[5];
+			out[6] = frame[6];
+		}
+		FUZZ_CHECK(memcmp(out, frame, cap) == 0);
+		/* One byte short never fits. */
+		FUZZ_CHECK(reencode(&m, out, cap - 1) == -ENOBUFS);
+		free(out);
+	}
+	free(pl);
+}
+
+static void stream(const uint8_t *data, size_t size, uint32_t max, bool agent_side)
+{
+	size_t off = 0;
+	for (int frames = 0; frames < 64 && off < size; frames++) {
+		uint32_t plen = 0;
+		int r = proto_frame_check(data + off, size - off, max, &plen);
+		if (r == -EAGAIN || r == -EMSGSIZE)
+			return;
+		FUZZ_CHECK(r == 0 && plen > 0 && plen <= max);
+		FUZZ_CHECK(size - off - PROTO_HDR >= plen);
+		one_frame(data + off, plen, agent_side);
+		off += PROTO_HDR + plen;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	stream(data, size, PROTO_MAX_REQUEST, true);
+	stream(data, size, PROTO_MAX_PAYLOAD, false);
+	/* A raw payload without prefix, as a test harness would hand over. */
+	struct proto_msg m;
+	uint8_t *pl = malloc(size ? size : 1);
+	FUZZ_CHECK(pl);
+	if (size)
+		memcpy(pl, data, size);
+	(void)proto_decode(pl, size, &m);
+	free(pl);
+	return 0;
+}
