@@ -39,7 +39,7 @@ for bin in "$B"/fuzz/fuzz_*; do
 		fails=$((fails + 1))
 	fi
 	if [ -n "${FUZZ_MERGE:-}" ] && [ $rc -eq 0 ]; then
-		"$bin" -merge=1 "$seeds" "$work" >>"$log" 2>&1 &&
+		"$bin" -merge=1 -use_counters=0 "$seeds" "$work" >>"$log" 2>&1 &&
 			echo "   merged: $(ls "$seeds" | wc -l) inputs in $seeds"
 	fi
 done
