@@ -8,6 +8,10 @@
  *   abuse SOCK --hostile N [--hold H] [--uid U] [--mode M] --name NAME
  *         [--expect VALUE] [--flood]
  * --flood: the child sends valid REQUESTs as fast as it can instead.
+ *   abuse SOCK --probe NAME | --probe-len N
+ * sends one REQUEST for NAME (any bytes, unvalidated) or for a name of N
+ * bytes (N may exceed the 255 cap: the frame is built by hand) and prints
+ * each reply as one line: SECRET/DENIED/REVOKED/END/ERROR/CLOSED.
  * Exit 0 when every valid fetch returned the expected value. */
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +36,8 @@ static const char *const mode_names[M_COUNT] = { "garbage", "truncated", "oversi
 static const char *sock_path, *name, *expect;
 static long n_hostile = 1000, hold = 200, uid = -1, only_mode = -1;
 static int flood;
+static const char *probe_name;
+static long probe_len = -1;
 
 static double now_ms(void)
 {
@@ -211,6 +217,66 @@ static int flood_child(void)
 	return 0;
 }
 
+/* REQUEST for one name, encoded by hand so over-cap names can be sent. */
+static size_t raw_request(uint8_t *b, const char *nm, size_t nl)
+{
+	size_t pl = 1 + 2 + 1 + 2 + 2 + nl;
+	uint8_t *p = b;
+	*p++ = (uint8_t)(pl >> 24), *p++ = (uint8_t)(pl >> 16), *p++ = (uint8_t)(pl >> 8);
+	*p++ = (uint8_t)pl;
+	*p++ = PROTO_REQUEST, *p++ = 0, *p++ = PROTO_VERSION, *p++ = 0, *p++ = 0, *p++ = 1;
+	*p++ = (uint8_t)(nl >> 8), *p++ = (uint8_t)nl;
+	memcpy(p, nm, nl);
+	return PROTO_HDR + pl;
+}
+
+static int probe(void)
+{
+	static uint8_t buf[PROTO_HDR + PROTO_MAX_PAYLOAD];
+	static char nm[65536];
+	size_t nl = probe_name ? strlen(probe_name) : (size_t)probe_len;
+	struct proto_msg m;
+	int fd = dial(5000);
+	if (nl > 65535 || fd < 0)
+		return 2;
+	if (probe_name)
+		memcpy(nm, probe_name, nl);
+	else
+		memset(nm, 'a', nl);
+	if (io_write_all(fd, buf, raw_request(buf, nm, nl)) < 0) {
+		printf("CLOSED before the request was sent\n");
+		return 0;
+	}
+	for (;;) {
+		uint32_t plen;
+		if (io_read_all(fd, buf, PROTO_HDR) < 0 ||
+		    proto_frame_check(buf, PROTO_HDR + PROTO_MAX_PAYLOAD, PROTO_MAX_PAYLOAD, &plen) < 0 ||
+		    io_read_all(fd, buf + PROTO_HDR, plen) < 0) {
+			printf("CLOSED\n");
+			break;
+		}
+		if (proto_decode(buf + PROTO_HDR, plen, &m) < 0) {
+			printf("MALFORMED reply\n");
+			break;
+		}
+		if (m.type == PROTO_SECRET)
+			printf("SECRET %s v%llu (%u bytes)\n", m.u.secret.name,
+			       (unsigned long long)m.u.secret.version, m.u.secret.value_len);
+		else if (m.type == PROTO_DENIED)
+			printf("DENIED %.60s: %s\n", m.u.denied.name, m.u.denied.reason);
+		else if (m.type == PROTO_ERROR) {
+			printf("ERROR %u: %s\n", m.u.error.code, m.u.error.reason);
+			break;
+		} else if (m.type == PROTO_END) {
+			printf("END %u\n", m.u.end.count);
+			break;
+		} else
+			printf("%s\n", proto_type_name(m.type));
+	}
+	close(fd);
+	return 0;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -220,7 +286,8 @@ static int cmp_d(const void *a, const void *b)
 static void usage(void)
 {
 	fprintf(stderr, "usage: abuse SOCK --name NAME [--expect V] [--hostile N] [--hold H] "
-			"[--uid U] [--mode garbage|truncated|oversize|slowloris|died] [--flood]\n");
+			"[--uid U] [--mode garbage|truncated|oversize|slowloris|died] [--flood]\n"
+			"       abuse SOCK --probe NAME | --probe-len N\n");
 	exit(2);
 }
 
@@ -229,7 +296,8 @@ static void parse_args(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "hostile", 1, 0, 'n' }, { "hold", 1, 0, 'H' }, { "uid", 1, 0, 'u' },
 		{ "name", 1, 0, 'N' },    { "expect", 1, 0, 'e' }, { "mode", 1, 0, 'm' },
-		{ "flood", 0, 0, 'f' },   { 0, 0, 0, 0 },
+		{ "flood", 0, 0, 'f' },   { "probe", 1, 0, 'p' }, { "probe-len", 1, 0, 'P' },
+		{ 0, 0, 0, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -240,6 +308,8 @@ static void parse_args(int argc, char **argv)
 		case 'N': name = optarg; break;
 		case 'e': expect = optarg; break;
 		case 'f': flood = 1; break;
+		case 'p': probe_name = optarg; break;
+		case 'P': probe_len = atol(optarg); break;
 		case 'm':
 			for (int m = 0; m < M_COUNT; m++)
 				if (!strcmp(optarg, mode_names[m]))
@@ -250,7 +320,8 @@ static void parse_args(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc - 1 || !name || n_hostile < 0 || hold < 0)
+	if (optind != argc - 1 || (!name && !probe_name && probe_len < 0) || n_hostile < 0 ||
+	    hold < 0)
 		usage();
 	sock_path = argv[optind];
 }
@@ -265,6 +336,8 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
+	if (probe_name || probe_len >= 0)
+		return probe();
 	fflush(stdout);
 	pid_t child = fork();
 	if (child < 0 || !lat)

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `make stress`: tests/integration/faults_crash.sh at stress scale (STRESS=1; see the
+# sizes at the top of that script). Same pass/fail rules, more iterations.
+STRESS=1 exec bash "$(dirname "$0")/../integration/faults_crash.sh" "$@"
