@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Socket abuse (docs/threat-model.md T1, T3, T6): 10,000 connections from
+# another identity (uid 65534) that send garbage, truncated frames, oversize
+# length prefixes, nothing (slowloris, up to HOLD held open) or whose process
+# dies right after connect (before attestation), while uid 0 keeps fetching.
+# Pass: the agent stays up, every valid fetch returns the right value, its
+# fds return to the baseline and its RSS stays bounded. The valid clients'
+# p50/p99 are printed as figures, never asserted (timings belong in bench/).
+# STRESS=1 (tests/stress/abuse_socket_long.sh) runs 100,000 with HOLD 2000.
+. "$(dirname "$0")/../lib.sh"
+
+KH=$KH_BUILD/keyhole AG=$KH_BUILD/keyholed ABUSE=$KH_BUILD/tools/abuse
+for b in "$KH" "$AG" "$ABUSE"; do [ -x "$b" ] || t_skip "$b not built"; done
+t_need_root
+command -v setpriv >/dev/null || t_skip "setpriv missing"
+if [ -n "${STRESS:-}" ]; then N=${ABUSE_N:-100000} HOLD=${ABUSE_HOLD:-2000}
+else N=${ABUSE_N:-10000} HOLD=${ABUSE_HOLD:-200}; fi
+RSS_SLACK_KB=${RSS_SLACK_KB:-16384}
+ulimit -n $((HOLD + 256)) 2>/dev/null || true
+
+d=$(t_tmpdir)
+chmod 0755 "$d" # uid 65534 must reach the (world-connectable) socket
+S=$d/store.json K=$d/agent.key P=$d/policy.json SOCK=$d/agent.sock
+kh() { "$KH" --store "$S" --key-file "$K" "$@"; }
+kh init >/dev/null || { t_notok "keyhole init"; t_done; }
+printf 'abuse-value-1' | kh put abuse/v
+cat >"$P" <<'JSON'
+{ "version": 1, "rules": [
+  { "name": "host-root", "match": { "runtime": "host", "uid": 0 },
+    "grant": [ { "secret": "abuse/v", "file": "v" } ] },
+  { "name": "host-nobody", "match": { "runtime": "host", "uid": 65534 },
+    "grant": [ { "secret": "abuse/v", "file": "v" } ] } ] }
+JSON
+"$AG" --store "$S" --key-file "$K" --policy "$P" --socket "$SOCK" \
+	--admin-socket "$d/admin.sock" --audit-log "$d/audit.log" 2>"$d/agent.err" &
+apid=$!
+t_cleanup "kill $apid"
+fetch() { "$ABUSE" "$SOCK" --hostile 0 --name abuse/v --expect abuse-value-1 >/dev/null; }
+t_run "agent serves abuse/v" t_wait_for fetch 10
+
+nfd() { ls /proc/"$apid"/fd 2>/dev/null | wc -l; }
+rss() { awk '/^VmRSS/{print $2}' /proc/"$apid"/status; }
+for i in 1 2 3 4 5 6 7 8 9 10; do fetch; done # warm caches before the baseline
+fd0=$(nfd) rss0=$(rss)
+
+out=$("$ABUSE" "$SOCK" --hostile "$N" --hold "$HOLD" --uid 65534 --name abuse/v \
+	--expect abuse-value-1 2>&1); rc=$?
+printf '# %s\n' "$out"
+t_eq "$N hostile connections: every valid fetch served the right value" "$rc" 0
+t_run "agent survived" kill -0 "$apid"
+valid=$(grep '^valid:' <<<"$out")
+echo "# figure (not asserted): valid fetch latency under abuse: ${valid#*latency }"
+
+t_run "agent fds back to baseline ($fd0) after the hostile client left" \
+	t_wait_for "[ \$(nfd) -le $((fd0 + 2)) ]" 30
+rss1=$(rss)
+hwm=$(awk '/^VmHWM/{print $2}' /proc/"$apid"/status)
+echo "# RSS before ${rss0} KiB, after ${rss1} KiB, peak ${hwm} KiB"
+t_run "RSS bounded (grew $(( rss1 - rss0 )) KiB, limit ${RSS_SLACK_KB})" \
+	test $((rss1 - rss0)) -le "$RSS_SLACK_KB"
+t_run "valid fetch after the storm" fetch
+
+# A second storm must not grow memory again: no per-connection leak.
+"$ABUSE" "$SOCK" --hostile $((N / 5)) --hold "$HOLD" --uid 65534 --name abuse/v \
+	--expect abuse-value-1 >/dev/null 2>&1
+t_wait_for "[ \$(nfd) -le $((fd0 + 2)) ]" 30
+rss2=$(rss)
+echo "# RSS after a second storm: ${rss2} KiB"
+t_run "no growth on a second storm (${rss1} -> ${rss2} KiB)" test $((rss2 - rss1)) -le 4096
+t_done

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Storage faults (docs/threat-model.md T8): a full disk (small tmpfs as the
+# store dir), a read-only store dir, and the store deleted under a running
+# agent. Writers must fail with one clear line and the I/O exit code (7),
+# leave the old store byte-identical, and the agent keeps serving what it has.
+. "$(dirname "$0")/../lib.sh"
+
+KH=$KH_BUILD/keyhole
+[ -x "$KH" ] || t_skip "keyhole not built"
+t_need_root
+
+d=$(t_tmpdir)
+mnt=$d/store
+mkdir -p "$mnt"
+mount -t tmpfs -o size=512k,mode=0700 "keyhole-faults-$$" "$mnt" || t_skip "cannot mount tmpfs"
+S=$mnt/store.json K=$d/agent.key
+kh() { "$KH" --store "$S" --key-file "$K" "$@"; }
+put() { printf '%s' "$2" | kh put "$1"; }
+rotate_from() { kh rotate "$1" <"$2"; } # NAME FILE
+
+# expect_io_error DESC NAME VALUE_FILE: rotate fails cleanly, store unchanged.
+expect_io_error() {
+	local sum0 err rc
+	sum0=$(sha256sum <"$S")
+	err=$(rotate_from "$2" "$3" 2>&1 >/dev/null); rc=$?
+	echo "# $1: exit $rc: $err"
+	t_eq "$1: rotate fails with the I/O exit code" "$rc" 7
+	t_eq "$1: one line on stderr" "$(printf '%s\n' "$err" | grep -c .)" 1
+	t_eq "$1: store file byte-identical" "$(sha256sum <"$S")" "$sum0"
+	t_eq "$1: old value still readable" "$(kh get "$2")" "v1"
+}
+
+t_run "init on a 512 KiB tmpfs" kh init
+t_run "put a" put a v1
+t_run "put b" put b keep-me
+head -c 65536 /dev/urandom >"$d/big"
+
+# --- disk full ---
+dd if=/dev/zero of="$mnt/fill" bs=4k status=none 2>/dev/null
+echo "# filled: $(df --output=avail -k "$mnt" | tail -1 | tr -d ' ') KiB left"
+expect_io_error "disk full" a "$d/big"
+t_eq "disk full: no temp file left behind" \
+	"$(find "$mnt" -mindepth 1 ! -name fill ! -name store.json ! -name '*.lock' | wc -l)" 0
+rm -f "$mnt/fill"
+t_run "disk freed: rotate works again" rotate_from a "$d/big"
+t_run "disk freed: new value readable" cmp -s <(kh get a) "$d/big"
+printf v1 | kh rotate a >/dev/null
+
+# --- read-only store dir ---
+mount -o remount,ro "$mnt"
+expect_io_error "read-only store dir" a "$d/big"
+t_run "read-only store dir: list still works" kh list
+mount -o remount,rw "$mnt"
+
+# --- the store deleted under a running agent ---
+AG=$KH_BUILD/keyholed ABUSE=$KH_BUILD/tools/abuse
+if [ ! -x "$AG" ] || [ ! -x "$ABUSE" ]; then
+	echo "# agent part skipped: keyholed or tools/abuse not built"; t_done
+fi
+P=$d/policy.json SOCK=$d/agent.sock
+cat >"$P" <<'JSON'
+{ "version": 1, "rules": [ { "name": "host-root", "match": { "runtime": "host", "uid": 0 },
+  "grant": [ { "secret": "a", "file": "a" }, { "secret": "b", "file": "b" } ] } ] }
+JSON
+"$AG" --store "$S" --key-file "$K" --policy "$P" --socket "$SOCK" \
+	--admin-socket "$d/admin.sock" --audit-log "$d/audit.log" 2>"$d/agent.err" &
+apid=$!
+t_cleanup "kill $apid"
+fetch() { "$ABUSE" "$SOCK" --hostile 0 --name "$1" --expect "$2" >/dev/null; }
+t_run "agent serves a" t_wait_for "fetch a v1" 10
+cp "$S" "$d/store.bak"
+rm -f "$S"
+sleep 0.5 # let it notice (inotify) and fail its reload
+t_run "store deleted: agent still running" kill -0 "$apid"
+t_run "store deleted: agent still serves a" fetch a v1
+t_run "store deleted: agent still serves b" fetch b keep-me
+echo "# agent stderr after deletion: $(tail -2 "$d/agent.err" | tr '\n' ' ')"
+# a truncated / garbage store appearing in its place is not taken either
+printf '{"version":' >"$S"
+sleep 0.5
+t_run "garbage store: agent still serves a" fetch a v1
+cp "$d/store.bak" "$S.new" && mv "$S.new" "$S"
+printf v2 | kh rotate a >/dev/null
+t_run "store restored and rotated: agent serves the new value" t_wait_for "fetch a v2" 10
+t_done
