@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* Storage backend interface of the keystore (internal to keystore/).
+ * A store is one meta document (store id, public key, wrapped private key)
+ * plus one JSON document per record name. Backends move those documents;
+ * they never see plaintext and do no crypto. keystore.c picks a backend from
+ * the store string ("etcd://..." -> etcd, anything else -> a file path), so a
+ * new backend is one new file plus one line in ks_backend_for().
+ * Documents are jansson json_t objects (decoded by format.c, which treats
+ * them as untrusted); revisions are opaque to the caller. */
+#ifndef KH_KS_BACKEND_H
+#define KH_KS_BACKEND_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Revision of a record as the backend last saw it. 0 = "absent": a cas_put
+ * with expected_rev 0 creates the record and fails with -ESTALE if it exists.
+ * Any other value is opaque (file backend: 64-bit BLAKE2b of the record's
+ * canonical JSON; etcd: the key's mod_revision). */
+typedef uint64_t ks_rev_t;
+
+struct ks_backend_record {
+	char *name;   /* malloc'd; NOT yet validated (format.c does that) */
+	json_t *doc;  /* one reference owned by the snapshot */
+	ks_rev_t rev; /* never 0 */
+};
+
+/* Everything read in one consistent view. Free with ks_snapshot_free(). */
+struct ks_snapshot {
+	json_t *meta; /* owned reference; format "keyhole-store" object */
+	struct ks_backend_record *recs;
+	size_t n;
+};
+void ks_snapshot_free(struct ks_snapshot *s);
+
+struct ks_backend;
+
+struct ks_backend_ops {
+	const char *name; /* "file", "etcd" */
+	/* location = the store string verbatim (path or etcd:// URL).
+	 * Must not fail when the store does not exist yet (init creates it). */
+	int (*open)(const char *location, struct ks_backend **ret);
+	void (*close)(struct ks_backend *b);
+	/* Create a new, empty store holding only meta. -EEXIST if a store is
+	 * already there (never overwrites). */
+	int (*create)(struct ks_backend *b, json_t *meta);
+	/* Read meta and every record. -ENOENT if there is no store, -EBADMSG
+	 * if the stored bytes are not a well-formed store. */
+	int (*read_all)(struct ks_backend *b, struct ks_snapshot *ret);
+	/* Compare-and-swap one record: replace (doc != NULL) or delete
+	 * (doc == NULL) `name` only if its current revision is expected_rev
+	 * (0 = must be absent). -ESTALE if another writer got there first;
+	 * on success *ret_rev (may be NULL) is the new revision (0 after a
+	 * delete). Atomic and durable on return: a crash leaves the old or the
+	 * new state. Other records written concurrently are never lost. */
+	int (*cas_put)(struct ks_backend *b, const char *name, json_t *doc,
+		       ks_rev_t expected_rev, ks_rev_t *ret_rev);
+	/* An fd that polls readable when the store may have changed, or -1
+	 * with no support. Owned by the backend. */
+	int (*watch_fd)(struct ks_backend *b);
+	/* Consume pending notifications; 0 or -errno. */
+	int (*watch_drain)(struct ks_backend *b);
+};
+
+/* A backend instance: ops plus backend-private state after it. */
+struct ks_backend {
+	const struct ks_backend_ops *ops;
+};
+
+extern const struct ks_backend_ops ks_backend_file;
+
+/* The ops for a store string: file for paths, NULL with -EPROTONOSUPPORT in
+ * *ret_err for a scheme without a compiled-in backend ("etcd://" until
+ * backend_etcd.c exists: it defines ks_backend_etcd and a weak symbol test
+ * in keystore.c picks it up). */
+const struct ks_backend_ops *ks_backend_for(const char *store, int *ret_err);
+
+#endif
