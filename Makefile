@@ -50,8 +50,11 @@ ifneq ($(MUSL_GCC),)
 SHIM_CC  = musl-gcc
 SHIM_CFLAGS = $(WARN) -Os -fstack-protector-strong -fstack-clash-protection -fcf-protection=full \
   -ftrivial-auto-var-init=zero -fno-strict-overflow -fno-strict-aliasing -ffunction-sections \
-  -fdata-sections -D_GNU_SOURCE -Icommon -Ishim
-SHIM_LDFLAGS = -static -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -s
+  -fdata-sections -D_GNU_SOURCE -Icommon -Ishim -fno-asynchronous-unwind-tables -fno-unwind-tables
+# noseparate-code: no page-aligned padding between headers, text and rodata
+# (saves ~8 KiB, keeps the shim under 64 KiB; RELRO and NX stack unchanged).
+SHIM_LDFLAGS = -static -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack \
+  -Wl,-z,noseparate-code -s
 else
 SHIM_CC  = $(CC)
 SHIM_CFLAGS = $(WARN) -Os -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
