@@ -9,6 +9,8 @@
  *   -EBADMSG corrupt or unauthenticated data      -EACCES  wrong key/passphrase
  *   -EPERM   key or store file mode too open      -EINVAL  bad name or argument
  *   -ESTALE  concurrent writer won (CAS conflict) -EFBIG   value over the cap
+ *   -EKEYREJECTED  recorded public key is not the private key's (ks_open)
+ *   -EPROTONOSUPPORT  unknown store scheme or format version
  *   others   I/O errors from the backend
  * Secret bytes handed out live in sodium_malloc memory: free with
  * ks_secret_free(), which wipes them. */
@@ -103,6 +105,24 @@ int ks_seal_record(const char *store_id, const uint8_t pk[KS_PK_BYTES], const ch
  * record's next version). Needs no private key. */
 int ks_import_record(struct ks_store *ks, const char *json, size_t len);
 
+/* Exported public key document (what `keyhole pubkey` prints and
+ * `keyhole seal --pubkey FILE` reads): store id + public key, no secrets.
+ * ks_pubkey_encode returns malloc'd JSON text or NULL. */
+char *ks_pubkey_encode(const char *store_id, const uint8_t pk[KS_PK_BYTES]);
+int ks_pubkey_parse(const char *json, size_t len, char ret_id[KS_ID_MAX + 1],
+		    uint8_t ret_pk[KS_PK_BYTES]);
+
+/* Open every version of every record with the private key; calls cb for
+ * each record (err 0 or -EBADMSG) and returns the number that failed. */
+int ks_verify(struct ks_store *ks, void (*cb)(const char *name, uint64_t version, int err,
+					      void *arg),
+	      void *arg);
+
+/* Fuzz entry point for the store parser (no syscalls): see
+ * keystore/ks_internal.h ks_format_parse(). */
+
+/* Message for a keystore error (negative errno); covers -EKEYREJECTED:
+ * "public key does not match private key". */
 const char *ks_strerror(int err);
 
 #endif

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+/* File backend: the whole store is one JSON file (reviewable, committable).
+ * Writers take an flock on "<store>.lock", re-read the file, check the
+ * record's revision (compare-and-swap), and replace the file atomically, so
+ * concurrent writers of different records all land. Readers take no lock
+ * (rename is atomic), so a read-only store directory can still be read. */
+#include "ks_internal.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+struct file_backend {
+	struct ks_backend base;
+	char *path;
+	char *lock_path;
+	char *base_name;
+	int wfd; /* inotify, lazily */
+};
+
+static struct file_backend *fb_of(struct ks_backend *b)
+{
+	return (struct file_backend *)(void *)b;
+}
+
+static int fb_open(const char *location, struct ks_backend **ret)
+{
+	struct file_backend *f = calloc(1, sizeof(*f));
+	cleanup_free char *copy = strdup(location);
+
+	if (!f || !copy)
+		goto nomem;
+	f->base.ops = &ks_backend_file;
+	f->wfd = -1;
+	f->path = strdup(location);
+	f->base_name = strdup(basename(copy));
+	if (!f->path || !f->base_name || asprintf(&f->lock_path, "%s.lock", location) < 0)
+		goto nomem;
+	*ret = &f->base;
+	return 0;
+nomem:
+	if (f) {
+		free(f->path);
+		free(f->base_name);
+		free(f);
+	}
+	return -ENOMEM;
+}
+
+static void fb_close(struct ks_backend *b)
+{
+	struct file_backend *f = fb_of(b);
+
+	if (!f)
+		return;
+	if (f->wfd >= 0)
+		(void)close(f->wfd);
+	free(f->path);
+	free(f->lock_path);
+	free(f->base_name);
+	free(f);
+}
+
+static int load_root(struct file_backend *f, json_t **ret_root, mode_t *ret_mode)
+{
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	int r = ks_read_file(f->path, KS_MAX_FILE, &buf, &len);
+
+	if (r == -EFBIG)
+		r = -EBADMSG;
+	if (r < 0)
+		return r;
+	if (ret_mode)
+		*ret_mode = stat(f->path, &st) == 0 ? (st.st_mode & 07777) : 0600;
+	return ks_file_load(buf, len, ret_root);
+}
+
+static int save_root(struct file_backend *f, json_t *root, mode_t mode)
+{
+	size_t len = 0;
+	char *s = ks_file_dump(root, &len);
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = ks_atomic_write(f->path, s, len, mode);
+	free(s);
+	return r;
+}
+
+static int fb_create(struct ks_backend *b, json_t *meta)
+{
+	struct file_backend *f = fb_of(b);
+	cleanup_close int lock = -1;
+	json_t *root = json_deep_copy(meta);
+	char *s = NULL;
+	size_t len = 0;
+	int r = -ENOMEM;
+
+	if (root && json_object_set_new(root, "records", json_object()) == 0)
+		s = ks_file_dump(root, &len);
+	json_decref(root);
+	if (!s)
+		return r;
+	r = ks_lock(f->lock_path, &lock);
+	if (r == 0)
+		r = ks_create_file(f->path, s, len, 0600);
+	free(s);
+	return r;
+}
+
+static int fb_read_all(struct ks_backend *b, struct ks_snapshot *ret)
+{
+	struct file_backend *f = fb_of(b);
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	int r = ks_read_file(f->path, KS_MAX_FILE, &buf, &len);
+
+	if (r == -EFBIG)
+		r = -EBADMSG;
+	if (r < 0)
+		return r;
+	return ks_file_split(buf, len, ret);
+}
+
+static int fb_cas_put(struct ks_backend *b, const char *name, json_t *doc,
+		      ks_rev_t expected_rev, ks_rev_t *ret_rev)
+{
+	struct file_backend *f = fb_of(b);
+	cleanup_close int lock = -1;
+	json_t *root = NULL, *recs, *cur;
+	mode_t mode = 0600;
+	int r;
+
+	r = ks_lock(f->lock_path, &lock);
+	if (r < 0)
+		return r;
+	r = load_root(f, &root, &mode);
+	if (r < 0)
+		return r;
+	recs = json_object_get(root, "records");
+	cur = json_object_get(recs, name);
+	if ((cur ? ks_doc_rev(cur) : 0) != expected_rev) {
+		r = -ESTALE;
+		goto out;
+	}
+	if (doc)
+		r = json_object_set(recs, name, doc) == 0 ? 0 : -ENOMEM;
+	else
+		r = json_object_del(recs, name) == 0 || !cur ? 0 : -ENOMEM;
+	if (r == 0)
+		r = save_root(f, root, mode);
+	if (r == 0 && ret_rev)
+		*ret_rev = doc ? ks_doc_rev(doc) : 0;
+out:
+	json_decref(root);
+	return r;
+}
+
+static int fb_watch_fd(struct ks_backend *b)
+{
+	struct file_backend *f = fb_of(b);
+	cleanup_free char *copy = NULL;
+
+	if (f->wfd >= 0)
+		return f->wfd;
+	copy = strdup(f->path);
+	if (!copy)
+		return -1;
+	f->wfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (f->wfd < 0)
+		return -1;
+	if (inotify_add_watch(f->wfd, dirname(copy),
+			      IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_CREATE |
+				      IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+		(void)close(f->wfd);
+		f->wfd = -1;
+	}
+	return f->wfd;
+}
+
+static int fb_watch_drain(struct ks_backend *b)
+{
+	struct file_backend *f = fb_of(b);
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	if (f->wfd < 0)
+		return 0;
+	for (;;) {
+		ssize_t n = read(f->wfd, buf, sizeof(buf));
+		if (n < 0)
+			return errno == EAGAIN ? 0 : (errno == EINTR ? 0 : -errno);
+		if (n == 0)
+			return 0;
+	}
+}
+
+const struct ks_backend_ops ks_backend_file = {
+	.name = "file",
+	.open = fb_open,
+	.close = fb_close,
+	.create = fb_create,
+	.read_all = fb_read_all,
+	.cas_put = fb_cas_put,
+	.watch_fd = fb_watch_fd,
+	.watch_drain = fb_watch_drain,
+};
