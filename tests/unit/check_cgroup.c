@@ -243,6 +243,8 @@ static void check_fixture(const char *file)
 START_TEST(test_fixtures)
 {
 	check_fixture("cgroup_podman_cgroupfs.txt");
+	check_fixture("cgroup_podman_conmon.txt");
+	check_fixture("cgroup_docker_cgroupfs.txt");
 	check_fixture("cgroup_host_hybrid.txt");
 }
 END_TEST

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* Peer attestation on the kernel's word only: SO_PEERCRED for pid/uid/gid,
+ * a pidfd pinning that process (SO_PEERPIDFD, else pidfd_open with the
+ * /proc start time read before and after), /proc/PID/cgroup, then a check
+ * through the pidfd that the same process is still alive, so a PID reused
+ * mid-way is refused (-ESRCH). Nothing the peer sends is read here. */
+#include "peer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5; glibc 2.36 headers lack it */
+#endif
+
+#define STAT_MAX 4096u /* /proc/PID/stat is well under 1 KiB */
+
+/* Read a small /proc file whole into buf (NUL-terminated). ENOENT/ESRCH
+ * (the process went away) become -ESRCH. Returns length or -errno. */
+static ssize_t read_proc(const char *path, char *buf, size_t cap)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t off = 0;
+
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? -ESRCH : -errno;
+	for (;;) {
+		ssize_t n = read(fd, buf + off, cap - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == ESRCH ? -ESRCH : -errno;
+		if (n == 0)
+			break;
+		off += (size_t)n;
+		if (off == cap)
+			return -E2BIG;
+	}
+	buf[off] = '\0';
+	return (ssize_t)off;
+}
+
+/* Field 22 of /proc/PID/stat. comm (field 2) may hold spaces and ')', so
+ * fields are counted from the LAST ')'. */
+static int read_starttime(pid_t pid, uint64_t *ret)
+{
+	char path[64], buf[STAT_MAX + 1], *p, *end;
+	unsigned long long v;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_proc(path, buf, STAT_MAX);
+	if (n < 0)
+		return (int)n;
+	p = memrchr(buf, ')', (size_t)n);
+	if (!p)
+		return -EBADMSG;
+	p++;
+	/* after ')' come fields 3..: skip 19 separators to reach field 22 */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EBADMSG;
+	}
+	errno = 0;
+	v = strtoull(p + 1, &end, 10);
+	if (errno || end == p + 1 || (*end != ' ' && *end != '\n'))
+		return -EBADMSG;
+	*ret = (uint64_t)v;
+	return 0;
+}
+
+int peer_read_cgroup(pid_t pid, struct cg_identity *ret)
+{
+	cleanup_free char *buf = malloc(CG_MAX_FILE + 1);
+	char path[64];
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	n = read_proc(path, buf, CG_MAX_FILE + 1);
+	if (n < 0)
+		return (int)n;
+	return cgroup_parse(buf, (size_t)n, ret);
+}
+
+/* The pid a pidfd refers to, from /proc/self/fdinfo ("Pid:"; -1 once the
+ * process has exited and been reaped, 0 when outside our pid namespace). */
+static int pidfd_pid(int pidfd, pid_t *ret)
+{
+	char path[64], buf[2048], *p;
+	long v;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	n = read_proc(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return n == -ESRCH ? -EBADF : (int)n;
+	p = strstr(buf, "\nPid:");
+	if (!p)
+		return -EOPNOTSUPP;
+	v = strtol(p + 5, NULL, 10);
+	if (v <= 0)
+		return -ESRCH;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+/* Alive = signalable (EPERM still proves it exists) and not yet exited
+ * (a pidfd polls readable once the process has exited, zombie or not). */
+static int pidfd_alive(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	int r;
+
+	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0 && errno != EPERM)
+		return errno == ESRCH ? -ESRCH : -errno;
+	do
+		r = poll(&pfd, 1, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? 0 : -ESRCH;
+}
+
+int peer_check_alive(const struct peer *p)
+{
+	uint64_t st;
+	int r;
+
+	if (p->pidfd >= 0) {
+		r = pidfd_alive(p->pidfd);
+		if (r < 0)
+			return r;
+	}
+	/* Belt and braces (and the only check without a pidfd). */
+	r = read_starttime(p->pid, &st);
+	if (r < 0)
+		return r == -EBADMSG ? r : -ESRCH;
+	return st == p->starttime ? 0 : -ESRCH;
+}
+
+/* Get a pidfd for the peer: SO_PEERPIDFD when the kernel has it, else
+ * pidfd_open(pid). *via says which. */
+static int get_pidfd(int fd, pid_t pid, bool *via)
+{
+	int pidfd = -1;
+	socklen_t len = sizeof(pidfd);
+	pid_t fpid;
+	int r;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
+		*via = true;
+		/* It must be the process SO_PEERCRED named. */
+		r = pidfd_pid(pidfd, &fpid);
+		if (r == 0 && fpid != pid)
+			r = -ESRCH;
+		if (r < 0 && r != -EOPNOTSUPP) {
+			close(pidfd);
+			return r;
+		}
+		return pidfd;
+	}
+	if (errno == ESRCH)
+		return -ESRCH;
+	if (errno != ENOPROTOOPT && errno != EINVAL && errno != EOPNOTSUPP)
+		return -errno;
+	*via = false;
+	pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0)
+		return errno == ESRCH ? -ESRCH : -errno;
+	return pidfd;
+}
+
+int peer_attest(int fd, struct peer *ret)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	struct peer p = { .pidfd = -1 };
+	cleanup_close int pidfd = -1;
+	uint64_t st_before;
+	int r;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return -errno;
+	if (uc.pid <= 0) /* peer not visible in our pid namespace */
+		return -ESRCH;
+	p.pid = uc.pid;
+	p.uid = uc.uid;
+	p.gid = uc.gid;
+	r = read_starttime(p.pid, &st_before);
+	if (r < 0)
+		return r == -EBADMSG ? r : -ESRCH;
+	pidfd = get_pidfd(fd, p.pid, &p.via_peerpidfd);
+	if (pidfd < 0)
+		return pidfd;
+	r = peer_read_cgroup(p.pid, &p.cg);
+	if (r < 0)
+		return r;
+	p.starttime = st_before;
+	p.pidfd = pidfd;
+	/* The identity was read from /proc/PID: confirm PID still names the
+	 * process we pinned, and that it has not exited in between. */
+	r = peer_check_alive(&p);
+	if (r < 0)
+		return r;
+	p.pidfd = steal_fd(&pidfd);
+	*ret = p;
+	return 0;
+}
+
+void peer_release(struct peer *p)
+{
+	if (p && p->pidfd >= 0) {
+		close(p->pidfd);
+		p->pidfd = -1;
+	}
+}
+
+int peer_same_pidns(pid_t a, pid_t b)
+{
+	char path[64];
+	struct stat sa, sb;
+
+	if (a <= 0 || b <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)a);
+	if (stat(path, &sa) < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)b);
+	if (stat(path, &sb) < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
