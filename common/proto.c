@@ -357,6 +357,8 @@ ssize_t proto_encode_admin(uint8_t *buf, size_t cap, enum proto_type type,
 
 bool proto_file_name_valid(const char *s)
 {
+	if (!s) /* callers pass json_string_value() results straight in */
+		return false;
 	size_t n = strnlen(s, PROTO_MAX_NAME + 1);
 	if (n == 0 || n > PROTO_MAX_NAME || s[0] == '.')
 		return false;
@@ -371,6 +373,8 @@ static bool name_char_ok(char c)
 
 bool proto_secret_name_valid(const char *s)
 {
+	if (!s)
+		return false;
 	size_t n = strnlen(s, PROTO_MAX_NAME + 1);
 	if (n == 0 || n > PROTO_MAX_NAME || s[0] == '/' || s[n - 1] == '/')
 		return false;

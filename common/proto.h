@@ -151,7 +151,8 @@ size_t proto_secret_frame_size(size_t name_len, size_t file_len, size_t value_le
  * starting with '.', not "." or "..". */
 bool proto_file_name_valid(const char *s);
 /* A secret name: 1..255 of [A-Za-z0-9._/-], no "." or ".." segment, no
- * leading/trailing '/', no "//". The one validator shared by all sides. */
+ * leading/trailing '/', no "//". The one validator shared by all sides.
+ * Both validators return false for NULL. */
 bool proto_secret_name_valid(const char *s);
 
 const char *proto_type_name(int type);
