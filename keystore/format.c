@@ -355,11 +355,21 @@ nomem:
 
 char *ks_file_dump(json_t *root, size_t *ret_len)
 {
-	char *s = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *s = json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS), *t;
+	size_t n;
 
-	if (s)
-		*ret_len = strlen(s);
-	return s;
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	t = realloc(s, n + 2);
+	if (!t) {
+		free(s);
+		return NULL;
+	}
+	t[n] = '\n';
+	t[n + 1] = '\0';
+	*ret_len = n + 1;
+	return t;
 }
 
 static int rec_cmp(const void *a, const void *b)

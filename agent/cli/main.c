@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/* `keyhole` entry point: pulls the global options (--store, --key-file,
+ * --admin-socket, --passphrase-fd) out of argv wherever they appear, finds
+ * the verb among the CLI_COMMAND() entries in the keyhole_cli linker
+ * section, and runs it. cli_fail() maps keystore errors to exit codes. */
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "keystore.h"
+#include "util.h"
+
+extern const struct cli_command __start_keyhole_cli[];
+extern const struct cli_command __stop_keyhole_cli[];
+
+const struct cli_command *cli_find(const char *name)
+{
+	for (const struct cli_command *c = __start_keyhole_cli; c < __stop_keyhole_cli; c++)
+		if (c->name && strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static int exit_code(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EINVAL: case EFBIG: case E2BIG: return CLI_EUSAGE;
+	case ENOENT: return CLI_ENOTFOUND;
+	case EEXIST: return CLI_EEXIST;
+	case EACCES: case EPERM: case EKEYREJECTED: case ENOTTY: case EXDEV: return CLI_EKEY;
+	case EBADMSG: case EPROTONOSUPPORT: return CLI_ECORRUPT;
+	case ESTALE: return CLI_ECONFLICT;
+	case ECONNREFUSED: case ENOTCONN: case ECONNRESET: case ETIMEDOUT: return CLI_EAGENT;
+	default: return CLI_EIO;
+	}
+}
+
+int cli_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("keyhole: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", ks_strerror(err));
+	return exit_code(err);
+}
+
+static int global_help(FILE *f)
+{
+	fputs("usage: keyhole [--store PATH] [--key-file PATH] [--admin-socket PATH]\n"
+	      "               [--passphrase-fd N] VERB [ARGS...]\n\n"
+	      "Global options may also follow the verb. Environment: KEYHOLE_STORE,\n"
+	      "KEYHOLE_KEY_FILE, KEYHOLE_ADMIN_SOCKET. `keyhole VERB --help` for details.\n\n"
+	      "verbs:\n", f);
+	for (const struct cli_command *c = __start_keyhole_cli; c < __stop_keyhole_cli; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	return f == stdout ? CLI_OK : CLI_EUSAGE;
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : def;
+}
+
+/* If argv[*i] is global option `opt`, store its value and advance. 1 =
+ * matched, 0 = not this option, -1 = missing value. */
+static int take_opt(int argc, char **argv, int *i, const char *opt, const char **val)
+{
+	size_t n = strlen(opt);
+
+	if (strncmp(argv[*i], opt, n) != 0)
+		return 0;
+	if (argv[*i][n] == '=') {
+		*val = argv[*i] + n + 1;
+		return 1;
+	}
+	if (argv[*i][n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*val = argv[++*i];
+	return 1;
+}
+
+static int parse_globals(struct cli_ctx *ctx, int *argc, char **argv)
+{
+	const char *pfd = NULL, *kf = NULL;
+	int out = 1, i;
+
+	for (i = 1; i < *argc; i++) {
+		int m = 0;
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		m = take_opt(*argc, argv, &i, "--store", &ctx->store);
+		m = m ? m : take_opt(*argc, argv, &i, "--key-file", &kf);
+		m = m ? m : take_opt(*argc, argv, &i, "--admin-socket", &ctx->admin_socket);
+		m = m ? m : take_opt(*argc, argv, &i, "--passphrase-fd", &pfd);
+		if (m < 0)
+			return cli_fail(-EINVAL, "%s needs a value", argv[i]);
+		if (m == 0)
+			argv[out++] = argv[i];
+	}
+	for (; i < *argc; i++)
+		argv[out++] = argv[i];
+	argv[out] = NULL;
+	*argc = out;
+	if (kf) {
+		ctx->key_file = kf;
+		ctx->key_file_set = true;
+	}
+	if (pfd) {
+		uint64_t v;
+		if (!cli_parse_u64(pfd, 0, 1u << 20, &v))
+			return cli_fail(-EINVAL, "--passphrase-fd %s", pfd);
+		ctx->passphrase_fd = (int)v;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_ctx ctx = {
+		.store = env_or("KEYHOLE_STORE", "/var/lib/keyhole/store.json"),
+		.key_file = env_or("KEYHOLE_KEY_FILE", "/etc/keyhole/agent.key"),
+		.admin_socket = env_or("KEYHOLE_ADMIN_SOCKET", "/run/keyhole/admin.sock"),
+		.passphrase_fd = -1,
+		.key_file_set = getenv("KEYHOLE_KEY_FILE") && *getenv("KEYHOLE_KEY_FILE"),
+	};
+	const struct cli_command *cmd;
+	int r = parse_globals(&ctx, &argc, argv);
+
+	if (r)
+		return r;
+	if (sodium_init() < 0)
+		return cli_fail(-ENOMEM, "libsodium init");
+	if (argc < 2)
+		return global_help(stderr);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0)
+		return argc > 2 && cli_find(argv[2]) ? cli_print_help(argv[2]) : global_help(stdout);
+	cmd = cli_find(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "keyhole: unknown verb '%s' (see keyhole --help)\n", argv[1]);
+		return CLI_EUSAGE;
+	}
+	if (cli_wants_help(argc - 1, argv + 1))
+		return cli_print_help(cmd->name);
+	return cmd->run(&ctx, argc - 1, argv + 1);
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+/* Helpers shared by the `keyhole` verbs (see util.h). Secret values read
+ * here go straight into sodium_malloc memory and are wiped on free; they
+ * are never printed, logged or put in argv/env. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "io.h"
+
+int cli_open_store(struct cli_ctx *ctx, enum cli_key need, struct ks_store **ret)
+{
+	struct ks_open_opts o = {
+		.key_file = ctx->key_file,
+		.passphrase_fd = ctx->passphrase_fd,
+		.public_only = need == CLI_KEY_NONE,
+	};
+	int r;
+
+	if (need == CLI_KEY_IF_AVAIL && !ctx->key_file_set && ctx->passphrase_fd < 0 &&
+	    access(ctx->key_file, F_OK) < 0)
+		o.public_only = true; /* no key here (CI, laptop): seal to the pk */
+	r = ks_open(ctx->store, &o, ret);
+	/* A passphrase store with no passphrase given: writers still seal. */
+	if (r == -ENOTTY && need == CLI_KEY_IF_AVAIL) {
+		o.public_only = true;
+		r = ks_open(ctx->store, &o, ret);
+	}
+	if (r == -EINVAL && !o.public_only && !o.key_file)
+		return cli_fail(r, "%s: no key file given", ctx->store);
+	if (r < 0)
+		return cli_fail(r, "%s", r == -EPERM ? ctx->key_file : ctx->store);
+	return 0;
+}
+
+void cli_secret_free(uint8_t *p, size_t len)
+{
+	if (p) {
+		sodium_memzero(p, len);
+		sodium_free(p);
+	}
+}
+
+int cli_read_secret_fd(int fd, size_t cap, uint8_t **ret, size_t *ret_len)
+{
+	uint8_t *buf = sodium_malloc(cap + 1);
+	size_t have = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = io_read_some(fd, buf + have, cap + 1 - have);
+		if (n < 0) {
+			cli_secret_free(buf, cap + 1);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		if (have > cap) {
+			cli_secret_free(buf, cap + 1);
+			return -EFBIG;
+		}
+	}
+	*ret = buf;
+	*ret_len = have;
+	return 0;
+}
+
+int cli_read_small_file(const char *path, size_t cap, char **ret, size_t *ret_len)
+{
+	cleanup_close int fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
+	cleanup_free char *buf = NULL;
+	size_t have = 0;
+
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = io_read_some(fd, buf + have, cap + 1 - have);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		if (have > cap)
+			return -EFBIG;
+	}
+	buf[have] = '\0';
+	*ret = steal_pointer(&buf);
+	*ret_len = have;
+	return 0;
+}
+
+bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*ret = v;
+	return true;
+}
+
+int cli_print_help(const char *verb)
+{
+	const struct cli_command *c = cli_find(verb);
+
+	if (!c)
+		return CLI_EUSAGE;
+	printf("keyhole %s - %s\n\n%s", c->name, c->summary, c->usage);
+	return CLI_OK;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+	const struct cli_command *c = cli_find(verb);
+	va_list ap;
+
+	fprintf(stderr, "keyhole: %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (c)
+		fprintf(stderr, "%s", c->usage);
+	return CLI_EUSAGE;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	}
+	return false;
+}
+
+int cli_print_json(json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	int r = CLI_OK;
+
+	json_decref(o);
+	if (!s)
+		return cli_fail(-ENOMEM, "json");
+	if (puts(s) == EOF || fflush(stdout) == EOF)
+		r = cli_fail(-errno, "stdout");
+	free(s);
+	return r;
+}
+
+void cli_fmt_time(time_t t, char buf[32])
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 32, "%lld", (long long)t);
+}

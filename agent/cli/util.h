@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the `keyhole` verbs: opening the store with the global
+ * options, reading secret values from stdin into sodium_malloc memory with a
+ * cap, small argument parsers, printing JSON. Verbs stay small. */
+#ifndef KH_CLI_UTIL_H
+#define KH_CLI_UTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "keystore.h"
+
+/* How much of the private key a verb needs. */
+enum cli_key {
+	CLI_KEY_NONE,      /* list, history, pubkey: public data only */
+	CLI_KEY_IF_AVAIL,  /* writers: load it when present to check the
+			      recorded public key, else seal with the public key */
+	CLI_KEY_REQUIRED,  /* get, verify */
+};
+
+/* The registered verb called name, or NULL (main.c). */
+const struct cli_command *cli_find(const char *name);
+
+/* Open ctx->store; on error prints via cli_fail and returns an exit code
+ * (> 0), else 0 and *ret. */
+int cli_open_store(struct cli_ctx *ctx, enum cli_key need, struct ks_store **ret);
+
+/* Read all of fd (binary-safe) into sodium_malloc memory; -EFBIG past cap.
+ * Free with cli_secret_free(). Never echoed anywhere. */
+int cli_read_secret_fd(int fd, size_t cap, uint8_t **ret, size_t *ret_len);
+void cli_secret_free(uint8_t *p, size_t len);
+/* Read a small non-secret file (e.g. a public key / sealed record). */
+int cli_read_small_file(const char *path, size_t cap, char **ret, size_t *ret_len);
+
+/* Strict decimal parse into [min, max]; false on junk. */
+bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+
+/* Print `keyhole VERB --help` text to stderr and return CLI_EUSAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* True if argv holds -h/--help (before any "--"). */
+bool cli_wants_help(int argc, char **argv);
+int cli_print_help(const char *verb);
+
+/* json_dumps to stdout with a newline; steals o. Returns an exit code. */
+int cli_print_json(json_t *o);
+/* "2026-01-02T03:04:05Z" */
+void cli_fmt_time(time_t t, char buf[32]);
+
+#endif
