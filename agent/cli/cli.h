@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The `keyhole` CLI: one file per verb (crun src/*.c). A verb registers
+/* The `keyhole` CLI: one file per verb (crun src/ verb files). A verb registers
  * itself with CLI_COMMAND(); main.c finds every registered verb through the
  * linker section, so adding a verb adds a file and touches nothing else.
  * Verbs return an exit code (enum cli_exit) and print one-line errors. */
