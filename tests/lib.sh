@@ -27,6 +27,12 @@ t_cleanup() { T_CLEANUPS+=("$*"); }
 t__run_cleanups() {
 	local i
 	for ((i = ${#T_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${T_CLEANUPS[i]}" >/dev/null 2>&1 || true; done
+	# Cleanups registered inside $(...) subshells (d=$(t_tmpdir)), last first.
+	local f=${TMPDIR:-/tmp}/keyhole-test-cleanup.$$ c
+	if [ -f "$f" ]; then
+		while IFS= read -r c; do eval "$c" >/dev/null 2>&1 || true; done < <(tac "$f")
+		rm -f "$f"
+	fi
 }
 trap t__run_cleanups EXIT
 
@@ -34,6 +40,9 @@ trap t__run_cleanups EXIT
 t_tmpdir() {
 	local d; d=$(mktemp -d "${TMPDIR:-/tmp}/keyhole-test.XXXXXX")
 	t_cleanup "grep -o \" $d[^ ]*\" /proc/mounts | sort -r | xargs -r -n1 umount -l; rm -rf '$d'"
+	# d=$(t_tmpdir) runs here in a subshell, whose T_CLEANUPS is lost: leave
+	# the command where the parent's exit trap finds it ($$ is the parent's).
+	printf '%s\n' "${T_CLEANUPS[-1]}" >>"${TMPDIR:-/tmp}/keyhole-test-cleanup.$$"
 	echo "$d"
 }
 
