@@ -1,0 +1,590 @@
+/* SPDX-License-Identifier: MIT */
+/* Policy parse and evaluation (docs/policy.md). Pure: jansson, fnmatch and
+ * libsodium's hash, no syscalls. Every key is checked (unknown keys are load
+ * errors, so a typo cannot silently widen access) and every size is capped.
+ * Secret <-> (file, mode) is one-to-one across the whole policy, so the
+ * union of matching rules can never hand two secrets to one file. */
+#include "policy.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proto.h"
+
+struct pctx {
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 2, 3))) static int perr(struct pctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (c->errlen)
+		vsnprintf(c->err, c->errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Only keys in allowed (NULL-terminated) may appear in o. */
+static int check_keys(struct pctx *c, const char *where, json_t *o, const char *const *allowed)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		size_t i;
+		for (i = 0; allowed[i] && strcmp(allowed[i], k) != 0; i++)
+			;
+		if (!allowed[i])
+			return perr(c, "%s: unknown key '%.64s'", where, k);
+	}
+	return 0;
+}
+
+static int get_str(struct pctx *c, const char *where, json_t *o, const char *key,
+		   size_t max, const char **ret)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s;
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return perr(c, "%s.%s: must be a string", where, key);
+	s = json_string_value(v);
+	if (json_string_length(v) != strlen(s) || !*s || strlen(s) > max)
+		return perr(c, "%s.%s: must be 1..%zu characters without NUL", where, key, max);
+	*ret = s;
+	return 0;
+}
+
+static int get_id(struct pctx *c, const char *where, json_t *o, const char *key, bool *has,
+		  uint32_t *ret)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) >= (json_int_t)UINT32_MAX)
+		return perr(c, "%s.%s: must be an integer 0..4294967294", where, key);
+	*has = true;
+	*ret = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+static bool hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == 64;
+}
+
+static int parse_labels(struct pctx *c, const char *where, json_t *l, struct policy_rule *r)
+{
+	const char *k;
+	json_t *v;
+	size_t i = 0;
+
+	if (!json_is_object(l))
+		return perr(c, "%s.labels: must be an object", where);
+	if (json_object_size(l) > POLICY_MAX_LABELS)
+		return perr(c, "%s.labels: more than %u labels", where, POLICY_MAX_LABELS);
+	r->n_labels = json_object_size(l);
+	r->label_keys = calloc(r->n_labels + 1, sizeof(char *));
+	r->label_vals = calloc(r->n_labels + 1, sizeof(char *));
+	if (!r->label_keys || !r->label_vals)
+		return -ENOMEM;
+	json_object_foreach(l, k, v) {
+		if (!json_is_string(v) || strlen(k) > POLICY_MAX_STR || !*k ||
+		    strlen(json_string_value(v)) > POLICY_MAX_STR ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return perr(c, "%s.labels.%.64s: must be a string of at most %u characters",
+				    where, k, POLICY_MAX_STR);
+		r->label_keys[i] = k;
+		r->label_vals[i++] = json_string_value(v);
+	}
+	return 0;
+}
+
+static int parse_match(struct pctx *c, const char *where, json_t *m, struct policy_rule *r)
+{
+	static const char *const keys[] = { "runtime", "container_id", "name", "image", "image_id",
+					    "labels", "cgroup", "uid", "gid", NULL };
+	const char *rt = NULL;
+	char w[64];
+	int e;
+
+	snprintf(w, sizeof(w), "%s.match", where);
+	if (!json_is_object(m))
+		return perr(c, "%s: must be an object", w);
+	if ((e = check_keys(c, w, m, keys)) < 0 ||
+	    (e = get_str(c, w, m, "runtime", 32, &rt)) < 0 ||
+	    (e = get_str(c, w, m, "container_id", 64, &r->container_id)) < 0 ||
+	    (e = get_str(c, w, m, "name", POLICY_MAX_STR, &r->name_glob)) < 0 ||
+	    (e = get_str(c, w, m, "image", POLICY_MAX_STR, &r->image_glob)) < 0 ||
+	    (e = get_str(c, w, m, "image_id", POLICY_MAX_STR, &r->image_id)) < 0 ||
+	    (e = get_str(c, w, m, "cgroup", POLICY_MAX_STR, &r->cgroup_glob)) < 0 ||
+	    (e = get_id(c, w, m, "uid", &r->has_uid, &r->uid)) < 0 ||
+	    (e = get_id(c, w, m, "gid", &r->has_gid, &r->gid)) < 0)
+		return e;
+	if (rt) {
+		if (runtime_from_name(rt, &r->runtime) < 0)
+			return perr(c, "%s.runtime: unknown runtime '%s' (host, docker, podman, "
+				    "containerd, crio)", w, rt);
+		r->has_runtime = true;
+	}
+	if (r->container_id && !hex64(r->container_id))
+		return perr(c, "%s.container_id: must be the full 64-hex-digit id", w);
+	if (json_object_get(m, "labels"))
+		return parse_labels(c, w, json_object_get(m, "labels"), r);
+	return 0;
+}
+
+static int parse_require(struct pctx *c, const char *where, json_t *q, struct policy_rule *r)
+{
+	static const char *const keys[] = { "privileged", "root", NULL };
+	json_t *v;
+	int e;
+
+	if (!json_is_object(q))
+		return perr(c, "%s.require: must be an object", where);
+	if ((e = check_keys(c, where, q, keys)) < 0)
+		return e;
+	if ((v = json_object_get(q, "privileged"))) {
+		if (!json_is_boolean(v))
+			return perr(c, "%s.require.privileged: must be true or false", where);
+		r->req_unprivileged = json_is_false(v);
+	}
+	if ((v = json_object_get(q, "root"))) {
+		if (!json_is_boolean(v))
+			return perr(c, "%s.require.root: must be true or false", where);
+		r->req_nonroot = json_is_false(v);
+	}
+	return 0;
+}
+
+static int parse_mode(const char *s, uint16_t *ret)
+{
+	size_t n = strlen(s);
+	unsigned v = 0;
+
+	if (n < 3 || n > 4)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '7')
+			return -EINVAL;
+		v = v * 8 + (unsigned)(s[i] - '0');
+	}
+	if (v > 0777 || !(v & 0400))
+		return -EINVAL;
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+static int parse_grant(struct pctx *c, const char *where, json_t *g, struct policy_grant *pg)
+{
+	static const char *const keys[] = { "secret", "file", "mode", NULL };
+	const char *file = NULL, *mode = NULL;
+	int e;
+
+	if (!json_is_object(g))
+		return perr(c, "%s: must be an object", where);
+	if ((e = check_keys(c, where, g, keys)) < 0 ||
+	    (e = get_str(c, where, g, "secret", PROTO_MAX_NAME, &pg->secret)) < 0 ||
+	    (e = get_str(c, where, g, "file", PROTO_MAX_NAME, &file)) < 0 ||
+	    (e = get_str(c, where, g, "mode", 4, &mode)) < 0)
+		return e;
+	if (!pg->secret)
+		return perr(c, "%s: missing \"secret\"", where);
+	if (!proto_secret_name_valid(pg->secret))
+		return perr(c, "%s.secret: invalid secret name '%s'", where, pg->secret);
+	if (file)
+		snprintf(pg->file, sizeof(pg->file), "%s", file);
+	else
+		for (size_t i = 0; i <= strlen(pg->secret); i++)
+			pg->file[i] = pg->secret[i] == '/' ? '_' : pg->secret[i];
+	if (!proto_file_name_valid(pg->file))
+		return perr(c, "%s.file: invalid file name '%s' (no '/', no leading '.')", where,
+			    pg->file);
+	pg->mode = 0400;
+	if (mode && parse_mode(mode, &pg->mode) < 0)
+		return perr(c, "%s.mode: must be an octal string like \"0400\" (owner-readable, "
+			    "at most 0777)", where);
+	return 0;
+}
+
+static int parse_grants(struct pctx *c, const char *where, json_t *a, struct policy_rule *r)
+{
+	char w[96];
+	int e;
+
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return perr(c, "%s.grant: must be a non-empty array", where);
+	if (json_array_size(a) > POLICY_MAX_GRANTS)
+		return perr(c, "%s.grant: more than %u grants", where, POLICY_MAX_GRANTS);
+	r->grants = calloc(json_array_size(a), sizeof(*r->grants));
+	if (!r->grants)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		snprintf(w, sizeof(w), "%s.grant[%zu]", where, i);
+		if ((e = parse_grant(c, w, json_array_get(a, i), &r->grants[i])) < 0)
+			return e;
+		r->n_grants++;
+	}
+	return 0;
+}
+
+static bool rule_name_valid(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return false;
+	return true;
+}
+
+static int parse_rule(struct pctx *c, size_t idx, json_t *o, struct policy_rule *r)
+{
+	static const char *const keys[] = { "name", "match", "require", "grant", NULL };
+	char w[32];
+	int e;
+
+	snprintf(w, sizeof(w), "rules[%zu]", idx);
+	if (!json_is_object(o))
+		return perr(c, "%s: must be an object", w);
+	if ((e = check_keys(c, w, o, keys)) < 0 ||
+	    (e = get_str(c, w, o, "name", POLICY_MAX_RULE_NAME, &r->name)) < 0)
+		return e;
+	if (!r->name)
+		return perr(c, "%s: missing \"name\"", w);
+	if (!rule_name_valid(r->name))
+		return perr(c, "%s.name: use only [A-Za-z0-9._-]", w);
+	if (json_object_get(o, "match") &&
+	    (e = parse_match(c, w, json_object_get(o, "match"), r)) < 0)
+		return e;
+	if (json_object_get(o, "require") &&
+	    (e = parse_require(c, w, json_object_get(o, "require"), r)) < 0)
+		return e;
+	return parse_grants(c, w, json_object_get(o, "grant"), r);
+}
+
+/* Rule names unique; secret <-> (file, mode) consistent across the policy. */
+static int check_conflicts(struct pctx *c, const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *a = &p->rules[i];
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(a->name, p->rules[j].name) == 0)
+				return perr(c, "rules[%zu]: duplicate rule name '%s'", i, a->name);
+		for (size_t g = 0; g < a->n_grants; g++) {
+			const struct policy_grant *x = &a->grants[g];
+			for (size_t j = 0; j <= i; j++) {
+				const struct policy_rule *b = &p->rules[j];
+				size_t end = j == i ? g : b->n_grants;
+				for (size_t h = 0; h < end; h++) {
+					const struct policy_grant *y = &b->grants[h];
+					bool sf = strcmp(x->file, y->file) == 0;
+					bool ss = strcmp(x->secret, y->secret) == 0;
+					if (j == i && (sf || ss))
+						return perr(c, "rules[%zu] '%s': %s '%s' granted twice",
+							    i, a->name, sf ? "file" : "secret",
+							    sf ? x->file : x->secret);
+					if (sf != ss || (ss && x->mode != y->mode))
+						return perr(c, "rules[%zu] '%s': grant of '%s' as file "
+							    "'%s' conflicts with rule '%s' ('%s' as "
+							    "'%s'); one file name per secret, one mode",
+							    i, a->name, x->secret, x->file, b->name,
+							    y->secret, y->file);
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int parse_doc(struct pctx *c, json_t *doc, struct policy *p)
+{
+	static const char *const keys[] = { "version", "rules", NULL };
+	json_t *rules = json_object_get(doc, "rules"), *v = json_object_get(doc, "version");
+	size_t total = 0;
+	int e;
+
+	if (!json_is_object(doc))
+		return perr(c, "policy: top level must be an object");
+	if ((e = check_keys(c, "policy", doc, keys)) < 0)
+		return e;
+	if (!json_is_integer(v) || json_integer_value(v) != 1)
+		return perr(c, "policy: \"version\" must be 1");
+	if (!json_is_array(rules))
+		return perr(c, "policy: \"rules\" must be an array");
+	if (json_array_size(rules) > POLICY_MAX_RULES)
+		return perr(c, "policy: more than %u rules", POLICY_MAX_RULES);
+	p->rules = calloc(json_array_size(rules) + 1, sizeof(*p->rules));
+	if (!p->rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(rules); i++) {
+		e = parse_rule(c, i, json_array_get(rules, i), &p->rules[i]);
+		p->n_rules++;
+		if (e < 0)
+			return e;
+		total += p->rules[i].n_grants;
+		if (total > POLICY_MAX_TOTAL_GRANTS)
+			return perr(c, "policy: more than %u grants in all", POLICY_MAX_TOTAL_GRANTS);
+	}
+	return check_conflicts(c, p);
+}
+
+int policy_parse(const char *json, size_t len, struct policy **ret, char *err, size_t errlen)
+{
+	struct pctx c = { err, errlen };
+	struct policy *p;
+	json_error_t je;
+	uint8_t h[crypto_hash_sha256_BYTES];
+	int e;
+
+	if (errlen)
+		err[0] = '\0';
+	if (len > POLICY_MAX_BYTES)
+		return perr(&c, "policy: larger than %u bytes", POLICY_MAX_BYTES);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	if (!p->doc) {
+		policy_free(p);
+		return perr(&c, "policy: line %d column %d: %s", je.line, je.column, je.text);
+	}
+	e = parse_doc(&c, p->doc, p);
+	if (e < 0) {
+		if (e == -ENOMEM)
+			perr(&c, "policy: out of memory");
+		policy_free(p);
+		return -EINVAL;
+	}
+	crypto_hash_sha256(h, (const unsigned char *)json, len);
+	sodium_bin2hex(p->digest, sizeof(p->digest), h, sizeof(h));
+	*ret = p;
+	return 0;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		free(p->rules[i].label_keys);
+		free(p->rules[i].label_vals);
+		free(p->rules[i].grants);
+	}
+	free(p->rules);
+	json_decref(p->doc);
+	free(p);
+}
+
+/* ---- evaluation ---- */
+
+__attribute__((format(printf, 3, 4))) static bool fail(char *why, size_t len, const char *fmt,
+						       ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool rule_needs_meta(const struct policy_rule *r)
+{
+	return r->name_glob || r->image_glob || r->image_id || r->n_labels ||
+	       r->req_unprivileged || r->req_nonroot;
+}
+
+/* Selectors the kernel vouches for: runtime, container id, uid, gid, cgroup. */
+static bool match_kernel(const struct policy_rule *r, const struct peer *pe, char *why, size_t len)
+{
+	if (r->has_runtime && r->runtime != pe->cg.runtime)
+		return fail(why, len, "runtime '%s' is not '%s'", runtime_name(pe->cg.runtime),
+			    runtime_name(r->runtime));
+	if (r->container_id && strcmp(r->container_id, pe->cg.id) != 0)
+		return fail(why, len, "container_id '%.12s' is not '%.12s'",
+			    pe->cg.id[0] ? pe->cg.id : "(none)", r->container_id);
+	if (r->has_uid && r->uid != pe->uid)
+		return fail(why, len, "uid %u is not %u", (unsigned)pe->uid, (unsigned)r->uid);
+	if (r->has_gid && r->gid != pe->gid)
+		return fail(why, len, "gid %u is not %u", (unsigned)pe->gid, (unsigned)r->gid);
+	if (r->cgroup_glob && fnmatch(r->cgroup_glob, pe->cg.path, 0) != 0)
+		return fail(why, len, "cgroup '%.120s' does not match '%.120s'", pe->cg.path,
+			    r->cgroup_glob);
+	return true;
+}
+
+static bool match_meta(const struct policy_rule *r, const struct container_meta *m, char *why,
+		       size_t len)
+{
+	if (r->name_glob && fnmatch(r->name_glob, m->name, 0) != 0)
+		return fail(why, len, "name '%.120s' does not match '%.120s'", m->name, r->name_glob);
+	if (r->image_glob && fnmatch(r->image_glob, m->image, 0) != 0)
+		return fail(why, len, "image '%.120s' does not match '%.120s'", m->image,
+			    r->image_glob);
+	if (r->image_id && strcmp(r->image_id, m->image_id) != 0)
+		return fail(why, len, "image_id '%.80s' is not '%.80s'", m->image_id, r->image_id);
+	for (size_t i = 0; i < r->n_labels; i++) {
+		json_t *v = m->labels ? json_object_get(m->labels, r->label_keys[i]) : NULL;
+		if (!json_is_string(v) || strcmp(json_string_value(v), r->label_vals[i]) != 0)
+			return fail(why, len, "label '%.60s' is %s%.60s%s, not '%.60s'",
+				    r->label_keys[i], json_is_string(v) ? "'" : "",
+				    json_is_string(v) ? json_string_value(v) : "absent",
+				    json_is_string(v) ? "'" : "", r->label_vals[i]);
+	}
+	if (r->req_unprivileged && m->privileged)
+		return fail(why, len, "container is privileged (require privileged: false)");
+	if (r->req_nonroot && m->root)
+		return fail(why, len, "container runs as root (user '%.40s'; require root: false)",
+			    m->user);
+	return true;
+}
+
+static bool rule_match(const struct policy_rule *r, const struct policy_identity *id, char *why,
+		       size_t len)
+{
+	if (!match_kernel(r, id->peer, why, len))
+		return false;
+	if (rule_needs_meta(r)) {
+		if (id->peer->cg.runtime == RT_HOST)
+			return fail(why, len, "needs container metadata; caller is a host process");
+		if (!id->meta)
+			return fail(why, len, "needs container metadata: %s",
+				    id->meta_err ? id->meta_err : "no --engine configured");
+		if (!match_meta(r, id->meta, why, len))
+			return false;
+	}
+	snprintf(why, len, "matched");
+	return true;
+}
+
+const struct policy_grant_ref *policy_eval_find(const struct policy_eval *e, const char *secret)
+{
+	for (size_t i = 0; i < e->n_grants; i++)
+		if (strcmp(e->grants[i].grant->secret, secret) == 0)
+			return &e->grants[i];
+	return NULL;
+}
+
+int policy_eval(const struct policy *p, const struct policy_identity *id,
+		struct policy_eval **ret)
+{
+	struct policy_eval *e = calloc(1, sizeof(*e));
+	size_t total = 0;
+
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++)
+		total += p->rules[i].n_grants;
+	e->rules = calloc(p->n_rules + 1, sizeof(*e->rules));
+	e->grants = calloc(total + 1, sizeof(*e->grants));
+	if (!e->rules || !e->grants) {
+		policy_eval_free(e);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+		struct policy_rule_result *rr = &e->rules[e->n_rules++];
+		rr->rule = r;
+		rr->matched = rule_match(r, id, rr->why, sizeof(rr->why));
+		if (!rr->matched)
+			continue;
+		for (size_t g = 0; g < r->n_grants; g++)
+			if (!policy_eval_find(e, r->grants[g].secret))
+				e->grants[e->n_grants++] =
+					(struct policy_grant_ref){ &r->grants[g], r };
+	}
+	*ret = e;
+	return 0;
+}
+
+void policy_eval_free(struct policy_eval *e)
+{
+	if (!e)
+		return;
+	free(e->rules);
+	free(e->grants);
+	free(e);
+}
+
+void policy_describe(const struct policy_identity *id, char *buf, size_t len)
+{
+	const struct peer *pe = id->peer;
+
+	if (pe->cg.runtime == RT_HOST)
+		snprintf(buf, len, "host process pid %d uid %u", (int)pe->pid, (unsigned)pe->uid);
+	else if (id->meta && id->meta->name[0])
+		snprintf(buf, len, "%s container %.120s", runtime_name(pe->cg.runtime),
+			 id->meta->name);
+	else
+		snprintf(buf, len, "%s container %.12s", runtime_name(pe->cg.runtime), pe->cg.id);
+}
+
+bool policy_mentions(const struct policy *p, const char *secret)
+{
+	for (size_t i = 0; i < p->n_rules; i++)
+		for (size_t g = 0; g < p->rules[i].n_grants; g++)
+			if (strcmp(p->rules[i].grants[g].secret, secret) == 0)
+				return true;
+	return false;
+}
+
+__attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t len, size_t *off,
+								const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off += (size_t)n;
+}
+
+void policy_deny_reason(const struct policy *p, const struct policy_eval *e,
+			const struct policy_identity *id, const char *secret, char *buf,
+			size_t len)
+{
+	char who[160];
+	size_t off = 0;
+	bool any = false;
+
+	(void)p;
+	if (!len)
+		return;
+	buf[0] = '\0';
+	policy_describe(id, who, sizeof(who));
+	appendf(buf, len, &off, "no rule grants '%.100s' to %s", secret, who);
+	for (size_t i = 0; i < e->n_rules; i++) {
+		const struct policy_rule *r = e->rules[i].rule;
+		bool grants = false;
+		for (size_t g = 0; g < r->n_grants && !grants; g++)
+			grants = strcmp(r->grants[g].secret, secret) == 0;
+		if (!grants || e->rules[i].matched)
+			continue;
+		appendf(buf, len, &off, "%s rule %s: %s", any ? ";" : " (", r->name,
+			e->rules[i].why);
+		any = true;
+	}
+	if (any)
+		appendf(buf, len, &off, ")");
+}

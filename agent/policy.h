@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* The release policy (docs/policy.md): JSON rules, default deny. Pure: no
+ * syscalls, so the parser is fuzzed and evaluation is unit-tested on made-up
+ * identities. The identity is what the agent attested (struct peer) plus,
+ * for a container, the engine's metadata; nothing the caller says counts. */
+#ifndef KH_POLICY_H
+#define KH_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "peer.h"
+
+#define POLICY_MAX_BYTES (1u << 20) /* policy file */
+#define POLICY_MAX_RULES 1024u
+#define POLICY_MAX_GRANTS 256u       /* per rule */
+#define POLICY_MAX_TOTAL_GRANTS 8192u
+#define POLICY_MAX_LABELS 64u        /* per rule */
+#define POLICY_MAX_STR 255u          /* globs, label keys and values */
+#define POLICY_MAX_RULE_NAME 128u
+#define POLICY_WHY_MAX 400u
+
+struct policy_grant {
+	const char *secret;
+	char file[256];
+	uint16_t mode;
+};
+
+struct policy_rule {
+	const char *name;
+	/* match: a NULL string / has_* false = no constraint */
+	bool has_runtime;
+	enum kh_runtime runtime;
+	const char *container_id, *name_glob, *image_glob, *image_id, *cgroup_glob;
+	const char **label_keys, **label_vals;
+	size_t n_labels;
+	bool has_uid, has_gid;
+	uid_t uid;
+	gid_t gid;
+	/* require: true = must hold (the JSON says "privileged": false etc.) */
+	bool req_unprivileged, req_nonroot;
+	struct policy_grant *grants;
+	size_t n_grants;
+};
+
+struct policy {
+	void *doc; /* json_t: strings above point into it */
+	struct policy_rule *rules;
+	size_t n_rules;
+	char digest[65]; /* sha256 hex of the file bytes */
+};
+
+/* Who asks. meta is NULL when not in a container or when no metadata could
+ * be had; meta_err then says why (e.g. "engine unreachable: ..."), or NULL. */
+struct policy_identity {
+	const struct peer *peer;
+	const struct container_meta *meta;
+	const char *meta_err;
+};
+
+struct policy_rule_result {
+	const struct policy_rule *rule;
+	bool matched;
+	char why[POLICY_WHY_MAX]; /* first failing selector, or "matched" */
+};
+
+struct policy_grant_ref {
+	const struct policy_grant *grant;
+	const struct policy_rule *rule; /* first matching rule granting it */
+};
+
+struct policy_eval {
+	struct policy_rule_result *rules; /* one per rule, in order */
+	size_t n_rules;
+	struct policy_grant_ref *grants; /* union, deduplicated by secret */
+	size_t n_grants;
+};
+
+/* Parse and validate. 0, or -EINVAL with a one-line reason in err
+ * (e.g. "rules[2].match: unknown key 'imgae'"). */
+int policy_parse(const char *json, size_t len, struct policy **ret, char *err, size_t errlen);
+void policy_free(struct policy *p);
+
+/* Evaluate every rule for an identity. 0 or -ENOMEM. */
+int policy_eval(const struct policy *p, const struct policy_identity *id,
+		struct policy_eval **ret);
+void policy_eval_free(struct policy_eval *e);
+/* The grant of secret in e, or NULL. */
+const struct policy_grant_ref *policy_eval_find(const struct policy_eval *e, const char *secret);
+/* Why secret is not released: "no rule grants 'x' to WHO (rule r: why; ...)". */
+void policy_deny_reason(const struct policy *p, const struct policy_eval *e,
+			const struct policy_identity *id, const char *secret, char *buf,
+			size_t len);
+/* "host process pid 12 uid 0" / "podman container payments-1" */
+void policy_describe(const struct policy_identity *id, char *buf, size_t len);
+/* Does any rule grant secret (to anyone)? */
+bool policy_mentions(const struct policy *p, const char *secret);
+
+#endif
