@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+/* Fuzz policy_parse (agent/policy.c) and then evaluate what parsed against
+ * a few made-up identities (host root, a docker container with labels, a
+ * container whose metadata could not be had), so hostile globs, labels and
+ * selectors meet the matcher too. The policy is admin-written, but a parser
+ * or matcher crash takes every container's secrets down with the agent.
+ * Properties: a failure names a reason; a success holds only valid secret
+ * and file names, modes within 07777, and counts within the caps. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "policy.h"
+#include "proto.h"
+
+static void check_policy(const struct policy *p)
+{
+	size_t total = 0;
+	FUZZ_CHECK(p->n_rules <= POLICY_MAX_RULES);
+	FUZZ_CHECK(strnlen(p->digest, sizeof p->digest) == 64);
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+		FUZZ_CHECK(r->n_grants <= POLICY_MAX_GRANTS && r->n_labels <= POLICY_MAX_LABELS);
+		total += r->n_grants;
+		for (size_t g = 0; g < r->n_grants; g++) {
+			FUZZ_CHECK(proto_secret_name_valid(r->grants[g].secret));
+			FUZZ_CHECK(proto_file_name_valid(r->grants[g].file));
+			FUZZ_CHECK(r->grants[g].mode <= 07777);
+		}
+	}
+	FUZZ_CHECK(total <= POLICY_MAX_TOTAL_GRANTS);
+}
+
+static void eval_one(const struct policy *p, const struct policy_identity *id)
+{
+	struct policy_eval *e = NULL;
+	char why[64], who[32]; /* small on purpose: truncation must be safe */
+	if (policy_eval(p, id, &e) < 0)
+		return;
+	FUZZ_CHECK(e && e->n_rules == p->n_rules);
+	for (size_t i = 0; i < e->n_grants; i++) {
+		const char *s = e->grants[i].grant->secret;
+		FUZZ_CHECK(policy_eval_find(e, s) != NULL);
+		FUZZ_CHECK(policy_mentions(p, s));
+	}
+	policy_deny_reason(p, e, id, "db/password", why, sizeof why);
+	FUZZ_CHECK(strnlen(why, sizeof why) < sizeof why);
+	policy_describe(id, who, sizeof who);
+	FUZZ_CHECK(strnlen(who, sizeof who) < sizeof who);
+	policy_eval_free(e);
+}
+
+static void eval_all(const struct policy *p)
+{
+	struct peer host = { .pid = 42, .uid = 0, .gid = 0, .pidfd = -1 };
+	struct peer ctr = { .pid = 4242, .uid = 1000, .gid = 1000, .pidfd = -1 };
+	struct container_meta meta;
+	struct policy_identity id = { &host, NULL, NULL };
+
+	eval_one(p, &id);
+	ctr.cg.runtime = RT_DOCKER;
+	memset(ctr.cg.id, 'a', CG_ID_LEN);
+	strcpy(ctr.cg.path, "/system.slice/docker-aaaa.scope");
+	memset(&meta, 0, sizeof meta);
+	memcpy(meta.id, ctr.cg.id, CG_ID_LEN);
+	strcpy(meta.name, "payments-1");
+	strcpy(meta.image, "localhost/payments:1");
+	strcpy(meta.image_id, "sha256:0000");
+	strcpy(meta.user, "1000");
+	meta.pid = 4242;
+	meta.running = true;
+	meta.labels = json_pack("{s:s, s:s}", "team", "payments", "keyhole.role", "api");
+	FUZZ_CHECK(meta.labels);
+	id = (struct policy_identity){ &ctr, &meta, NULL };
+	eval_one(p, &id);
+	id = (struct policy_identity){ &ctr, NULL, "engine unreachable: test" };
+	eval_one(p, &id);
+	json_decref(meta.labels);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf = calloc(1, size ? size : 1);
+	char err[128];
+	struct policy *p = NULL;
+	FUZZ_CHECK(buf);
+	if (size)
+		memcpy(buf, data, size);
+	err[0] = '\0';
+	int r = policy_parse(buf, size, &p, err, sizeof err);
+	if (r == 0) {
+		FUZZ_CHECK(p);
+		check_policy(p);
+		eval_all(p);
+		policy_free(p);
+	} else {
+		FUZZ_CHECK(r < 0);
+		FUZZ_CHECK(strnlen(err, sizeof err) < sizeof err && err[0] != '\0');
+	}
+	free(buf);
+	return 0;
+}
