@@ -82,6 +82,14 @@ static int seal_and_commit(struct ks_store *ks, const char *name, const uint8_t 
 		ks_rev_t rev = old ? old->rev : 0;
 		int r;
 
+		if (must_exist && !old && i == 0) {
+			/* our view may predate another writer's put */
+			int e = ks_reload(ks, NULL);
+			if (e < 0)
+				return e;
+			old = find(ks, name);
+			rev = old ? old->rev : 0;
+		}
 		if (must_exist && !old)
 			return -ENOENT;
 		if (!must_exist && old)
