@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/* demoapp: the tiny static app in the demo and e2e images. It stands for a
+ * real service reading its secrets from $KEYHOLE_DIR (tmpfs). It never prints
+ * a value, only a SHA-256 digest, so its logs are safe to show.
+ *   demoapp show FILE...           one "FILE sha256=HEX" line each, exit 0
+ *                                  (exit 1 if a file is missing)
+ *   demoapp env                    print the environment, one per line
+ *   demoapp watch OUT FILE...      print digests, then loop reading FILEs;
+ *                                  on SIGHUP print digests again ("HUP ...").
+ *                                  Values of the form TAG:REST must share one
+ *                                  TAG across FILEs (rotated together); a read
+ *                                  where they differ counts as a mismatch.
+ *                                  SIGUSR1 prints "stats reads=N mismatches=M".
+ *                                  Lines go to stdout and are appended to OUT
+ *                                  ("-" = stdout only). SIGTERM exits 0. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FILES 8
+#define MAX_VALUE 4096
+
+/* ---- SHA-256 (FIPS 180-4), small and slow is fine here ---- */
+static const uint32_t K[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+	0xc67178f2,
+};
+
+static uint32_t ror(uint32_t x, unsigned n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+static void sha_block(uint32_t h[8], const uint8_t *p)
+{
+	uint32_t w[64], v[8];
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	memcpy(v, h, sizeof v);
+	for (int i = 0; i < 64; i++) {
+		uint32_t t1 = v[7] + (ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25)) +
+			      ((v[4] & v[5]) ^ (~v[4] & v[6])) + K[i] + w[i];
+		uint32_t t2 = (ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22)) +
+			      ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+		memmove(v + 1, v, 7 * sizeof v[0]);
+		v[4] += t1;
+		v[0] = t1 + t2;
+	}
+	for (int i = 0; i < 8; i++)
+		h[i] += v[i];
+}
+
+static void sha256_hex(const uint8_t *m, size_t len, char out[65])
+{
+	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+			  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	uint8_t tail[128] = { 0 };
+	size_t full = len / 64 * 64, rest = len - full, tl = rest < 56 ? 64 : 128;
+	uint64_t bits = (uint64_t)len * 8;
+
+	for (size_t i = 0; i < full; i += 64)
+		sha_block(h, m + i);
+	memcpy(tail, m + full, rest);
+	tail[rest] = 0x80;
+	for (int i = 0; i < 8; i++)
+		tail[tl - 1 - (size_t)i] = (uint8_t)(bits >> (8 * i));
+	for (size_t i = 0; i < tl; i += 64)
+		sha_block(h, tail + i);
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 8 * i, 9, "%08x", h[i]);
+	memset(tail, 0, sizeof tail);
+}
+
+/* ---- files ---- */
+static const char *dir(void)
+{
+	const char *d = getenv("KEYHOLE_DIR");
+	return d && *d ? d : "/run/secrets";
+}
+
+/* Read dir()/name into buf (NUL-terminated); length or -1. */
+static ssize_t read_value(const char *name, char *buf, size_t cap)
+{
+	char path[4096];
+	ssize_t n, got = 0;
+	snprintf(path, sizeof path, "%s/%s", dir(), name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while ((size_t)got < cap - 1 && (n = read(fd, buf + got, cap - 1 - (size_t)got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			got = -1;
+			break;
+		}
+		got += n;
+	}
+	close(fd);
+	buf[got > 0 ? got : 0] = '\0';
+	return got;
+}
+
+static void emit(const char *out, const char *line)
+{
+	fputs(line, stdout);
+	fflush(stdout);
+	if (!out || !strcmp(out, "-"))
+		return;
+	int fd = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return;
+	(void)!write(fd, line, strlen(line));
+	close(fd);
+}
+
+/* One line: "PREFIX FILE sha256=HEX ..." for every file. 0 if all present. */
+static int digests(const char *out, const char *prefix, char **files, int n)
+{
+	char line[8192], val[MAX_VALUE], hex[65];
+	size_t off = 0;
+	int rc = 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	off += (size_t)snprintf(line, sizeof line, "%s t=%lld.%03ld", prefix, (long long)ts.tv_sec,
+				ts.tv_nsec / 1000000);
+	for (int i = 0; i < n && off + 400 < sizeof line; i++) {
+		ssize_t len = read_value(files[i], val, sizeof val);
+		if (len < 0) {
+			snprintf(hex, sizeof hex, "missing");
+			rc = 1;
+		} else {
+			sha256_hex((const uint8_t *)val, (size_t)len, hex);
+		}
+		off += (size_t)snprintf(line + off, sizeof line - off, " %.255s sha256=%.64s",
+					files[i], hex);
+		memset(val, 0, sizeof val);
+	}
+	if (off < sizeof line - 1)
+		strcat(line, "\n");
+	emit(out, line);
+	return rc;
+}
+
+static volatile sig_atomic_t got_hup, got_usr1, got_term;
+
+static void on_sig(int s)
+{
+	if (s == SIGHUP)
+		got_hup = 1;
+	else if (s == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_term = 1;
+}
+
+/* Read every file once; 1 if their TAG: prefixes disagree. */
+static int check_set(char **files, int n)
+{
+	char first[64] = "", val[MAX_VALUE];
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		if (read_value(files[i], val, sizeof val) < 0)
+			continue;
+		char *colon = strchr(val, ':');
+		size_t tl = colon ? (size_t)(colon - val) : 0;
+		if (tl >= sizeof first)
+			tl = sizeof first - 1;
+		if (i == 0)
+			memcpy(first, val, tl), first[tl] = '\0';
+		else if (strlen(first) != tl || memcmp(first, val, tl))
+			bad = 1;
+		memset(val, 0, sizeof val);
+	}
+	return bad;
+}
+
+static int watch(const char *out, char **files, int n)
+{
+	unsigned long reads = 0, mism = 0;
+	char line[128];
+	struct sigaction sa = { .sa_handler = on_sig };
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	digests(out, "start", files, n);
+	while (!got_term) {
+		if (got_hup) {
+			got_hup = 0;
+			digests(out, "HUP", files, n);
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			snprintf(line, sizeof line, "stats reads=%lu mismatches=%lu\n", reads, mism);
+			emit(out, line);
+		}
+		if (n > 1) {
+			reads++;
+			if (check_set(files, n)) {
+				if (mism++ == 0)
+					emit(out, "MISMATCH first mixed read\n");
+			}
+		}
+		struct timespec nap = { 0, 2 * 1000 * 1000 }; /* 2 ms: a busy reader, not a spinner */
+		nanosleep(&nap, NULL);
+	}
+	snprintf(line, sizeof line, "stats reads=%lu mismatches=%lu\nexit\n", reads, mism);
+	emit(out, line);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "show"))
+		return digests("-", "show", argv + 2, argc - 2);
+	if (argc == 2 && !strcmp(argv[1], "env")) {
+		for (char **e = environ; *e; e++)
+			puts(*e);
+		return 0;
+	}
+	if (argc >= 4 && !strcmp(argv[1], "watch") && argc - 3 <= MAX_FILES)
+		return watch(argv[2], argv + 3, argc - 3);
+	fprintf(stderr, "usage: demoapp show FILE... | env | watch OUT FILE...\n");
+	return 2;
+}
