@@ -94,7 +94,7 @@ dial_from() {
 	t_wait_for "[ \$(wc -l <'$OUT') -gt $before ]" 5
 	sed -n "$((before + 1))p" "$OUT"
 }
-field() { jq -r ".$1 // \"-\"" <<<"$2"; }
+field() { jq -r "if .$1 == null then \"-\" else .$1 end" <<<"$2"; }
 
 # check DESC WANT_RUNTIME WANT_ID SPEC...
 check() {
@@ -143,7 +143,7 @@ NSDIAL='import os,socket,sys,time
 open(sys.argv[2], "w").write(str(os.getpid()))
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.recv(1); time.sleep(60)'
 bash -c 'read -r _ <"$1"; exec unshare -p -f -m -u --mount-proc python3 -c "$2" "$3" "$4"' \
-	_ "$fifo" "$NSDIAL" "$SOCK" "$T/nspid" &
+	_ "$fifo" "$NSDIAL" "$SOCK" "$T/nspid" 2>/dev/null &
 nsw=$!
 t_cleanup "pkill -KILL -P $nsw; kill -KILL $nsw"
 place "$nsw" default=/docker/$ID
