@@ -7,19 +7,28 @@
  *   demoapp env                    print the environment, one per line
  *   demoapp watch OUT FILE...      print digests, then loop reading FILEs;
  *                                  on SIGHUP print digests again ("HUP ...").
- *                                  Values of the form TAG:REST must share one
- *                                  TAG across FILEs (rotated together); a read
- *                                  where they differ counts as a mismatch.
- *                                  SIGUSR1 prints "stats reads=N mismatches=M".
+ *                                  SIGUSR1 prints "stats reads=N torn=M".
  *                                  Lines go to stdout and are appended to OUT
- *                                  ("-" = stdout only). SIGTERM exits 0. */
+ *                                  ("-" = stdout only). SIGTERM exits 0.
+ *   demoapp check OUT FILE...      like watch, for tests only: values must be
+ *                                  TAG:TAG...TAG; each read takes one snapshot
+ *                                  through ..data (the shim's atomic layout),
+ *                                  logs every new tag combination ("seen T1,T2")
+ *                                  and any value not of that form ("TORN").
+ *                                  Tags are parts of values: test data only.
+ *   demoapp ls                     non-hidden names in $KEYHOLE_DIR, sorted
+ *   demoapp stat FILE...           "FILE mode=0400 uid=U gid=G size=N" and a
+ *                                  "dir fs=tmpfs|other" line */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,13 +107,11 @@ static const char *dir(void)
 	return d && *d ? d : "/run/secrets";
 }
 
-/* Read dir()/name into buf (NUL-terminated); length or -1. */
-static ssize_t read_value(const char *name, char *buf, size_t cap)
+/* Read name (relative to dfd) into buf (NUL-terminated); length or -1. */
+static ssize_t read_value_at(int dfd, const char *name, char *buf, size_t cap)
 {
-	char path[4096];
 	ssize_t n, got = 0;
-	snprintf(path, sizeof path, "%s/%s", dir(), name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	while ((size_t)got < cap - 1 && (n = read(fd, buf + got, cap - 1 - (size_t)got)) != 0) {
@@ -119,6 +126,13 @@ static ssize_t read_value(const char *name, char *buf, size_t cap)
 	close(fd);
 	buf[got > 0 ? got : 0] = '\0';
 	return got;
+}
+
+static ssize_t read_value(const char *name, char *buf, size_t cap)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir(), name);
+	return read_value_at(AT_FDCWD, path, buf, cap);
 }
 
 static void emit(const char *out, const char *line)
@@ -174,31 +188,54 @@ static void on_sig(int s)
 		got_term = 1;
 }
 
-/* Read every file once; 1 if their TAG: prefixes disagree. */
-static int check_set(char **files, int n)
+/* TAG:TAG...TAG -> 0 with the tag in tag[]; -1 otherwise. */
+static int tag_of(const char *v, char *tag, size_t cap)
 {
-	char first[64] = "", val[MAX_VALUE];
-	int bad = 0;
-	for (int i = 0; i < n; i++) {
-		if (read_value(files[i], val, sizeof val) < 0)
-			continue;
-		char *colon = strchr(val, ':');
-		size_t tl = colon ? (size_t)(colon - val) : 0;
-		if (tl >= sizeof first)
-			tl = sizeof first - 1;
-		if (i == 0)
-			memcpy(first, val, tl), first[tl] = '\0';
-		else if (strlen(first) != tl || memcmp(first, val, tl))
-			bad = 1;
-		memset(val, 0, sizeof val);
-	}
-	return bad;
+	const char *colon = strchr(v, ':');
+	size_t tl = colon ? (size_t)(colon - v) : 0;
+	if (!tl || tl >= cap)
+		return -1;
+	const char *rest = colon + 1;
+	size_t rl = strlen(rest);
+	if (!rl || rl % tl)
+		return -1;
+	for (size_t i = 0; i < rl; i += tl)
+		if (memcmp(rest + i, v, tl))
+			return -1;
+	memcpy(tag, v, tl);
+	tag[tl] = '\0';
+	return 0;
 }
 
-static int watch(const char *out, char **files, int n)
+/* One snapshot of every file: "T1,T2,..." into combo; -1 if torn. */
+static int snapshot(char **files, int n, char *combo, size_t cap)
 {
-	unsigned long reads = 0, mism = 0;
-	char line[128];
+	char val[MAX_VALUE], tag[64];
+	char path[4096];
+	int rc = 0;
+	snprintf(path, sizeof path, "%s/..data", dir());
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		dfd = open(dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	combo[0] = '\0';
+	for (int i = 0; i < n && rc == 0; i++) {
+		if (read_value_at(dfd, files[i], val, sizeof val) < 0)
+			rc = 1; /* the version dir went away under us: retry */
+		else if (tag_of(val, tag, sizeof tag) < 0)
+			rc = -1;
+		else if (strlen(combo) + strlen(tag) + 2 < cap)
+			strcat(strcat(combo, i ? "," : ""), tag);
+		memset(val, 0, sizeof val);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+static int watch(const char *out, char **files, int n, int check)
+{
+	unsigned long reads = 0, torn = 0;
+	char line[700], combo[512], last[512] = "";
 	struct sigaction sa = { .sa_handler = on_sig };
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
@@ -212,22 +249,73 @@ static int watch(const char *out, char **files, int n)
 		}
 		if (got_usr1) {
 			got_usr1 = 0;
-			snprintf(line, sizeof line, "stats reads=%lu mismatches=%lu\n", reads, mism);
+			snprintf(line, sizeof line, "stats reads=%lu torn=%lu\n", reads, torn);
 			emit(out, line);
 		}
-		if (n > 1) {
+		int r = check ? snapshot(files, n, combo, sizeof combo) : 1;
+		if (r < 0 && torn++ == 0)
+			emit(out, "TORN a value not of the form TAG:TAG...\n");
+		if (r == 0) {
 			reads++;
-			if (check_set(files, n)) {
-				if (mism++ == 0)
-					emit(out, "MISMATCH first mixed read\n");
+			if (strcmp(combo, last)) {
+				snprintf(line, sizeof line, "seen %s\n", combo);
+				emit(out, line);
+				memcpy(last, combo, sizeof last);
 			}
 		}
 		struct timespec nap = { 0, 2 * 1000 * 1000 }; /* 2 ms: a busy reader, not a spinner */
 		nanosleep(&nap, NULL);
 	}
-	snprintf(line, sizeof line, "stats reads=%lu mismatches=%lu\nexit\n", reads, mism);
+	snprintf(line, sizeof line, "stats reads=%lu torn=%lu\nexit\n", reads, torn);
 	emit(out, line);
 	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_dir(void)
+{
+	char *names[256];
+	size_t n = 0;
+	DIR *d = opendir(dir());
+	struct dirent *e;
+	if (!d)
+		return 1;
+	while ((e = readdir(d)) && n < 256)
+		if (e->d_name[0] != '.')
+			names[n++] = strdup(e->d_name);
+	closedir(d);
+	qsort(names, n, sizeof names[0], cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		puts(names[i]);
+		free(names[i]);
+	}
+	return 0;
+}
+
+static int stat_files(char **files, int n)
+{
+	char path[4096];
+	struct stat st;
+	struct statfs sf;
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir(), files[i]);
+		if (stat(path, &st) < 0) {
+			printf("%s missing\n", files[i]);
+			rc = 1;
+			continue;
+		}
+		printf("%s mode=%04o uid=%u gid=%u size=%lld\n", files[i],
+		       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid,
+		       (long long)st.st_size);
+	}
+	if (statfs(dir(), &sf) == 0)
+		printf("dir fs=%s\n", sf.f_type == 0x01021994 ? "tmpfs" : "other");
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -240,7 +328,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc >= 4 && !strcmp(argv[1], "watch") && argc - 3 <= MAX_FILES)
-		return watch(argv[2], argv + 3, argc - 3);
-	fprintf(stderr, "usage: demoapp show FILE... | env | watch OUT FILE...\n");
+		return watch(argv[2], argv + 3, argc - 3, 0);
+	if (argc >= 4 && !strcmp(argv[1], "check") && argc - 3 <= MAX_FILES)
+		return watch(argv[2], argv + 3, argc - 3, 1);
+	if (argc == 2 && !strcmp(argv[1], "ls"))
+		return list_dir();
+	if (argc >= 3 && !strcmp(argv[1], "stat"))
+		return stat_files(argv + 2, argc - 2);
+	fprintf(stderr, "usage: demoapp show FILE... | env | watch|check OUT FILE... | ls | "
+			"stat FILE...\n");
 	return 2;
 }
