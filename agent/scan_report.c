@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+/* Scan reports: a human table, JSON and SARIF 2.1.0. Pure (memory streams
+ * and jansson). Only masked values and reasons ever reach the text; the
+ * finding's value field is never read here. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan.h"
+
+#define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
+
+char *scan_report_table(const struct scan_result *r)
+{
+	char *out = NULL;
+	size_t sz = 0;
+	FILE *f = open_memstream(&out, &sz);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct scan_finding *x = &r->f[i];
+		char loc[320];
+		snprintf(loc, sizeof loc, "%s:%u", x->file, x->line);
+		fprintf(f, "%-28s %-5s %-16s %-28s %-12s %s\n", loc, scan_rule_id(x->rule),
+			scan_rule_name(x->rule), x->name ? x->name : "-",
+			x->masked ? x->masked : "-", x->reason ? x->reason : "");
+	}
+	if (r->n)
+		fprintf(f, "%zu finding%s\n", r->n, r->n == 1 ? "" : "s");
+	else
+		fputs("no findings\n", f);
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static json_t *finding_json(const struct scan_finding *x)
+{
+	json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "file", x->file, "line",
+			      (json_int_t)x->line, "rule", scan_rule_id(x->rule), "rule_name",
+			      scan_rule_name(x->rule), "kind",
+			      scan_rule_is_posture(x->rule) ? "posture" : "credential", "level",
+			      scan_rule_level(x->rule), "reason", x->reason ? x->reason : "");
+
+	if (o && x->name)
+		json_object_set_new(o, "name", json_string(x->name));
+	if (o && x->masked)
+		json_object_set_new(o, "value_masked", json_string(x->masked));
+	if (o && x->service)
+		json_object_set_new(o, "service", json_string(x->service));
+	return o;
+}
+
+static char *dump(json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	return s;
+}
+
+char *scan_report_json(const struct scan_result *r)
+{
+	json_t *arr = json_array(), *o;
+
+	for (size_t i = 0; arr && i < r->n; i++)
+		if (json_array_append_new(arr, finding_json(&r->f[i])) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	o = arr ? json_pack("{s:o, s:I}", "findings", arr, "count", (json_int_t)r->n) : NULL;
+	return dump(o);
+}
+
+static json_t *sarif_rules(void)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < SCAN_R_COUNT; i++)
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}}", "id",
+				     scan_rule_id((enum scan_rule)i), "name",
+				     scan_rule_name((enum scan_rule)i), "shortDescription", "text",
+				     scan_rule_help((enum scan_rule)i), "fullDescription", "text",
+				     scan_rule_help((enum scan_rule)i), "defaultConfiguration",
+				     "level", scan_rule_level((enum scan_rule)i)));
+	return a;
+}
+
+static json_t *sarif_result(const struct scan_finding *x)
+{
+	char msg[512];
+
+	if (x->name)
+		snprintf(msg, sizeof msg, "%s = %s: %s", x->name, x->masked ? x->masked : "",
+			 x->reason ? x->reason : "");
+	else
+		snprintf(msg, sizeof msg, "%s", x->reason ? x->reason : scan_rule_help(x->rule));
+	return json_pack("{s:s, s:i, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:{s:I}}}]}", "ruleId",
+			 scan_rule_id(x->rule), "ruleIndex", (int)x->rule, "level",
+			 scan_rule_level(x->rule), "message", "text", msg, "locations",
+			 "physicalLocation", "artifactLocation", "uri", x->file, "region",
+			 "startLine", (json_int_t)(x->line ? x->line : 1));
+}
+
+char *scan_report_sarif(const struct scan_result *r, const char *tool_version)
+{
+	json_t *results = json_array(), *o;
+
+	for (size_t i = 0; results && i < r->n; i++)
+		if (json_array_append_new(results, sarif_result(&r->f[i])) < 0) {
+			json_decref(results);
+			return NULL;
+		}
+	if (!results)
+		return NULL;
+	o = json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:o}]}", "version", "2.1.0",
+		      "$schema", SARIF_SCHEMA, "runs", "tool", "driver", "name", "keyhole",
+		      "version", tool_version ? tool_version : "0", "rules", sarif_rules(),
+		      "results", results);
+	return dump(o);
+}
