@@ -10,7 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -210,6 +215,63 @@ START_TEST(test_same_pidns)
 }
 END_TEST
 
+/* Pretend to be a pre-6.5 kernel: getsockopt(SO_PEERPIDFD = 77) fails with
+ * ENOPROTOOPT (seccomp; Check runs each test in its own process). */
+static void hide_peerpidfd(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getsockopt, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 77, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOPROTOOPT),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = (unsigned short)(sizeof(f) / sizeof(f[0])), .filter = f };
+
+	ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	ck_assert_int_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+}
+
+START_TEST(test_fallback_pidfd_open)
+{
+	struct sockaddr_un sa;
+	int l, c, hold, st;
+	pid_t pid;
+	struct peer p;
+	siginfo_t si;
+
+	hide_peerpidfd();
+	l = listen_unique(&sa);
+	pid = dial_child(&sa, NULL, false, &hold);
+	c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(c, 0);
+	ck_assert_int_eq(peer_attest(c, &p), 0);
+	ck_assert(!p.via_peerpidfd);
+	ck_assert_int_ge(p.pidfd, 0);
+	ck_assert_int_eq(p.pid, pid);
+	ck_assert_uint_eq(p.starttime, starttime_of(pid));
+	close(hold);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(peer_check_alive(&p), -ESRCH);
+	peer_release(&p);
+	close(c);
+	/* dial then exit, left a zombie: refused on this path too */
+	pid = dial_child(&sa, NULL, true, &hold);
+	ck_assert_int_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+	c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_eq(peer_attest(c, &p), -ESRCH);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	close(c);
+	close(hold);
+	close(l);
+	unlink(sa.sun_path);
+}
+END_TEST
+
 static Suite *peer_suite(void)
 {
 	Suite *s = suite_create("peer");
@@ -220,6 +282,7 @@ static Suite *peer_suite(void)
 	tcase_add_test(tc, test_dying_peer);
 	tcase_add_test(tc, test_read_cgroup_gone);
 	tcase_add_test(tc, test_same_pidns);
+	tcase_add_test(tc, test_fallback_pidfd_open);
 	suite_add_tcase(s, tc);
 	return s;
 }
