@@ -33,20 +33,81 @@ static struct ks_rec *find(struct ks_store *ks, const char *name)
 	return NULL;
 }
 
+/* Index of name in the sorted records, or where it would be inserted. */
+static size_t slot(const struct ks_store *ks, const char *name, bool *ret_found)
+{
+	size_t lo = 0, hi = ks->n;
+
+	*ret_found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, ks->recs[mid].name);
+		if (c == 0) {
+			*ret_found = true;
+			return mid;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* Mirror a successful write in the local state without re-reading it. */
+static int apply_local(struct ks_store *ks, const char *name, json_t *doc, ks_rev_t rev)
+{
+	bool found;
+	size_t i = slot(ks, name, &found);
+	struct ks_rec nr = { 0 }, *grown;
+	int r;
+
+	if (!doc) {
+		if (found) {
+			ks_rec_clear(&ks->recs[i]);
+			memmove(&ks->recs[i], &ks->recs[i + 1], (ks->n - i - 1) * sizeof(nr));
+			ks->n--;
+		}
+		return 0;
+	}
+	r = ks_rec_decode(name, doc, &nr);
+	if (r < 0)
+		return r;
+	nr.rev = rev;
+	if (found) {
+		ks_rec_clear(&ks->recs[i]);
+		ks->recs[i] = nr;
+		return 0;
+	}
+	grown = realloc(ks->recs, (ks->n + 1) * sizeof(nr));
+	if (!grown) {
+		ks_rec_clear(&nr);
+		return -ENOMEM;
+	}
+	ks->recs = grown;
+	memmove(&ks->recs[i + 1], &ks->recs[i], (ks->n - i) * sizeof(nr));
+	ks->recs[i] = nr;
+	ks->n++;
+	return 0;
+}
+
 /* Write rec (or delete name when rec is NULL) if the record is still at
- * expected_rev, then re-read the backend so local state matches it. */
+ * expected_rev; on a conflict re-read the backend so the caller can retry. */
 static int commit(struct ks_store *ks, const char *name, const struct ks_rec *rec,
 		  ks_rev_t expected_rev)
 {
 	json_t *doc = rec ? ks_rec_encode(rec) : NULL;
+	ks_rev_t rev = 0;
 	int r;
 
 	if (rec && !doc)
 		return -ENOMEM;
-	r = ks->be->ops->cas_put(ks->be, name, doc, expected_rev, NULL);
-	json_decref(doc);
-	if (r == 0 || r == -ESTALE)
+	r = ks->be->ops->cas_put(ks->be, name, doc, expected_rev, &rev);
+	if (r == 0 && apply_local(ks, name, doc, rev) < 0)
 		(void)ks_reload(ks, NULL);
+	if (r == -ESTALE)
+		(void)ks_reload(ks, NULL);
+	json_decref(doc);
 	return r;
 }
 
