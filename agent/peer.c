@@ -54,7 +54,8 @@ static ssize_t read_proc(const char *path, char *buf, size_t cap)
 }
 
 /* Field 22 of /proc/PID/stat. comm (field 2) may hold spaces and ')', so
- * fields are counted from the LAST ')'. */
+ * fields are counted from the LAST ')'. A zombie or dead task (state Z/X,
+ * field 3) is -ESRCH: it has exited, whatever its pid still says. */
 static int read_starttime(pid_t pid, uint64_t *ret)
 {
 	char path[64], buf[STAT_MAX + 1], *p, *end;
@@ -69,6 +70,10 @@ static int read_starttime(pid_t pid, uint64_t *ret)
 	if (!p)
 		return -EBADMSG;
 	p++;
+	if (p[0] != ' ' || p[1] == '\0')
+		return -EBADMSG;
+	if (p[1] == 'Z' || p[1] == 'X')
+		return -ESRCH;
 	/* after ')' come fields 3..: skip 19 separators to reach field 22 */
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');
@@ -129,7 +134,8 @@ static int pidfd_alive(int pidfd)
 	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 	int r;
 
-	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0 && errno != EPERM)
+	/* ENOSYS (valgrind, seccomp'd sandboxes): the poll below still decides. */
+	if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0 && errno != EPERM && errno != ENOSYS)
 		return errno == ESRCH ? -ESRCH : -errno;
 	do
 		r = poll(&pfd, 1, 0);
@@ -157,8 +163,9 @@ int peer_check_alive(const struct peer *p)
 }
 
 /* Get a pidfd for the peer: SO_PEERPIDFD when the kernel has it, else
- * pidfd_open(pid). *via says which. */
-static int get_pidfd(int fd, pid_t pid, bool *via)
+ * pidfd_open(pid). *via says which; *ret_pidfd is -1 when the kernel has
+ * no pidfds at all (< 5.3: start time only). 0 or -errno. */
+static int get_pidfd(int fd, pid_t pid, bool *via, int *ret_pidfd)
 {
 	int pidfd = -1;
 	socklen_t len = sizeof(pidfd);
@@ -175,7 +182,8 @@ static int get_pidfd(int fd, pid_t pid, bool *via)
 			close(pidfd);
 			return r;
 		}
-		return pidfd;
+		*ret_pidfd = pidfd;
+		return 0;
 	}
 	if (errno == ESRCH)
 		return -ESRCH;
@@ -183,9 +191,10 @@ static int get_pidfd(int fd, pid_t pid, bool *via)
 		return -errno;
 	*via = false;
 	pidfd = pidfd_open(pid, 0);
-	if (pidfd < 0)
+	if (pidfd < 0 && errno != ENOSYS)
 		return errno == ESRCH ? -ESRCH : -errno;
-	return pidfd;
+	*ret_pidfd = pidfd;
+	return 0;
 }
 
 int peer_attest(int fd, struct peer *ret)
@@ -207,9 +216,9 @@ int peer_attest(int fd, struct peer *ret)
 	r = read_starttime(p.pid, &st_before);
 	if (r < 0)
 		return r == -EBADMSG ? r : -ESRCH;
-	pidfd = get_pidfd(fd, p.pid, &p.via_peerpidfd);
-	if (pidfd < 0)
-		return pidfd;
+	r = get_pidfd(fd, p.pid, &p.via_peerpidfd, &pidfd);
+	if (r < 0)
+		return r;
 	r = peer_read_cgroup(p.pid, &p.cg);
 	if (r < 0)
 		return r;
