@@ -265,8 +265,8 @@ static bool is_sep(const char *w)
 static int df_run(struct df_ctx *c, const struct scan_df_instr *in)
 {
 	enum { NONE, EXPORT, ECHO, TARGET } mode = NONE;
-	size_t pos = 0, wl, vl = 0;
-	int e = scan_check_text(c->r, c->file, in->line, "RUN", in->text, in->text_len);
+	size_t pos = 0, wl, vl = 0, before = c->r->n;
+	int e = 0;
 
 	while (e == 0 && scan_df_word(in->text, in->text_len, &pos, '\\', c->w, &wl)) {
 		bool end = wl > 1 && c->w[wl - 1] == ';';
@@ -311,6 +311,10 @@ static int df_run(struct df_ctx *c, const struct scan_df_instr *in)
 		if (end)
 			mode = NONE;
 	}
+	/* Nothing parsed out (curl -H, a JSON exec form...): unmistakable
+	 * token formats anywhere in the instruction still count. */
+	if (e == 0 && c->r->n == before)
+		e = scan_check_text(c->r, c->file, in->line, "RUN", in->text, in->text_len);
 	return e;
 }
 
