@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* Watchers: connections that asked with WATCH stay open; after a store
+ * change (inotify via ks_watch_fd) or a policy reload each one is resynced:
+ * the secrets it should hold now (its grants, limited to the names it asked
+ * for) are compared with what it was sent, and the difference is pushed as
+ * one batch: SECRET for new versions and new grants, REVOKED for grants
+ * that are gone (or secrets removed from the store), then END. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "log.h"
+
+int watch_start(struct agent *a, struct conn *c, const struct proto_request *rq,
+		const struct held *held, size_t n_held)
+{
+	c->want_all = rq->n_names == 0;
+	c->n_want = rq->n_names;
+	c->want = calloc(c->n_want + 1, sizeof(*c->want));
+	c->held = calloc(n_held + 1, sizeof(*c->held));
+	if (!c->want || !c->held)
+		return -ENOMEM;
+	memcpy(c->want, rq->names, c->n_want * sizeof(*c->want));
+	memcpy(c->held, held, n_held * sizeof(*held));
+	c->n_held = n_held;
+	c->watching = true;
+	a->n_watchers++;
+	return 0;
+}
+
+static int info_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct ks_info *)e)->name);
+}
+
+static uint64_t store_version(const struct ks_info *inf, size_t n, const char *name)
+{
+	const struct ks_info *i = bsearch(name, inf, n, sizeof(*inf), info_cmp);
+
+	return i ? i->version : 0;
+}
+
+static int queue_revoked(struct conn *c, const struct held *h)
+{
+	size_t need = PROTO_HDR + 5 + 2 * PROTO_MAX_NAME;
+	uint8_t *p;
+	ssize_t n;
+	int r = conn_reserve(c, need, &p);
+
+	if (r < 0)
+		return r;
+	n = proto_encode_revoked(p, need, h->name, h->file);
+	if (n < 0)
+		return (int)n;
+	conn_commit(c, (size_t)n);
+	return 1;
+}
+
+static const struct held *find_held(const struct conn *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_held; i++)
+		if (strcmp(c->held[i].name, name) == 0)
+			return &c->held[i];
+	return NULL;
+}
+
+static bool wanted(const struct conn *c, const char *name)
+{
+	if (c->want_all)
+		return true;
+	for (size_t i = 0; i < c->n_want; i++)
+		if (strcmp(c->want[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Revocations: held grants no longer granted (or granted to another file). */
+static int resync_revoke(struct agent *a, struct conn *c, const struct policy_eval *ev,
+			 const struct ks_info *inf, size_t ninf, struct held *keep, size_t *nkeep)
+{
+	int count = 0, r;
+
+	for (size_t i = 0; i < c->n_held; i++) {
+		const struct held *h = &c->held[i];
+		const struct policy_grant_ref *g = policy_eval_find(ev, h->name);
+		bool gone = !g || strcmp(g->grant->file, h->file) != 0;
+		bool removed = !gone && h->version && !store_version(inf, ninf, h->name);
+		if (!gone && !removed) {
+			keep[(*nkeep)++] = *h;
+			continue;
+		}
+		if (h->version) {
+			agent_audit(a, c, g ? g->rule->name : NULL, h->name, h->version, AUDIT_REVOKE,
+				    gone ? "grant revoked by policy" : "removed from the store");
+			if ((r = queue_revoked(c, h)) < 0)
+				return r;
+			count++;
+		}
+		if (removed) {
+			keep[*nkeep] = *h;
+			keep[(*nkeep)++].version = 0;
+		}
+	}
+	return count;
+}
+
+static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf, size_t ninf)
+{
+	struct policy_identity id;
+	struct policy_eval *ev = NULL;
+	struct held *keep;
+	size_t nkeep = 0;
+	int count, r = 0;
+
+	conn_identity(c, &id);
+	if (policy_eval(a->pol, &id, &ev) < 0)
+		return -ENOMEM;
+	keep = calloc(c->n_held + ev->n_grants + 1, sizeof(*keep));
+	count = keep ? resync_revoke(a, c, ev, inf, ninf, keep, &nkeep) : -ENOMEM;
+	for (size_t i = 0; count >= 0 && i < ev->n_grants; i++) {
+		const char *name = ev->grants[i].grant->secret;
+		const struct held *h = find_held(c, name);
+		uint64_t v = store_version(inf, ninf, name);
+		bool was_kept = false;
+		if (!wanted(c, name))
+			continue;
+		for (size_t k = 0; k < nkeep && !was_kept; k++)
+			was_kept = strcmp(keep[k].name, name) == 0;
+		if (was_kept && (!v || (h && h->version == v)))
+			continue;
+		if (!v) { /* newly granted, not in the store yet: remember it */
+			snprintf(keep[nkeep].name, sizeof(keep->name), "%s", name);
+			snprintf(keep[nkeep++].file, sizeof(keep->file), "%s",
+				 ev->grants[i].grant->file);
+			continue;
+		}
+		for (size_t k = 0; k < nkeep; k++) /* drop the stale entry */
+			if (strcmp(keep[k].name, name) == 0)
+				keep[k] = keep[--nkeep];
+		r = dispatch_secret(a, c, ev, name, AUDIT_PUSH, &keep[nkeep]);
+		if (r < 0)
+			count = r;
+		else
+			count += r;
+		if (keep[nkeep].name[0])
+			nkeep++;
+	}
+	policy_eval_free(ev);
+	if (count < 0) {
+		free(keep);
+		return count;
+	}
+	free(c->held);
+	c->held = keep;
+	c->n_held = nkeep;
+	return count;
+}
+
+void watch_resync_all(struct agent *a, const char *why)
+{
+	struct ks_info *inf = NULL;
+	size_t ninf = 0;
+	int r = ks_list(a->ks, &inf, &ninf);
+
+	if (r < 0) {
+		log_errno(-r, "%s: cannot list the store; watchers not resynced", why);
+		return;
+	}
+	for (struct conn *c = a->conns, *next; c; c = next) {
+		next = c->next;
+		if (!c->watching || c->dead)
+			continue;
+		if (peer_check_alive(&c->peer) < 0) {
+			conn_close(a, c);
+			continue;
+		}
+		r = resync_one(a, c, inf, ninf);
+		if (r > 0) {
+			uint8_t *p;
+			if (conn_reserve(c, PROTO_HDR + 5, &p) == 0 &&
+			    proto_encode_end(p, PROTO_HDR + 5, (uint32_t)r) > 0)
+				conn_commit(c, PROTO_HDR + 5);
+			conn_flush(a, c);
+		} else if (r < 0) {
+			conn_send_error(a, c, PROTO_E_INTERNAL, "push failed");
+		}
+	}
+	free(inf);
+}
