@@ -6,6 +6,7 @@
  * (rename is atomic), so a read-only store directory can still be read. */
 #include "ks_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -132,6 +134,28 @@ static int fb_read_all(struct ks_backend *b, struct ks_snapshot *ret)
 	return ks_file_split(buf, len, ret);
 }
 
+/* Under the lock no writer is active, so any "<store>.tmp.*" is the
+ * leftover of one that was killed: remove it. */
+static void sweep_temps(struct file_backend *f)
+{
+	cleanup_free char *copy = strdup(f->path);
+	cleanup_free char *prefix = NULL;
+	DIR *d;
+	struct dirent *e;
+
+	if (!copy || asprintf(&prefix, "%s.tmp.", f->base_name) < 0) {
+		prefix = NULL;
+		return;
+	}
+	d = opendir(dirname(copy));
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
+
 static int fb_cas_put(struct ks_backend *b, const char *name, json_t *doc,
 		      ks_rev_t expected_rev, ks_rev_t *ret_rev)
 {
@@ -144,6 +168,7 @@ static int fb_cas_put(struct ks_backend *b, const char *name, json_t *doc,
 	r = ks_lock(f->lock_path, &lock);
 	if (r < 0)
 		return r;
+	sweep_temps(f);
 	r = load_root(f, &root, &mode);
 	if (r < 0)
 		return r;

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `keyhole` store verbs end to end: round trip (binary), exit codes (exists,
+# not found, usage, key mode, wrong passphrase), init twice, --help for every
+# verb, offline seal, list/history --json, and that no value's bytes ever
+# reach a file in the store directory.
+. "$(dirname "$0")/../lib.sh"
+KH=$KH_BUILD/keyhole
+[ -x "$KH" ] || t_skip "keyhole not built"
+D=$(t_tmpdir) S=$D/store.json K=$D/agent.key
+kh() { "$KH" --store "$S" --key-file "$K" "$@"; }
+code() { "$@" >/dev/null 2>&1 </dev/null; echo $?; }
+
+t_run "init" kh init
+t_eq "init twice refused (exit 4)" "$(code kh init)" 4
+t_eq "key file is 0400" "$(stat -c %a "$K")" 400
+head -c 4096 /dev/urandom >"$D/bin"
+t_run "put binary value" sh -c "'$KH' --store '$S' --key-file '$K' put app/bin <'$D/bin'"
+t_run "get returns the same bytes" cmp -s <(kh get app/bin) "$D/bin"
+t_eq "put existing name (exit 4)" "$(printf x | kh put app/bin >/dev/null 2>&1; echo $?)" 4
+t_eq "get missing (exit 3)" "$(code kh get app/none)" 3
+t_eq "bad name (exit 2)" "$(printf x | kh put 'a/../b' >/dev/null 2>&1; echo $?)" 2
+t_eq "unknown verb (exit 2)" "$(code kh frobnicate)" 2
+t_eq "one line on stderr" "$(kh get app/none 2>&1 | wc -l)" 1
+t_eq "global options after the verb" "$(code "$KH" get app/bin --store "$S" --key-file "$K")" 0
+t_eq "KEYHOLE_STORE / KEYHOLE_KEY_FILE" \
+	"$(KEYHOLE_STORE=$S KEYHOLE_KEY_FILE=$K "$KH" get app/bin | cmp -s - "$D/bin"; echo $?)" 0
+
+secret="needle-$RANDOM$RANDOM-$$-$(date +%s%N)"
+t_run "put text value" sh -c "printf '%s' '$secret' | '$KH' --store '$S' --key-file '$K' put db/pw"
+new="rotated-$RANDOM$RANDOM-$$"
+t_run "rotate" sh -c "printf '%s' '$new' | '$KH' --store '$S' --key-file '$K' rotate db/pw"
+t_eq "get current" "$(kh get db/pw)" "$new"
+t_eq "get --version 1" "$(kh get db/pw --version 1)" "$secret"
+t_run "rotate --generate 48" kh rotate db/pw --generate 48
+t_eq "generated value is 48 bytes" "$(kh get db/pw | wc -c)" 48
+t_eq "history lists 3 versions" "$(kh history db/pw | wc -l)" 3
+t_eq "history --json" "$(kh history db/pw --json | grep -c '"version"')" 3
+t_run "list --json names db/pw" sh -c "'$KH' --store '$S' list --json | grep -q '\"db/pw\"'"
+gen=$(kh get db/pw | od -An -tx1 | tr -d ' \n')
+leak=0
+for f in "$D"/*; do
+	grep -qaF -e "$secret" -e "$new" "$f" && leak=1
+	od -An -tx1 "$f" | tr -d ' \n' | grep -qF "$gen" && leak=1
+done
+t_eq "no value's bytes in any file of the store dir" "$leak" 0
+t_eq "list never prints values" "$(kh list | grep -cF -e "$secret" -e "$new")" 0
+
+t_run "pubkey" sh -c "'$KH' --store '$S' pubkey >'$D/pub.json'"
+t_run "seal offline (no store, no key)" sh -c \
+	"printf offline | '$KH' --store /nonexistent seal --pubkey '$D/pub.json' ci/token >'$D/sealed.json'"
+t_eq "sealed record has no plaintext" "$(grep -c offline "$D/sealed.json")" 0
+if "$KH" import --help >/dev/null 2>&1; then
+	t_run "import sealed record" kh import "$D/sealed.json"
+	t_eq "imported value" "$(kh get ci/token)" offline
+fi
+t_run "verify" kh verify
+t_run "rm" kh rm app/bin
+t_eq "rm again (exit 3)" "$(code kh rm app/bin)" 3
+
+chmod 0644 "$K"
+t_eq "key file mode 0644 refused (exit 5)" "$(code kh get db/pw)" 5
+t_run "the refusal names the mode" sh -c "'$KH' --store '$S' --key-file '$K' get db/pw 2>&1 | grep -q 'group or others'"
+chmod 0400 "$K"
+
+P=$D/pass.json
+t_run "init --passphrase-fd" "$KH" --store "$P" --passphrase-fd 3 init 3<<<'pass phrase'
+t_run "put without the passphrase (public key only)" sh -c "printf pv | '$KH' --store '$P' put p/x"
+t_eq "get with the passphrase" "$("$KH" --store "$P" --passphrase-fd 3 get p/x 3<<<'pass phrase')" pv
+t_eq "wrong passphrase (exit 5)" "$(code "$KH" --store "$P" --passphrase-fd 3 get p/x 3<<<'nope')" 5
+t_eq "no passphrase in the store file" "$(grep -c 'pass phrase' "$P")" 0
+
+for v in $("$KH" --help | awk '/^verbs:/ {on=1; next} on {print $1}'); do
+	"$KH" "$v" --help >"$D/help" 2>&1 && grep -q "usage: keyhole" "$D/help" ||
+		t_notok "keyhole $v --help"
+done
+t_ok "--help for every verb"
+t_done
