@@ -169,7 +169,7 @@ static int get_pidfd(int fd, pid_t pid, bool *via, int *ret_pidfd)
 {
 	int pidfd = -1;
 	socklen_t len = sizeof(pidfd);
-	pid_t fpid;
+	pid_t fpid = 0;
 	int r;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
