@@ -185,7 +185,7 @@ el_image() {
 	root=$(mktemp -d "$d/imgroot.XXXXXX") || return 1
 	mkdir -p "$root/bin" "$root/run/secrets" "$root/run/keyhole" "$root/tmp" "$root/etc" \
 		"$root/proc" "$root/sys" "$root/dev"
-	chmod 1777 "$root/tmp"
+	chmod 0755 "$root" && chmod 1777 "$root/tmp"
 	printf 'root:x:0:0::/:/bin/none\napp:x:1000:1000::/:/bin/none\n' >"$root/etc/passwd"
 	printf 'root:x:0:\napp:x:1000:\n' >"$root/etc/group"
 	for f in "$@"; do install -m 0755 "$f" "$root/bin/$(basename "$f")" || return 1; done

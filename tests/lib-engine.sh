@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: MIT
+# Real-engine helpers for e2e tests. Source after tests/lib.sh and
+# tests/lib-agent.sh. One lab per engine per script (scripts/engine-lab.sh):
+#   le_engines                     engines to test: $KH_E2E_ENGINES or "podman docker"
+#   le_lab ENGINE                  start a private engine in a fresh temp dir
+#                                  (set in $LE_DIR; also the agent's dir), build
+#                                  image kh-e2e (keyhole-shim, demoapp, shim_app
+#                                  in /bin). Call it directly, not in $(). Registers
+#                                  the engine's stop with t_cleanup. Non-zero
+#                                  with the reason in $LE_WHY if it cannot run.
+#   le_cli ENGINE DIR ARGS...      the engine CLI on that lab
+#   le_run ENGINE DIR ARGS...      `run --network none` + the agent mounts:
+#                                  DIR/run (holding only agent.sock) on
+#                                  /run/keyhole, DIR/out on /out, a tmpfs on
+#                                  /run/secrets (owned by 1000 under docker)
+#   le_agent_start DIR POLICY      keyholed with its agent socket in DIR/run/
+#                                  (a directory mount survives agent restarts;
+#                                  the store, key and admin socket stay outside
+#                                  the container) and --engine on DIR's engine
+#   le_agent_restart DIR           stop + start with the same arguments
+#   le_cid ENGINE DIR NAME         full container id
+#   le_wait_line FILE REGEX [S]    wait until FILE has a line matching REGEX
+# Variables: LE_ENGINE_SOCK (after le_lab), LE_WHY.
+. "$KH_ROOT/scripts/engine-lab.sh"
+
+LE_WHY=""
+LE_IMAGE=kh-e2e
+
+le_engines() { echo "${KH_E2E_ENGINES:-podman docker}"; }
+
+le_lab() {
+	local e=$1 d
+	# Not t_tmpdir: its cleanup must be registered in this shell, not a $().
+	d=$(mktemp -d "${TMPDIR:-/tmp}/kh-e2e.XXXXXX") || return 1
+	LE_DIR=$d
+	chmod 0755 "$d"
+	t_cleanup "el__umount_below '$d'; rm -rf '$d'"
+	t_cleanup "el_stop $e '$d'"
+	echo "unix://$d/$e.sock" >"$d/engine.url"
+	if ! el_start "$e" "$d"; then LE_WHY=$(el_why); return 1; fi
+	if ! el_image "$e" "$d" "$LE_IMAGE" "$KH_BUILD/keyhole-shim" \
+		"$KH_BUILD/static/demoapp" "$KH_BUILD/static/shim_app"; then
+		LE_WHY=$(el_why); return 1
+	fi
+	if ! el_probe "$e" "$d" "$LE_IMAGE" /bin/demoapp env >/dev/null; then
+		LE_WHY=$(el_why); return 1
+	fi
+	mkdir -p "$d/run" "$d/out"
+	chmod 0755 "$d/run"
+	chmod 0777 "$d/out" # the app writes its log here as uid 1000
+}
+
+le_cli() { el_cli "$@"; }
+
+# podman 4.3 refuses uid= on --tmpfs: there the tmpfs is root's, 0711 (the
+# app, uid 1000, can reach its files but not list the dir).
+le_tmpfs_opts() {
+	if [ "$1" = docker ]; then echo rw,size=1m,mode=0700,uid=1000,gid=1000
+	else echo rw,size=1m,mode=0711; fi
+}
+
+le_run() {
+	local e=$1 d=$2; shift 2
+	el_cli "$e" "$d" run --network none -v "$d/run:/run/keyhole" \
+		-v "$d/out:/out" --tmpfs "/run/secrets:$(le_tmpfs_opts "$e")" "$@"
+}
+
+le_agent_start() {
+	local d=$1 pol=$2 e; shift 2
+	e=$(cat "$d/engine.url" 2>/dev/null)
+	printf '%s\n' "$pol" "$@" >"$d/keyholed.args"
+	rm -f "$d/run/agent.sock" "$d/admin.sock"
+	"$KHD_BIN" --store "$d/store.json" --key-file "$d/agent.key" --policy "$pol" \
+		--socket "$d/run/agent.sock" --admin-socket "$d/admin.sock" \
+		--audit-log "$d/audit.log" --engine "$e" --foreground "$@" \
+		</dev/null >>"$d/keyholed.log" 2>&1 &
+	local pid=$!
+	echo "$pid" >"$d/keyholed.pid"
+	t_cleanup "kill -KILL $pid"
+	if ! t_wait_for "[ -S '$d/run/agent.sock' ] && [ -S '$d/admin.sock' ] || ! kill -0 $pid" 10 ||
+		! kill -0 "$pid" 2>/dev/null; then
+		echo "# keyholed did not start:" >&2; sed 's/^/# /' "$d/keyholed.log" >&2
+		return 1
+	fi
+}
+
+le_agent_restart() {
+	local d=$1 args=()
+	mapfile -t args <"$d/keyholed.args"
+	kh_agent_stop "$d"
+	le_agent_start "$d" "${args[@]}"
+}
+
+le_cid() { el_cli "$1" "$2" inspect -f '{{.Id}}' "$3" 2>/dev/null; }
+
+le_wait_line() { t_wait_for "grep -qE '$2' '$1' 2>/dev/null" "${3:-10}"; }
