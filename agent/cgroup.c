@@ -223,7 +223,7 @@ static bool valid_controllers(const char *p, size_t n)
 static int parse_line(const char *l, size_t len, struct cg_line *ret)
 {
 	const char *c1 = memchr(l, ':', len), *c2;
-	struct seg sg[CG_MAX_SEGS];
+	struct seg sg[CG_MAX_SEGS] = { 0 };
 	size_t nseg, i;
 	unsigned long hier = 0;
 	int r;
