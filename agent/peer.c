@@ -105,28 +105,6 @@ int peer_read_cgroup(pid_t pid, struct cg_identity *ret)
 	return cgroup_parse(buf, (size_t)n, ret);
 }
 
-/* The pid a pidfd refers to, from /proc/self/fdinfo ("Pid:"; -1 once the
- * process has exited and been reaped, 0 when outside our pid namespace). */
-static int pidfd_pid(int pidfd, pid_t *ret)
-{
-	char path[64], buf[2048], *p;
-	long v;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	n = read_proc(path, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return n == -ESRCH ? -EBADF : (int)n;
-	p = strstr(buf, "\nPid:");
-	if (!p)
-		return -EOPNOTSUPP;
-	v = strtol(p + 5, NULL, 10);
-	if (v <= 0)
-		return -ESRCH;
-	*ret = (pid_t)v;
-	return 0;
-}
-
 /* Alive = signalable (EPERM still proves it exists) and not yet exited
  * (a pidfd polls readable once the process has exited, zombie or not). */
 static int pidfd_alive(int pidfd)
@@ -169,19 +147,11 @@ static int get_pidfd(int fd, pid_t pid, bool *via, int *ret_pidfd)
 {
 	int pidfd = -1;
 	socklen_t len = sizeof(pidfd);
-	pid_t fpid = 0;
-	int r;
 
+	/* Same struct pid as SO_PEERCRED's (both are sk_peer_pid), so no
+	 * need to map it back to a number. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
 		*via = true;
-		/* It must be the process SO_PEERCRED named. */
-		r = pidfd_pid(pidfd, &fpid);
-		if (r == 0 && fpid != pid)
-			r = -ESRCH;
-		if (r < 0 && r != -EOPNOTSUPP) {
-			close(pidfd);
-			return r;
-		}
 		*ret_pidfd = pidfd;
 		return 0;
 	}
