@@ -72,9 +72,9 @@ struct ks_backend {
 extern const struct ks_backend_ops ks_backend_file;
 
 /* The ops for a store string: file for paths, NULL with -EPROTONOSUPPORT in
- * *ret_err for a scheme without a compiled-in backend ("etcd://" until
- * backend_etcd.c exists: it defines ks_backend_etcd and a weak symbol test
- * in keystore.c picks it up). */
+ * *ret_err for any "SCHEME://" without a backend. keystore/store.c's
+ * ks_backend_for() is the one place a new backend is added (backend_etcd.c
+ * defines ks_backend_etcd and adds its line there). */
 const struct ks_backend_ops *ks_backend_for(const char *store, int *ret_err);
 
 #endif

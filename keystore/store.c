@@ -18,8 +18,10 @@ const struct ks_backend_ops *ks_backend_for(const char *store, int *ret_err)
 		*ret_err = -EINVAL;
 		return NULL;
 	}
-	/* A new backend adds its ops here (e.g. ks_backend_etcd). */
-	if (strncmp(store, "etcd://", 7) == 0) {
+	/* A new backend adds its ops here (e.g. ks_backend_etcd for
+	 * "etcd://" and "etcd+http://"). Any other URL-looking store string is
+	 * a scheme we do not have, never a file name. */
+	if (strstr(store, "://")) {
 		*ret_err = -EPROTONOSUPPORT;
 		return NULL;
 	}
