@@ -52,11 +52,11 @@ le_lab() {
 
 le_cli() { el_cli "$@"; }
 
-# podman 4.3 refuses uid= on --tmpfs: there the tmpfs is root's, 0711 (the
-# app, uid 1000, can reach its files but not list the dir).
+# podman 4.3 refuses uid= on --tmpfs; U chowns the tmpfs to the container's
+# --user (root otherwise; the shim's files are then 0400 owned by its --user).
 le_tmpfs_opts() {
 	if [ "$1" = docker ]; then echo rw,size=1m,mode=0700,uid=1000,gid=1000
-	else echo rw,size=1m,mode=0711; fi
+	else echo rw,size=1m,mode=0711,U; fi
 }
 
 le_run() {

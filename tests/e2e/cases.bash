@@ -231,7 +231,7 @@ run_all() {
 	echo "# [$E] cases took $((SECONDS - start)) s"
 	if [ "$T_FAILS" -gt 0 ]; then
 		echo "# keyholed log:"; tail -20 "$D/keyholed.log" | sed 's/^/#   /'
-		echo "# audit log:"; tail -20 "$D/audit.log" | sed 's/^/#   /'
+		echo "# audit log:"; tail -6 "$D/audit.log" | sed 's/^/#   /'
 	fi
 	t_done
 }
