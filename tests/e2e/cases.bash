@@ -195,12 +195,20 @@ case_require() {
 		$SHIM --secret hard/x -- $APP show x 2>&1); rc=$?
 	t_eq "[$E] --privileged container refused (exit 101)" "$rc" 101
 	t_run "[$E] audit log says the privileged container was denied and why" \
-		grep -qE '"e2e-hard-priv".*"deny".*privileged|privileged.*"deny".*"e2e-hard-priv"|e2e-hard-priv.*deny.*privileged' "$D/audit.log"
+		audit_has e2e-hard-priv deny 'privileged'
 	out=$(le_run "$E" "$D" --rm --name e2e-hard-root "$LE_IMAGE" \
 		$SHIM --secret hard/x -- $APP show x 2>&1); rc=$?
 	t_eq "[$E] container running as root refused (exit 101)" "$rc" 101
 	t_run "[$E] audit log says the root container was denied and why" \
-		grep -qE 'e2e-hard-root.*deny.*root|root.*deny.*e2e-hard-root' "$D/audit.log"
+		audit_has e2e-hard-root deny 'runs as root'
+	t_run "[$E] audit log: the good container's release names rule hardened" \
+		audit_has e2e-hard-ok release '"rule":"hardened"'
+}
+
+# audit_has NAME DECISION REGEX: an audit line for container NAME with that
+# decision whose text matches REGEX.
+audit_has() {
+	grep -F "\"name\":\"$1\"" "$D/audit.log" | grep -F "\"decision\":\"$2\"" | grep -qE "$3"
 }
 
 # 9. keyhole explain --container ID names the rule and the grants.
