@@ -74,6 +74,11 @@ void scan_result_free(struct scan_result *r)
 	}
 	free(r->f);
 	free(r->refs);
+	for (size_t i = 0; i < r->n_services; i++) {
+		free(r->services[i].name);
+		free(r->services[i].image);
+	}
+	free(r->services);
 	free(r->image);
 	scan_result_init(r);
 }

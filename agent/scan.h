@@ -73,6 +73,10 @@ struct scan_result {
 	unsigned cmd_line;         /* final-stage CMD, 0 = none */
 	unsigned final_from_line;  /* 0 = not a Dockerfile */
 	char *image;               /* compose: first service image, else NULL */
+	struct scan_service {      /* compose services, in file order */
+		char *name, *image;  /* image NULL when the service only builds */
+	} *services;
+	size_t n_services;
 };
 
 void scan_result_init(struct scan_result *r);

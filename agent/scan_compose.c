@@ -174,8 +174,24 @@ static int service(struct co_ctx *c, yaml_node_t *svc)
 	const char *image = scalar(map_get(c, svc, "image"), NULL);
 	int e = 0;
 
+	struct scan_service *ns;
+
 	if (image && !c->r->image && !(c->r->image = strdup(image)))
 		return -ENOMEM;
+	if (c->r->n_services >= 1024)
+		return -E2BIG;
+	ns = reallocarray(c->r->services, c->r->n_services + 1, sizeof *ns);
+	if (!ns)
+		return -ENOMEM;
+	c->r->services = ns;
+	ns[c->r->n_services] = (struct scan_service){ strdup(c->service),
+						      image ? strdup(image) : NULL };
+	if (!ns[c->r->n_services].name || (image && !ns[c->r->n_services].image)) {
+		free(ns[c->r->n_services].name);
+		free(ns[c->r->n_services].image);
+		return -ENOMEM;
+	}
+	c->r->n_services++;
 	if (env && env->type == YAML_MAPPING_NODE)
 		e = env_map(c, env, 0, false);
 	else if (env && env->type == YAML_SEQUENCE_NODE)
