@@ -70,6 +70,8 @@ struct ks_backend {
 };
 
 extern const struct ks_backend_ops ks_backend_file;
+/* keystore/backend_etcd.c: "etcd://" and "etcd+http://" stores. */
+extern const struct ks_backend_ops ks_backend_etcd;
 
 /* The ops for a store string: file for paths, NULL with -EPROTONOSUPPORT in
  * *ret_err for any "SCHEME://" without a backend. keystore/store.c's
