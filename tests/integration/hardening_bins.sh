@@ -65,8 +65,7 @@ check_nondumpable() {
 	kill "$ctl" 2>/dev/null
 	# Same uid as the agent: only PR_SET_DUMPABLE 0 stops this read.
 	t_fails "keyholed: uid $auid cannot read its /proc/PID/environ (non-dumpable)" \
-		setpriv --reuid="$auid" --regid="$auid" --clear-groups --inh-caps=-all \
-		cat /proc/"$pid"/environ
+		sh -c "setpriv --reuid=$auid --regid=$auid --clear-groups cat /proc/$pid/environ >/dev/null"
 	t_fails "keyholed: uid 65534 cannot read its /proc/PID/mem" \
 		setpriv --reuid=65534 --regid=65534 --clear-groups \
 		dd if=/proc/"$pid"/mem bs=1 count=1 skip=4096 status=none
@@ -89,8 +88,20 @@ fi
 t_need_root
 command -v setpriv >/dev/null || t_skip "setpriv missing"
 
-hardening_runtime_checks() {
-	t_notok "runtime non-dumpable checks not yet wired to tests/lib-agent.sh"
-}
-hardening_runtime_checks
+# The agent runs as uid 65534 here, so a reader with the SAME uid can be
+# tried: only PR_SET_DUMPABLE 0 stops that one (as root, caps would).
+d=$(t_tmpdir)
+kh_store_new "$d" && kh_put "$d" hard/v secret-in-agent-memory ||
+	{ t_notok "store for the runtime checks"; t_done; }
+kh_policy_host_uid0 "$d/policy.json" hard/v
+chown -R 65534:65534 "$d"
+printf '#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups %s "$@"\n' \
+	"$KH_BUILD/keyholed" >"$d/keyholed-nobody"
+chmod 755 "$d/keyholed-nobody"
+KHD_BIN=$d/keyholed-nobody kh_agent_start "$d" "$d/policy.json" ||
+	{ t_notok "keyholed starts as uid 65534"; t_done; }
+# Make it load and serve the value, so secret pages exist.
+"$KH_BUILD/tools/abuse" "$d/agent.sock" --hostile 0 --name hard/v \
+	--expect secret-in-agent-memory >/dev/null 2>&1 || t_notok "agent serves hard/v"
+check_nondumpable "$(kh_agent_pid "$d")"
 t_done
