@@ -700,7 +700,6 @@ START_TEST(public_only)
 	ks = fx_open(&f);
 	expect(ks, "p", 0, "sealed without the private key");
 	ks_close(ks);
-	ck_assert_int_eq(ks_open("etcd://127.0.0.1:2379/x", &o, &ks), -EPROTONOSUPPORT);
 	ck_assert_int_eq(ks_open("nosuch://x", &o, &ks), -EPROTONOSUPPORT);
 	fx_done(&f);
 }
