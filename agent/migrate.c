@@ -468,7 +468,8 @@ static int verify(const struct mig_plan *p, const char *path)
 	for (size_t i = 0; e == 0 && i < v.n; i++)
 		for (size_t k = 0; k < p->n; k++)
 			if (v.f[i].name && v.f[i].value && !strcmp(v.f[i].name, p->s[k].var) &&
-			    v.f[i].src != SCAN_SRC_NONE)
+			    v.f[i].src != SCAN_SRC_NONE && v.f[i].value_len == p->s[k].f->value_len &&
+			    !sodium_memcmp(v.f[i].value, p->s[k].f->value, v.f[i].value_len))
 				e = -EBADMSG;
 	scan_result_free(&v);
 	return e < 0 ? -EBADMSG : 0;
