@@ -21,6 +21,10 @@ const struct ks_backend_ops *ks_backend_for(const char *store, int *ret_err)
 	/* A new backend adds its ops here (e.g. ks_backend_etcd for
 	 * "etcd://" and "etcd+http://"). Any other URL-looking store string is
 	 * a scheme we do not have, never a file name. */
+	if (strncmp(store, "etcd://", 7) == 0 || strncmp(store, "etcd+http://", 12) == 0) {
+		*ret_err = 0;
+		return &ks_backend_etcd;
+	}
 	if (strstr(store, "://")) {
 		*ret_err = -EPROTONOSUPPORT;
 		return NULL;
@@ -256,6 +260,8 @@ const char *ks_strerror(int err)
 	case EXDEV: return "record was sealed for another store";
 	case ENOTTY: return "no terminal to read a passphrase from (use --passphrase-fd)";
 	case ENOSPC: return "no space left on device";
+	case EHOSTUNREACH: return "store unreachable (no etcd endpoint answered)";
+	case ECONNREFUSED: return "store refused the TLS connection (client certificate or CA)";
 	default: return strerror(err < 0 ? -err : err);
 	}
 }

@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: MIT
+/* etcd backend (docs/fleet.md): meta at /keyhole/NAME/meta, each record's
+ * sealed JSON at /keyhole/NAME/records/RECORD; etcd only ever holds
+ * ciphertext. Writes are txns comparing the key's mod_revision; reads are
+ * paginated ranges pinned to one revision. A watcher thread streams
+ * /v3/watch from the last revision seen and pokes an eventfd; it fails over
+ * between endpoints and, after a compaction, resumes from the compact
+ * revision (the agent's reload re-reads everything anyway). */
+#include "ks_internal.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "etcd.h"
+
+#define RANGE_PAGE 1000
+
+struct etcd_backend {
+	struct ks_backend base;
+	struct etcd *e;
+	struct etcd_url url;
+	char *root, *meta_key, *rec_prefix;
+	_Atomic int64_t last_rev;  /* store revision of the last read_all */
+	_Atomic int64_t watch_rev; /* newest revision the watcher delivered */
+	atomic_bool stop;
+	atomic_bool watching;      /* watch stream currently established */
+	int efd;
+	bool thread_started;
+	pthread_t th;
+};
+
+static struct etcd_backend *eb_of(struct ks_backend *b)
+{
+	return (struct etcd_backend *)(void *)b;
+}
+
+static const char *env_nonempty(const char *n)
+{
+	const char *v = getenv(n);
+
+	return v && *v ? v : NULL;
+}
+
+static int eb_open(const char *location, struct ks_backend **ret)
+{
+	struct etcd_backend *b = calloc(1, sizeof(*b));
+	struct etcd_tls tls = { env_nonempty("KEYHOLE_ETCD_CACERT"),
+				env_nonempty("KEYHOLE_ETCD_CERT"),
+				env_nonempty("KEYHOLE_ETCD_KEY") };
+	const char *ins = env_nonempty("KEYHOLE_ETCD_INSECURE");
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	b->base.ops = &ks_backend_etcd;
+	b->efd = -1;
+	r = etcd_url_parse(location, ins && strcmp(ins, "0") != 0, &b->url);
+	if (r == 0)
+		r = etcd_new(&b->url, &tls, &b->e);
+	if (r == 0 && (asprintf(&b->root, "/keyhole/%s/", b->url.name) < 0 ||
+		       asprintf(&b->meta_key, "%smeta", b->root) < 0 ||
+		       asprintf(&b->rec_prefix, "%srecords/", b->root) < 0))
+		r = -ENOMEM;
+	if (r < 0) {
+		b->base.ops->close(&b->base);
+		return r;
+	}
+	*ret = &b->base;
+	return 0;
+}
+
+static void eb_close(struct ks_backend *base)
+{
+	struct etcd_backend *b = eb_of(base);
+
+	if (!b)
+		return;
+	if (b->thread_started) {
+		atomic_store(&b->stop, true);
+		(void)pthread_join(b->th, NULL);
+	}
+	if (b->efd >= 0)
+		(void)close(b->efd);
+	etcd_free(b->e);
+	etcd_url_clear(&b->url);
+	free(b->root);
+	free(b->meta_key);
+	free(b->rec_prefix);
+	free(b);
+}
+
+/* base64 of key, and of the end of its prefix range (last byte + 1). */
+static int b64_set(json_t *o, const char *field, const char *s, size_t len)
+{
+	char *v = etcd_b64(s, len);
+
+	if (!v)
+		return -ENOMEM;
+	return json_object_set_new(o, field, json_string(v)), free(v), 0;
+}
+
+static int prefix_end_set(json_t *o, const char *prefix)
+{
+	cleanup_free char *end = strdup(prefix);
+	size_t n = strlen(prefix);
+
+	if (!end || n == 0)
+		return -ENOMEM;
+	end[n - 1]++; /* prefixes end in '/', so no carry */
+	return b64_set(o, "range_end", end, n);
+}
+
+static int range_page(struct etcd_backend *b, const char *from, size_t from_len, int64_t rev,
+		      json_t **ret)
+{
+	json_t *req = json_object();
+	char revs[24];
+	int r = req ? 0 : -ENOMEM;
+
+	if (r == 0)
+		r = b64_set(req, "key", from, from_len);
+	if (r == 0)
+		r = prefix_end_set(req, b->root);
+	if (r == 0) {
+		(void)json_object_set_new(req, "limit", json_integer(RANGE_PAGE));
+		if (rev > 0) {
+			(void)snprintf(revs, sizeof(revs), "%lld", (long long)rev);
+			(void)json_object_set_new(req, "revision", json_string(revs));
+		}
+		r = etcd_call(b->e, "/v3/kv/range", req, ret);
+	}
+	json_decref(req);
+	return r;
+}
+
+static int snap_add(struct ks_snapshot *s, const char *name, json_t *doc, int64_t rev)
+{
+	struct ks_backend_record *n;
+
+	if (s->n >= KS_MAX_RECORDS)
+		return -EBADMSG;
+	if (s->n == 0 || (s->n >= 16 && (s->n & (s->n - 1)) == 0)) {
+		n = reallocarray(s->recs, s->n ? s->n * 2 : 16, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->recs = n;
+	}
+	s->recs[s->n].name = strdup(name);
+	if (!s->recs[s->n].name)
+		return -ENOMEM;
+	s->recs[s->n].doc = json_incref(doc);
+	s->recs[s->n].rev = (ks_rev_t)rev;
+	s->n++;
+	return 0;
+}
+
+/* One kv of the store's range into the snapshot. */
+static int take_kv(struct etcd_backend *b, const struct etcd_kv *kv, struct ks_snapshot *s)
+{
+	size_t plen = strlen(b->rec_prefix);
+	json_t *doc = json_loadb(kv->value, kv->value_len, JSON_REJECT_DUPLICATES, NULL);
+	int r = 0;
+
+	if (strcmp(kv->key, b->meta_key) == 0) {
+		if (!json_is_object(doc))
+			r = -EBADMSG;
+		else
+			s->meta = json_incref(doc);
+	} else if (strncmp(kv->key, b->rec_prefix, plen) == 0 && kv->key[plen]) {
+		/* An unparsable record stays in as null: format.c marks it bad. */
+		r = snap_add(s, kv->key + plen, doc ? doc : json_null(), kv->mod_revision);
+	}
+	json_decref(doc);
+	return r;
+}
+
+/* Take one page; more and next say where the next page starts. */
+static int take_page(struct etcd_backend *b, json_t *reply, struct ks_snapshot *s,
+		     char **next, size_t *next_len, bool *more)
+{
+	json_t *kvs = json_object_get(reply, "kvs"), *kv;
+	size_t i;
+	int r = 0;
+
+	if (kvs && !json_is_array(kvs))
+		return -EBADMSG;
+	*more = json_is_true(json_object_get(reply, "more"));
+	json_array_foreach(kvs, i, kv) {
+		struct etcd_kv x;
+
+		r = etcd_kv_parse(kv, KS_MAX_DOC, &x);
+		if (r == 0)
+			r = take_kv(b, &x, s);
+		if (r == 0 && i + 1 == json_array_size(kvs)) {
+			free(*next);
+			*next = malloc(x.key_len + 1);
+			if (*next) {
+				memcpy(*next, x.key, x.key_len + 1); /* key + "\0" */
+				*next_len = x.key_len + 1;
+			} else {
+				r = -ENOMEM;
+			}
+		}
+		etcd_kv_clear(&x);
+		if (r < 0)
+			return r;
+	}
+	if (*more && json_array_size(kvs) == 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static int read_pinned(struct etcd_backend *b, struct ks_snapshot *s, int64_t *ret_rev)
+{
+	cleanup_free char *next = strdup(b->root);
+	size_t next_len = strlen(b->root);
+	int64_t rev = 0;
+	bool more = true;
+	int r = next ? 0 : -ENOMEM;
+
+	while (r == 0 && more) {
+		json_t *reply = NULL;
+
+		r = range_page(b, next, next_len, rev, &reply);
+		if (r == 0 && rev == 0)
+			r = etcd_int64(json_object_get(reply, "header"), "revision", &rev);
+		if (r == 0)
+			r = take_page(b, reply, s, &next, &next_len, &more);
+		json_decref(reply);
+	}
+	*ret_rev = rev;
+	return r;
+}
+
+static int eb_read_all(struct ks_backend *base, struct ks_snapshot *ret)
+{
+	struct etcd_backend *b = eb_of(base);
+	int64_t rev = 0;
+	int r = -ERANGE;
+
+	/* A compaction between pages invalidates the pinned revision: retry. */
+	for (int i = 0; i < 3 && r == -ERANGE; i++) {
+		struct ks_snapshot s = { 0 };
+
+		r = read_pinned(b, &s, &rev);
+		if (r == 0 && !s.meta)
+			r = s.n ? -EBADMSG : -ENOENT;
+		if (r == 0) {
+			*ret = s;
+			atomic_store(&b->last_rev, rev);
+			return 0;
+		}
+		ks_snapshot_free(&s);
+	}
+	return r;
+}
+
+/* txn: if compare then put key=doc (or delete key when doc is NULL). */
+static int txn(struct etcd_backend *b, const char *key, json_t *cmp, json_t *doc,
+	       bool *ret_ok, int64_t *ret_rev)
+{
+	json_t *req = json_pack("{s:[o], s:[]}", "compare", cmp, "success");
+	json_t *op = json_object(), *reply = NULL;
+	cleanup_free char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	int r = req && op && (!doc || text) ? 0 : -ENOMEM;
+
+	if (r == 0)
+		r = b64_set(op, "key", key, strlen(key));
+	if (r == 0 && doc)
+		r = b64_set(op, "value", text, strlen(text));
+	if (r == 0) {
+		json_t *wrap = json_pack("{s:O}", doc ? "request_put" : "request_delete_range", op);
+		r = wrap ? json_array_append_new(json_object_get(req, "success"), wrap) : -ENOMEM;
+	}
+	if (r == 0)
+		r = etcd_call(b->e, "/v3/kv/txn", req, &reply);
+	if (r == 0) {
+		*ret_ok = json_is_true(json_object_get(reply, "succeeded"));
+		r = etcd_int64(json_object_get(reply, "header"), "revision", ret_rev);
+	}
+	json_decref(reply);
+	json_decref(op);
+	json_decref(req);
+	return r;
+}
+
+static json_t *compare(const char *key, const char *target, const char *field, int64_t v)
+{
+	char *k = etcd_b64(key, strlen(key));
+	char num[24];
+	json_t *c;
+
+	if (!k)
+		return NULL;
+	(void)snprintf(num, sizeof(num), "%lld", (long long)v);
+	c = json_pack("{s:s, s:s, s:s, s:s}", "key", k, "target", target, "result", "EQUAL",
+		      field, num);
+	free(k);
+	return c;
+}
+
+static int eb_create(struct ks_backend *base, json_t *meta)
+{
+	struct etcd_backend *b = eb_of(base);
+	json_t *cmp = compare(b->meta_key, "CREATE", "create_revision", 0);
+	bool ok = false;
+	int64_t rev = 0;
+	int r = cmp ? txn(b, b->meta_key, cmp, meta, &ok, &rev) : -ENOMEM;
+
+	return r < 0 ? r : (ok ? 0 : -EEXIST);
+}
+
+static int eb_cas_put(struct ks_backend *base, const char *name, json_t *doc,
+		      ks_rev_t expected_rev, ks_rev_t *ret_rev)
+{
+	struct etcd_backend *b = eb_of(base);
+	cleanup_free char *key = NULL;
+	json_t *cmp;
+	bool ok = false;
+	int64_t rev = 0;
+	int r;
+
+	if (!name || !*name || strchr(name, '/') || expected_rev > INT64_MAX)
+		return -EINVAL;
+	if (asprintf(&key, "%s%s", b->rec_prefix, name) < 0)
+		return -ENOMEM;
+	/* An absent key has mod_revision 0, so 0 means "must not exist". */
+	cmp = compare(key, "MOD", "mod_revision", (int64_t)expected_rev);
+	r = cmp ? txn(b, key, cmp, doc, &ok, &rev) : -ENOMEM;
+	if (r < 0)
+		return r;
+	if (!ok)
+		return -ESTALE;
+	if (ret_rev)
+		*ret_rev = doc ? (ks_rev_t)rev : 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------ watcher */
+
+struct stream {
+	struct etcd_backend *b;
+	char *line;
+	size_t len;
+	int64_t compacted; /* compact_revision of a cancel, or 0 */
+	bool created;
+	bool failed;
+};
+
+static void poke(struct etcd_backend *b)
+{
+	uint64_t one = 1;
+
+	(void)!write(b->efd, &one, sizeof(one));
+}
+
+static void stream_msg(struct stream *st, const char *text, size_t len)
+{
+	json_t *j = json_loadb(text, len, 0, NULL);
+	struct etcd_watch_msg m;
+
+	if (!j || etcd_watch_parse(j, &m) < 0) {
+		st->failed = true;
+	} else {
+		if (m.created) {
+			st->created = true;
+			atomic_store(&st->b->watching, true);
+			poke(st->b); /* (re)connected: whatever we missed, reload */
+		}
+		if (m.compact_revision > 0)
+			st->compacted = m.compact_revision;
+		if (m.canceled)
+			st->failed = true;
+		if (m.n_events) {
+			atomic_store(&st->b->watch_rev, m.last_event_rev);
+			poke(st->b);
+		}
+	}
+	json_decref(j);
+}
+
+static size_t stream_write(char *data, size_t sz, size_t nm, void *arg)
+{
+	struct stream *st = arg;
+	size_t n = sz * nm;
+
+	for (size_t i = 0; i < n; i++) {
+		if (data[i] == '\n') {
+			if (st->len)
+				stream_msg(st, st->line, st->len);
+			st->len = 0;
+			continue;
+		}
+		if (st->len >= ETCD_MAX_WATCH_MSG)
+			return 0;
+		if ((st->len & 4095) == 0) {
+			char *p = realloc(st->line, st->len + 4096);
+			if (!p)
+				return 0;
+			st->line = p;
+		}
+		st->line[st->len++] = data[i];
+	}
+	return st->failed ? 0 : n;
+}
+
+static int stream_progress(void *arg, curl_off_t a, curl_off_t b2, curl_off_t c, curl_off_t d)
+{
+	struct stream *st = arg;
+
+	(void)a, (void)b2, (void)c, (void)d;
+	return atomic_load(&st->b->stop) ? 1 : 0;
+}
+
+static char *watch_body(struct etcd_backend *b, int64_t from)
+{
+	json_t *cr = json_object(), *req;
+	char num[24];
+	char *s = NULL;
+
+	if (!cr || b64_set(cr, "key", b->root, strlen(b->root)) < 0 ||
+	    prefix_end_set(cr, b->root) < 0) {
+		json_decref(cr);
+		return NULL;
+	}
+	(void)snprintf(num, sizeof(num), "%lld", (long long)from);
+	(void)json_object_set_new(cr, "start_revision", json_string(num));
+	req = json_pack("{s:o}", "create_request", cr);
+	if (req)
+		s = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	return s;
+}
+
+/* One streaming watch on endpoint i; returns when it breaks. */
+static void watch_once(struct etcd_backend *b, size_t i, struct stream *st)
+{
+	CURL *h = etcd_curl_for(b->e, i);
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	cleanup_free char *url = NULL;
+	cleanup_free char *body = watch_body(b, atomic_load(&b->watch_rev) + 1);
+
+	if (h && hdr && body && asprintf(&url, "%s/v3/watch", etcd_endpoint(b->e, i)) >= 0) {
+		(void)curl_easy_setopt(h, CURLOPT_URL, url);
+		(void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+		(void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		(void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
+		(void)curl_easy_setopt(h, CURLOPT_WRITEDATA, st);
+		(void)curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		(void)curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
+		(void)curl_easy_setopt(h, CURLOPT_XFERINFODATA, st);
+		(void)curl_easy_perform(h);
+	}
+	curl_slist_free_all(hdr);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+static void nap_ms(struct etcd_backend *b, long ms)
+{
+	for (long t = 0; t < ms && !atomic_load(&b->stop); t += 50) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
+static void *watcher(void *arg)
+{
+	struct etcd_backend *b = arg;
+	size_t i = etcd_current(b->e), n = etcd_n_endpoints(b->e);
+	long backoff = 100;
+
+	while (!atomic_load(&b->stop)) {
+		struct stream st = { .b = b };
+
+		watch_once(b, i, &st);
+		free(st.line);
+		atomic_store(&b->watching, false);
+		if (atomic_load(&b->stop))
+			break;
+		if (st.compacted > 0) {
+			/* History before compact_revision is gone: resume there
+			 * and have the agent re-read everything. */
+			atomic_store(&b->watch_rev, st.compacted - 1);
+			poke(b);
+			continue;
+		}
+		if (st.created)
+			backoff = 100;
+		i = (i + 1) % n; /* broken stream: try the next member */
+		nap_ms(b, backoff);
+		backoff = backoff < 1000 ? backoff * 2 : 1000;
+	}
+	return NULL;
+}
+
+static int eb_watch_fd(struct ks_backend *base)
+{
+	struct etcd_backend *b = eb_of(base);
+
+	if (b->efd >= 0)
+		return b->efd;
+	b->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->efd < 0)
+		return -1;
+	atomic_store(&b->watch_rev, atomic_load(&b->last_rev));
+	if (pthread_create(&b->th, NULL, watcher, b) != 0) {
+		(void)close(b->efd);
+		b->efd = -1;
+		return -1;
+	}
+	b->thread_started = true;
+	return b->efd;
+}
+
+static int eb_watch_drain(struct ks_backend *base)
+{
+	struct etcd_backend *b = eb_of(base);
+	uint64_t v;
+
+	if (b->efd >= 0 && read(b->efd, &v, sizeof(v)) < 0 && errno != EAGAIN && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
+const struct ks_backend_ops ks_backend_etcd = {
+	.name = "etcd",
+	.open = eb_open,
+	.close = eb_close,
+	.create = eb_create,
+	.read_all = eb_read_all,
+	.cas_put = eb_cas_put,
+	.watch_fd = eb_watch_fd,
+	.watch_drain = eb_watch_drain,
+};
