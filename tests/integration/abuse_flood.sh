@@ -12,29 +12,28 @@ t_need_root
 FLOOD=${FLOOD_N:-5000}
 [ -n "${STRESS:-}" ] && FLOOD=${FLOOD_N:-50000}
 
+. "$KH_ROOT/tests/lib-agent.sh"
 d=$(t_tmpdir)
 chmod 0755 "$d"
-S=$d/store.json K=$d/agent.key P=$d/policy.json SOCK=$d/agent.sock
-kh() { "$KH" --store "$S" --key-file "$K" "$@"; }
-kh init >/dev/null || { t_notok "keyhole init"; t_done; }
-printf 'flood-value' | kh put flood/v
-cat >"$P" <<'JSON'
+SOCK=$d/agent.sock
+kh_store_new "$d" && kh_put "$d" flood/v flood-value || { t_notok "store setup"; t_done; }
+cat >"$d/policy.json" <<'JSON'
 { "version": 1, "rules": [
   { "name": "host-root", "match": { "runtime": "host", "uid": 0 },
     "grant": [ { "secret": "flood/v", "file": "v" } ] },
   { "name": "host-nobody", "match": { "runtime": "host", "uid": 65534 },
     "grant": [ { "secret": "flood/v", "file": "v" } ] } ] }
 JSON
-"$AG" --store "$S" --key-file "$K" --policy "$P" --socket "$SOCK" \
-	--admin-socket "$d/admin.sock" --audit-log "$d/audit.log" 2>"$d/agent.err" &
-apid=$!
-t_cleanup "kill $apid"
+# Documented defaults (docs/agent.md): 100 new connections/s per identity,
+# burst 200.
+kh_agent_start "$d" "$d/policy.json" || { t_notok "keyholed starts"; t_done; }
+apid=$(kh_agent_pid "$d")
 t_run "agent up" t_wait_for \
 	"'$ABUSE' '$SOCK' --hostile 0 --name flood/v --expect flood-value >/dev/null" 10
 
 out=$("$ABUSE" "$SOCK" --flood --hostile "$FLOOD" --uid 65534 --name flood/v \
 	--expect flood-value 2>&1); rc=$?
-printf '# %s\n' "$out"
+sed 's/^/# /' <<<"$out"
 t_eq "uid 0 never refused nor starved while uid 65534 floods" "$rc" 0
 busy=$(sed -n 's/^flood:.* busy \([0-9]*\),.*/\1/p' <<<"$out")
 served=$(sed -n 's/^flood:.* served \([0-9]*\),.*/\1/p' <<<"$out")

@@ -10,20 +10,14 @@ KH=$KH_BUILD/keyhole AG=$KH_BUILD/keyholed ABUSE=$KH_BUILD/tools/abuse
 for b in "$KH" "$AG" "$ABUSE"; do [ -x "$b" ] || t_skip "$b not built"; done
 t_need_root
 
+. "$KH_ROOT/tests/lib-agent.sh"
 d=$(t_tmpdir)
-S=$d/store.json K=$d/agent.key P=$d/policy.json SOCK=$d/agent.sock
-kh() { "$KH" --store "$S" --key-file "$K" "$@"; }
-kh init >/dev/null || { t_notok "keyhole init"; t_done; }
-printf 'good-value' | kh put app/good
-printf 'other-value' | kh put app/other
-cat >"$P" <<'JSON'
-{ "version": 1, "rules": [ { "name": "host-root", "match": { "runtime": "host", "uid": 0 },
-  "grant": [ { "secret": "app/good", "file": "good" } ] } ] }
-JSON
-"$AG" --store "$S" --key-file "$K" --policy "$P" --socket "$SOCK" \
-	--admin-socket "$d/admin.sock" --audit-log "$d/audit.log" 2>"$d/agent.err" &
-apid=$!
-t_cleanup "kill $apid"
+SOCK=$d/agent.sock
+kh_store_new "$d" && kh_put "$d" app/good good-value && kh_put "$d" app/other other-value ||
+	{ t_notok "store setup"; t_done; }
+kh_policy_host_uid0 "$d/policy.json" app/good
+kh_agent_start "$d" "$d/policy.json" || { t_notok "keyholed starts"; t_done; }
+apid=$(kh_agent_pid "$d")
 fetch() { "$ABUSE" "$SOCK" --hostile 0 --name "$1" --expect "$2" >/dev/null; }
 t_run "agent serves app/good" t_wait_for "fetch app/good good-value" 10
 

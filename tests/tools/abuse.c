@@ -36,6 +36,10 @@ static const char *const mode_names[M_COUNT] = { "garbage", "truncated", "oversi
 static const char *sock_path, *name, *expect;
 static long n_hostile = 1000, hold = 200, uid = -1, only_mode = -1;
 static int flood;
+/* Why valid fetches failed: dial, send, read (EOF/reset/timeout), reply. */
+static unsigned long fail_dial, fail_send, fail_read, fail_reply;
+static int last_read_err;
+static char last_reply[PROTO_MAX_REASON + PROTO_MAX_NAME + 32];
 static const char *probe_name;
 static long probe_len = -1;
 
@@ -70,27 +74,51 @@ static int fetch(uint8_t *buf)
 	const char *names[1] = { name };
 	uint8_t req[PROTO_HDR + PROTO_MAX_NAME + 16];
 	struct proto_msg m;
-	int got = 0, fd = dial(5000);
+	int got = 0, r, fd = dial(5000);
 	ssize_t len = proto_encode_request(req, sizeof req, 0, names, 1);
-	if (fd < 0 || len < 0 || io_write_all(fd, req, (size_t)len) < 0)
+	if (fd < 0 || len < 0) {
+		fail_dial++;
 		goto fail;
+	}
+	if (io_write_all(fd, req, (size_t)len) < 0) {
+		fail_send++;
+		goto fail;
+	}
 	for (;;) {
 		uint32_t plen;
-		if (io_read_all(fd, buf, PROTO_HDR) < 0 ||
-		    proto_frame_check(buf, PROTO_HDR + PROTO_MAX_PAYLOAD, PROTO_MAX_PAYLOAD, &plen) < 0 ||
-		    io_read_all(fd, buf + PROTO_HDR, plen) < 0 ||
-		    proto_decode(buf + PROTO_HDR, plen, &m) < 0)
+		if ((r = io_read_all(fd, buf, PROTO_HDR)) < 0 ||
+		    (r = proto_frame_check(buf, PROTO_HDR + PROTO_MAX_PAYLOAD, PROTO_MAX_PAYLOAD,
+					   &plen)) < 0 ||
+		    (r = io_read_all(fd, buf + PROTO_HDR, plen)) < 0) {
+			fail_read++;
+			last_read_err = r;
 			goto fail;
+		}
+		if (proto_decode(buf + PROTO_HDR, plen, &m) < 0) {
+			fail_reply++;
+			goto fail;
+		}
+		if (m.type == PROTO_DENIED)
+			snprintf(last_reply, sizeof last_reply, "DENIED %s: %s", m.u.denied.name,
+				 m.u.denied.reason);
+		if (m.type == PROTO_ERROR)
+			snprintf(last_reply, sizeof last_reply, "ERROR %u: %s", m.u.error.code,
+				 m.u.error.reason);
 		if (m.type == PROTO_SECRET && !strcmp(m.u.secret.name, name))
 			got = !expect || (m.u.secret.value_len == strlen(expect) &&
 					  !memcmp(m.u.secret.value, expect, strlen(expect)));
 		else if (m.type == PROTO_ERROR) {
 			close(fd);
-			return m.u.error.code == PROTO_E_BUSY ? 1 : -1;
+			if (m.u.error.code == PROTO_E_BUSY)
+				return 1;
+			fail_reply++;
+			return -1;
 		} else if (m.type == PROTO_END)
 			break;
 	}
 	close(fd);
+	if (!got)
+		fail_reply++;
 	return got ? 0 : -1;
 fail:
 	if (fd >= 0)
@@ -363,6 +391,10 @@ int main(int argc, char **argv)
 	qsort(lat, n, sizeof *lat, cmp_d);
 	printf("valid: %zu served, %lu failed, %lu busy; latency ms p50 %.2f p99 %.2f max %.2f\n", n,
 	       failed, busy, lat[n / 2], lat[(n * 99) / 100], lat[n - 1]);
+	if (failed)
+		printf("valid failures: dial %lu, send %lu, read %lu (last %s), bad reply %lu "
+		       "(last: %s)\n", fail_dial, fail_send, fail_read, strerror(-last_read_err),
+		       fail_reply, last_reply);
 	free(lat);
 	return failed || busy || !WIFEXITED(st) || WEXITSTATUS(st) ? 1 : 0;
 }
