@@ -170,6 +170,18 @@ fail:
 	return e;
 }
 
+static int backup_free(const char *path)
+{
+	cleanup_free char *bak = NULL;
+	struct stat st;
+
+	if (asprintf(&bak, "%s.keyhole-bak", path) < 0)
+		return cli_fail(-ENOMEM, "import");
+	if (lstat(bak, &st) == 0)
+		return cli_fail(-EEXIST, "import: %s (move it away first)", bak);
+	return CLI_OK;
+}
+
 /* ---- --from: output ---- */
 
 /* Credentials that stay in the file (RUN, LABEL, conflicts) are shown
@@ -239,6 +251,8 @@ static int import_from(struct cli_ctx *ctx, const struct imp_opts *o)
 		rc = cli_fail(e, "import: %s", o->from);
 		goto out;
 	}
+	if (o->write && p.changed && (rc = backup_free(o->from)) != CLI_OK)
+		goto out; /* before storing anything */
 	if (!o->dry_run && p.n)
 		rc = store_all(ctx, &p);
 	if (rc == CLI_OK && o->write && p.changed) {
