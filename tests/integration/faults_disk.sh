@@ -14,10 +14,9 @@ d=$(t_tmpdir)
 mnt=$d/store
 mkdir -p "$mnt"
 mount -t tmpfs -o size=512k,mode=0700 "keyhole-faults-$$" "$mnt" || t_skip "cannot mount tmpfs"
-S=$mnt/store.json K=$d/agent.key
-kh() { "$KH" --store "$S" --key-file "$K" "$@"; }
-put() { printf '%s' "$2" | kh put "$1"; }
-rotate_from() { kh rotate "$1" <"$2"; } # NAME FILE
+. "$KH_ROOT/tests/lib-agent.sh"
+S=$mnt/store.json # the whole lib-agent layout lives on the small tmpfs
+rotate_from() { kh "$mnt" rotate "$1" <"$2"; } # NAME FILE
 
 # expect_io_error DESC NAME VALUE_FILE: rotate fails cleanly, store unchanged.
 expect_io_error() {
@@ -28,12 +27,12 @@ expect_io_error() {
 	t_eq "$1: rotate fails with the I/O exit code" "$rc" 7
 	t_eq "$1: one line on stderr" "$(printf '%s\n' "$err" | grep -c .)" 1
 	t_eq "$1: store file byte-identical" "$(sha256sum <"$S")" "$sum0"
-	t_eq "$1: old value still readable" "$(kh get "$2")" "v1"
+	t_eq "$1: old value still readable" "$(kh "$mnt" get "$2")" "v1"
 }
 
-t_run "init on a 512 KiB tmpfs" kh init
-t_run "put a" put a v1
-t_run "put b" put b keep-me
+t_run "init on a 512 KiB tmpfs" kh_store_new "$mnt"
+t_run "put a" kh_put "$mnt" a v1
+t_run "put b" kh_put "$mnt" b keep-me
 head -c 65536 /dev/urandom >"$d/big"
 
 # --- disk full ---
@@ -41,16 +40,16 @@ dd if=/dev/zero of="$mnt/fill" bs=4k status=none 2>/dev/null
 echo "# filled: $(df --output=avail -k "$mnt" | tail -1 | tr -d ' ') KiB left"
 expect_io_error "disk full" a "$d/big"
 t_eq "disk full: no temp file left behind" \
-	"$(find "$mnt" -mindepth 1 ! -name fill ! -name store.json ! -name '*.lock' | wc -l)" 0
+	"$(find "$mnt" -mindepth 1 ! -name fill ! -name store.json ! -name '*.lock' ! -name agent.key | wc -l)" 0
 rm -f "$mnt/fill"
 t_run "disk freed: rotate works again" rotate_from a "$d/big"
-t_run "disk freed: new value readable" cmp -s <(kh get a) "$d/big"
-printf v1 | kh rotate a >/dev/null
+t_run "disk freed: new value readable" cmp -s <(kh "$mnt" get a) "$d/big"
+kh_rotate "$mnt" a v1
 
 # --- read-only store dir ---
 mount -o remount,ro "$mnt"
 expect_io_error "read-only store dir" a "$d/big"
-t_run "read-only store dir: list still works" kh list
+t_run "read-only store dir: list still works" kh "$mnt" list
 mount -o remount,rw "$mnt"
 
 # --- the store deleted under a running agent ---
@@ -58,15 +57,13 @@ AG=$KH_BUILD/keyholed ABUSE=$KH_BUILD/tools/abuse
 if [ ! -x "$AG" ] || [ ! -x "$ABUSE" ]; then
 	echo "# agent part skipped: keyholed or tools/abuse not built"; t_done
 fi
-P=$d/policy.json SOCK=$d/agent.sock
-cat >"$P" <<'JSON'
+SOCK=$mnt/agent.sock
+cat >"$d/policy.json" <<'JSON'
 { "version": 1, "rules": [ { "name": "host-root", "match": { "runtime": "host", "uid": 0 },
   "grant": [ { "secret": "a", "file": "a" }, { "secret": "b", "file": "b" } ] } ] }
 JSON
-"$AG" --store "$S" --key-file "$K" --policy "$P" --socket "$SOCK" \
-	--admin-socket "$d/admin.sock" --audit-log "$d/audit.log" 2>"$d/agent.err" &
-apid=$!
-t_cleanup "kill $apid"
+kh_agent_start "$mnt" "$d/policy.json" || { t_notok "keyholed starts"; t_done; }
+apid=$(kh_agent_pid "$mnt")
 fetch() { "$ABUSE" "$SOCK" --hostile 0 --name "$1" --expect "$2" >/dev/null; }
 t_run "agent serves a" t_wait_for "fetch a v1" 10
 cp "$S" "$d/store.bak"
@@ -75,12 +72,12 @@ sleep 0.5 # let it notice (inotify) and fail its reload
 t_run "store deleted: agent still running" kill -0 "$apid"
 t_run "store deleted: agent still serves a" fetch a v1
 t_run "store deleted: agent still serves b" fetch b keep-me
-echo "# agent stderr after deletion: $(tail -2 "$d/agent.err" | tr '\n' ' ')"
+echo "# agent log after deletion: $(tail -2 "$mnt/keyholed.log" | tr '\n' ' ')"
 # a truncated / garbage store appearing in its place is not taken either
 printf '{"version":' >"$S"
 sleep 0.5
 t_run "garbage store: agent still serves a" fetch a v1
 cp "$d/store.bak" "$S.new" && mv "$S.new" "$S"
-printf v2 | kh rotate a >/dev/null
+kh_rotate "$mnt" a v2
 t_run "store restored and rotated: agent serves the new value" t_wait_for "fetch a v2" 10
 t_done
