@@ -35,7 +35,11 @@ t_eq "get --version 1" "$(kh get db/pw --version 1)" "$secret"
 t_run "rotate --generate 48" kh rotate db/pw --generate 48
 t_eq "generated value is 48 bytes" "$(kh get db/pw | wc -c)" 48
 t_eq "history lists 3 versions" "$(kh history db/pw | wc -l)" 3
-t_eq "history --json" "$(kh history db/pw --json | grep -c '"version"')" 3
+for i in 1 2 3 4; do kh rotate db/pw --generate 8 --keep 4 || t_notok "rotate --keep 4"; done
+t_eq "--keep 4 keeps 4 versions" "$(kh history db/pw | wc -l)" 4
+t_eq "the newest is version 7" "$(kh history db/pw | head -1 | cut -f1)" v7
+t_run "rotate --generate 48 again" kh rotate db/pw --generate 48
+t_eq "history --json (default --keep 5)" "$(kh history db/pw --json | grep -c '"version"')" 5
 t_run "list --json names db/pw" sh -c "'$KH' --store '$S' list --json | grep -q '\"db/pw\"'"
 gen=$(kh get db/pw | od -An -tx1 | tr -d ' \n')
 leak=0
@@ -53,6 +57,11 @@ t_eq "sealed record has no plaintext" "$(grep -c offline "$D/sealed.json")" 0
 if "$KH" import --help >/dev/null 2>&1; then
 	t_run "import sealed record" kh import "$D/sealed.json"
 	t_eq "imported value" "$(kh get ci/token)" offline
+	t_run "seal --version 2 offline" sh -c \
+		"printf offline2 | '$KH' seal --pubkey '$D/pub.json' ci/token --version 2 >'$D/s2.json'"
+	t_run "import the rotation" kh import "$D/s2.json"
+	t_eq "rotated by import" "$(kh get ci/token)" offline2
+	t_fails "importing the same version again is refused" kh import "$D/s2.json"
 fi
 t_run "verify" kh verify
 t_run "rm" kh rm app/bin
