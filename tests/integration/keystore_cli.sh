@@ -79,6 +79,18 @@ t_eq "get with the passphrase" "$("$KH" --store "$P" --passphrase-fd 3 get p/x 3
 t_eq "wrong passphrase (exit 5)" "$(code "$KH" --store "$P" --passphrase-fd 3 get p/x 3<<<'nope')" 5
 t_eq "no passphrase in the store file" "$(grep -c 'pass phrase' "$P")" 0
 
+if command -v script >/dev/null; then # a real tty: prompt, echo off, asked twice
+	T=$D/tty.json
+	out=$( (sleep 0.3; printf 'tty words\n'; sleep 0.3; printf 'tty words\n'; sleep 0.3) |
+		timeout 20 script -qec "'$KH' --store '$T' init --passphrase" /dev/null 2>&1)
+	t_run "init --passphrase on a tty" test -s "$T"
+	t_eq "the passphrase is not echoed" "$(grep -c 'tty words' <<<"$out")" 0
+	printf tv | "$KH" --store "$T" put t/x
+	out=$( (sleep 0.3; printf 'tty words\n'; sleep 0.3) |
+		timeout 20 script -qec "'$KH' --store '$T' get t/x" /dev/null 2>&1)
+	t_eq "get with the tty passphrase" "${out: -2}" tv
+fi
+
 for v in $("$KH" --help | awk '/^verbs:/ {on=1; next} on {print $1}'); do
 	"$KH" "$v" --help >"$D/help" 2>&1 && grep -q "usage: keyhole" "$D/help" ||
 		t_notok "keyhole $v --help"
