@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -49,7 +50,7 @@ void cli_secret_free(uint8_t *p, size_t len)
 	}
 }
 
-int cli_read_secret_fd(int fd, size_t cap, uint8_t **ret, size_t *ret_len)
+static int read_secret(int fd, size_t cap, uint8_t **ret, size_t *ret_len)
 {
 	uint8_t *buf = sodium_malloc(cap + 1);
 	size_t have = 0;
@@ -73,6 +74,25 @@ int cli_read_secret_fd(int fd, size_t cap, uint8_t **ret, size_t *ret_len)
 	*ret = buf;
 	*ret_len = have;
 	return 0;
+}
+
+/* A value typed at a terminal is not echoed (end it with Ctrl-D). */
+int cli_read_secret_fd(int fd, size_t cap, uint8_t **ret, size_t *ret_len)
+{
+	struct termios old, quiet;
+	int r;
+
+	if (!isatty(fd) || tcgetattr(fd, &old) < 0)
+		return read_secret(fd, cap, ret, ret_len);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	fputs("value (not echoed; end with Ctrl-D): ", stderr);
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0)
+		return -errno;
+	r = read_secret(fd, cap, ret, ret_len);
+	(void)tcsetattr(fd, TCSAFLUSH, &old);
+	fputc('\n', stderr);
+	return r;
 }
 
 int cli_read_small_file(const char *path, size_t cap, char **ret, size_t *ret_len)

@@ -89,6 +89,10 @@ if command -v script >/dev/null; then # a real tty: prompt, echo off, asked twic
 	out=$( (sleep 0.3; printf 'tty words\n'; sleep 0.3) |
 		timeout 20 script -qec "'$KH' --store '$T' get t/x" /dev/null 2>&1)
 	t_eq "get with the tty passphrase" "${out: -2}" tv
+	out=$( (sleep 0.3; printf 'typed-at-a-tty'; sleep 0.3; printf '\004'; sleep 0.3) |
+		timeout 20 script -qec "'$KH' --store '$S' --key-file '$K' put tty/typed" /dev/null 2>&1)
+	t_eq "a value typed at a tty is not echoed" "$(grep -c typed-at-a-tty <<<"$out")" 0
+	t_eq "and is stored" "$(kh get tty/typed)" typed-at-a-tty
 fi
 
 for v in $("$KH" --help | awk '/^verbs:/ {on=1; next} on {print $1}'); do
