@@ -57,8 +57,14 @@ t_run "agent fds back to baseline ($fd0) after the hostile client left" \
 rss1=$(rss)
 hwm=$(awk '/^VmHWM/{print $2}' /proc/"$apid"/status)
 echo "# RSS before ${rss0} KiB, after ${rss1} KiB, peak ${hwm} KiB"
+# Under ASan (make check-asan) freed memory sits in quarantine: RSS is no
+# measure of leaks there (LeakSanitizer is), so it is printed only.
+if readelf -dW "$KH_BUILD/keyholed" 2>/dev/null | grep -q libasan; then
+	SAN=1; echo "# sanitizer build: RSS figures printed, not asserted"
+else SAN=; fi
+rss_ok() { [ -n "$SAN" ] || test "$1" -le "$2"; }
 t_run "RSS bounded (grew $(( rss1 - rss0 )) KiB, limit ${RSS_SLACK_KB})" \
-	test $((rss1 - rss0)) -le "$RSS_SLACK_KB"
+	rss_ok $((rss1 - rss0)) "$RSS_SLACK_KB"
 t_run "valid fetch after the storm" fetch
 
 # A second storm must not grow memory again: no per-connection leak.
@@ -67,5 +73,5 @@ t_run "valid fetch after the storm" fetch
 t_wait_for "[ \$(nfd) -le $((fd0 + 2)) ]" 30
 rss2=$(rss)
 echo "# RSS after a second storm: ${rss2} KiB"
-t_run "no growth on a second storm (${rss1} -> ${rss2} KiB)" test $((rss2 - rss1)) -le 4096
+t_run "no growth on a second storm (${rss1} -> ${rss2} KiB)" rss_ok $((rss2 - rss1)) 4096
 t_done

@@ -359,7 +359,7 @@ int main(int argc, char **argv)
 	static uint8_t buf[PROTO_HDR + PROTO_MAX_PAYLOAD];
 	size_t cap = 1 << 16, n = 0;
 	unsigned long failed = 0, busy = 0;
-	double *lat = malloc(cap * sizeof *lat);
+	double *lat;
 	int st;
 
 	parse_args(argc, argv);
@@ -367,8 +367,10 @@ int main(int argc, char **argv)
 	if (probe_name || probe_len >= 0)
 		return probe();
 	fflush(stdout);
+	if (!(lat = malloc(cap * sizeof *lat)))
+		return 2;
 	pid_t child = fork();
-	if (child < 0 || !lat)
+	if (child < 0)
 		return 2;
 	if (child == 0)
 		_exit(flood ? flood_child() : hostile_child());
@@ -386,6 +388,7 @@ int main(int argc, char **argv)
 	} while (waitpid(child, &st, WNOHANG) == 0);
 	if (n == 0) {
 		printf("valid: 0 fetches served, %lu failed, %lu busy\n", failed, busy);
+		free(lat);
 		return 1;
 	}
 	qsort(lat, n, sizeof *lat, cmp_d);
