@@ -131,6 +131,10 @@ static void scan_path(struct scan_run *s, const char *path, int depth, bool expl
 	struct stat st;
 	size_t refs_before = s->r.n_refs;
 
+	if (explicit && !strcmp(path, "-")) { /* stdin: --type or content sniffing */
+		scan_one_file(s, path, s->force);
+		return;
+	}
 	if ((explicit ? stat(path, &st) : lstat(path, &st)) < 0) {
 		warn_err(-errno, path);
 		s->errors++;
@@ -159,12 +163,30 @@ static int parse_type(const char *v, enum scan_type *t)
 	return -1;
 }
 
-static int emit(const struct scan_result *r, enum fmt fmt)
+static int by_location(const void *a, const void *b)
 {
-	char *out = fmt == FMT_JSON    ? scan_report_json(r)
-		    : fmt == FMT_SARIF ? scan_report_sarif(r, "0.1")
-				       : scan_report_table(r);
+	const struct scan_finding *x = a, *y = b;
+	int c = strcmp(x->file, y->file);
+
+	if (c)
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->rule != y->rule)
+		return x->rule < y->rule ? -1 : 1;
+	return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+static int emit(struct scan_result *r, enum fmt fmt)
+{
+	char *out;
 	int ok;
+
+	if (r->n > 1)
+		qsort(r->f, r->n, sizeof *r->f, by_location);
+	out = fmt == FMT_JSON    ? scan_report_json(r)
+	      : fmt == FMT_SARIF ? scan_report_sarif(r, "0.1")
+				 : scan_report_table(r);
 
 	if (!out) {
 		fprintf(stderr, "keyhole: scan: out of memory\n");
@@ -211,7 +233,7 @@ static int run_scan(struct cli_ctx *ctx, int argc, char **argv)
 CLI_COMMAND(scan, .name = "scan",
 	    .summary = "find credentials and risky settings in Dockerfiles, compose, .env, inspect JSON",
 	    .usage = "usage: keyhole scan [--json | --sarif] [--type dockerfile|compose|env|inspect] PATH...\n"
-		     "  PATH: files (type from the name, else the content) or directories\n"
+		     "  PATH: files (type from the name, else the content), - for stdin, or directories\n"
 		     "        (walked for Dockerfile*, *compose*.y*ml, .env*, *.env, *inspect*.json).\n"
 		     "  Compose env_file references are scanned too. Values are always masked.\n"
 		     "  Exit: 0 clean, 1 findings, 2 error. See docs/scan.md.\n",

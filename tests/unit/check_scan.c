@@ -473,6 +473,32 @@ START_TEST(sarif_shape)
 }
 END_TEST
 
+/* Real `docker inspect` / `podman inspect` output captured by the
+ * attestation tests (tests/fixtures). */
+START_TEST(real_inspect_fixtures)
+{
+	static const char *const files[] = { "inspect_docker_privileged.json",
+					     "inspect_podman_privileged.json",
+					     "inspect_docker_labels.json",
+					     "inspect_podman_labels.json" };
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		struct scan_result r;
+		char rel[128];
+		size_t len;
+		char *b;
+		snprintf(rel, sizeof rel, "../fixtures/%s", files[i]);
+		b = slurp(rel, &len);
+		scan_result_init(&r);
+		ck_assert_int_eq(scan_buffer(&r, files[i], SCAN_T_AUTO, b, len), 0);
+		ck_assert_msg((find(&r, 1, NULL, SCAN_R_PRIVILEGED) != NULL) == (i < 2), "%s",
+			      files[i]);
+		scan_result_free(&r);
+		free(b);
+	}
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
 	Suite *s = suite_create("scan");
@@ -493,6 +519,7 @@ static Suite *scan_suite(void)
 	tcase_add_test(c, reports_never_hold_values);
 	tcase_add_test(c, json_shape);
 	tcase_add_test(c, sarif_shape);
+	tcase_add_test(c, real_inspect_fixtures);
 	suite_add_tcase(s, c);
 	return s;
 }
