@@ -38,20 +38,48 @@ char *scan_report_table(const struct scan_result *r)
 	return out;
 }
 
+/* Names and paths come from untrusted files and may not be UTF-8, which
+ * JSON strings must be: replace such bytes with '?'. */
+static json_t *jstr(const char *s)
+{
+	json_t *j = json_string(s ? s : "");
+	char *c;
+
+	if (j || !s || !(c = strdup(s)))
+		return j;
+	for (char *p = c; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(c);
+	free(c);
+	return j;
+}
+
 static json_t *finding_json(const struct scan_finding *x)
 {
-	json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "file", x->file, "line",
-			      (json_int_t)x->line, "rule", scan_rule_id(x->rule), "rule_name",
-			      scan_rule_name(x->rule), "kind",
-			      scan_rule_is_posture(x->rule) ? "posture" : "credential", "level",
-			      scan_rule_level(x->rule), "reason", x->reason ? x->reason : "");
+	json_t *o = json_object();
+	int e = 0;
 
-	if (o && x->name)
-		json_object_set_new(o, "name", json_string(x->name));
-	if (o && x->masked)
-		json_object_set_new(o, "value_masked", json_string(x->masked));
-	if (o && x->service)
-		json_object_set_new(o, "service", json_string(x->service));
+	if (!o)
+		return NULL;
+	e |= json_object_set_new(o, "file", jstr(x->file));
+	e |= json_object_set_new(o, "line", json_integer(x->line));
+	e |= json_object_set_new(o, "rule", json_string(scan_rule_id(x->rule)));
+	e |= json_object_set_new(o, "rule_name", json_string(scan_rule_name(x->rule)));
+	e |= json_object_set_new(o, "kind", json_string(scan_rule_is_posture(x->rule)
+								? "posture" : "credential"));
+	e |= json_object_set_new(o, "level", json_string(scan_rule_level(x->rule)));
+	e |= json_object_set_new(o, "reason", jstr(x->reason));
+	if (x->name)
+		e |= json_object_set_new(o, "name", jstr(x->name));
+	if (x->masked)
+		e |= json_object_set_new(o, "value_masked", jstr(x->masked));
+	if (x->service)
+		e |= json_object_set_new(o, "service", jstr(x->service));
+	if (e) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -99,10 +127,10 @@ static json_t *sarif_result(const struct scan_finding *x)
 			 x->reason ? x->reason : "");
 	else
 		snprintf(msg, sizeof msg, "%s", x->reason ? x->reason : scan_rule_help(x->rule));
-	return json_pack("{s:s, s:i, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:{s:I}}}]}", "ruleId",
+	return json_pack("{s:s, s:i, s:s, s:{s:o}, s:[{s:{s:{s:o}, s:{s:I}}}]}", "ruleId",
 			 scan_rule_id(x->rule), "ruleIndex", (int)x->rule, "level",
-			 scan_rule_level(x->rule), "message", "text", msg, "locations",
-			 "physicalLocation", "artifactLocation", "uri", x->file, "region",
+			 scan_rule_level(x->rule), "message", "text", jstr(msg), "locations",
+			 "physicalLocation", "artifactLocation", "uri", jstr(x->file), "region",
 			 "startLine", (json_int_t)(x->line ? x->line : 1));
 }
 

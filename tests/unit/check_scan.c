@@ -473,6 +473,27 @@ START_TEST(sarif_shape)
 }
 END_TEST
 
+START_TEST(non_utf8_names)
+{
+	struct scan_result r;
+	char *j, *s;
+
+	scan_result_init(&r);
+	ck_assert_int_eq(scan_str(&r, "bad\xff.env", SCAN_T_ENV, "DB_PASSWORD_\xfe=hunter2hunter2\n"),
+			 0);
+	ck_assert_uint_eq(r.n, 1);
+	j = scan_report_json(&r);
+	s = scan_report_sarif(&r, "1");
+	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(strstr(j, "\"DB_PASSWORD_?\""));
+	ck_assert_ptr_nonnull(strstr(s, "bad?.env"));
+	free(j);
+	free(s);
+	scan_result_free(&r);
+}
+END_TEST
+
 /* Real `docker inspect` / `podman inspect` output captured by the
  * attestation tests (tests/fixtures). */
 START_TEST(real_inspect_fixtures)
@@ -520,6 +541,7 @@ static Suite *scan_suite(void)
 	tcase_add_test(c, json_shape);
 	tcase_add_test(c, sarif_shape);
 	tcase_add_test(c, real_inspect_fixtures);
+	tcase_add_test(c, non_utf8_names);
 	suite_add_tcase(s, c);
 	return s;
 }
