@@ -490,6 +490,14 @@ START_TEST(non_utf8_names)
 	ck_assert_ptr_nonnull(strstr(s, "bad?.env"));
 	free(j);
 	free(s);
+	/* the table never carries control bytes (terminal escapes) */
+	ck_assert_int_eq(scan_str(&r, "e\x1b[2J.env", SCAN_T_ENV, "X_\x1b]0;T\x07_TOKEN=abcd1234xyz\n"),
+			 0);
+	s = scan_report_table(&r);
+	ck_assert_ptr_null(strchr(s, '\x1b'));
+	ck_assert_ptr_null(strchr(s, '\x07'));
+	ck_assert_ptr_nonnull(strstr(s, "e?[2J.env:1"));
+	free(s);
 	scan_result_free(&r);
 }
 END_TEST
