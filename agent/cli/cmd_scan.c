@@ -28,9 +28,23 @@ struct scan_run {
 	int errors;
 };
 
+/* Paths come from scanned trees and compose files: no control bytes to
+ * the terminal. */
+static const char *safe(const char *s, char *buf, size_t sz)
+{
+	size_t i = 0;
+
+	for (; *s && i + 1 < sz; s++)
+		buf[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	buf[i] = '\0';
+	return buf;
+}
+
 static void warn_err(int err, const char *what)
 {
-	fprintf(stderr, "keyhole: scan: %s: %s\n", what,
+	char b[512];
+
+	fprintf(stderr, "keyhole: scan: %s: %s\n", safe(what, b, sizeof b),
 		err == -EBADMSG ? "cannot parse" : strerror(-err));
 }
 
@@ -73,8 +87,9 @@ static void scan_refs(struct scan_run *s, const char *compose, size_t from)
 		}
 		if (stat(p, &st) < 0) {
 			/* a gitignored .env is common: say so, it is not an error */
+			char b1[512], b2[512];
 			fprintf(stderr, "keyhole: scan: %s:%u: env_file %s not found, skipped\n",
-				compose, s->r.refs[i].line, p);
+				safe(compose, b1, sizeof b1), s->r.refs[i].line, safe(p, b2, sizeof b2));
 			continue;
 		}
 		scan_one_file(s, p, SCAN_T_ENV);
