@@ -79,7 +79,7 @@ static int endpoint_parse(const char *s, size_t len, bool plain, bool insecure_o
 	if (port == 0 || port > 65535 || !host_ok(s, (size_t)(colon - s)))
 		return -EINVAL;
 	if (plain && !insecure_ok && !etcd_host_is_loopback(s, (size_t)(colon - s)))
-		return -EPERM;
+		return -ENOPROTOOPT;
 	return asprintf(ret, "%s://%.*s", plain ? "http" : "https", (int)len, s) < 0 ? -ENOMEM
 										   : 0;
 }
@@ -439,6 +439,7 @@ static int call_one(struct etcd *e, size_t i, const char *path, const char *body
 	char err[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	long code = 0;
+	curl_off_t connected = 0;
 	CURLcode c;
 	json_t *j;
 	int r;
@@ -459,15 +460,20 @@ static int call_one(struct etcd *e, size_t i, const char *path, const char *body
 	c = curl_easy_perform(e->h);
 	curl_slist_free_all(hdr);
 	(void)curl_easy_getinfo(e->h, CURLINFO_RESPONSE_CODE, &code);
+	(void)curl_easy_getinfo(e->h, CURLINFO_CONNECT_TIME_T, &connected);
 	if (c != CURLE_OK) {
 		free(b.p);
 		if (b.over)
 			return -EBADMSG;
 		if (c == CURLE_OUT_OF_MEMORY)
 			return -ENOMEM;
-		/* TLS 1.3 delivers "certificate required" as an alert on read. */
-		return is_tls_error(c) || strstr(err, "SSL") ? -ECONNREFUSED
-								       : -EHOSTUNREACH;
+		/* TLS 1.3 delivers "certificate required" after the handshake,
+		 * as an alert or a reset: connected over https, dropped before
+		 * any HTTP status means the member refused us. */
+		if (is_tls_error(c) || strstr(err, "SSL") ||
+		    (connected > 0 && code == 0 && strncmp(e->eps[i], "https:", 6) == 0))
+			return -ECONNREFUSED;
+		return -EHOSTUNREACH;
 	}
 	j = b.p ? json_loadb(b.p, b.len, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	free(b.p);

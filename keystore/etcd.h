@@ -21,7 +21,7 @@
  *   etcd://HOST:PORT[,HOST:PORT...]/NAME       (https)
  *   etcd+http://HOST:PORT[,...]/NAME           (plain http)
  * HOST is an IPv4 address, a DNS name or [IPv6]. Plain http is refused
- * (-EPERM) for a non-loopback host unless insecure_ok. */
+ * (-ENOPROTOOPT) for a non-loopback host unless insecure_ok. */
 struct etcd_url {
 	char *endpoints[ETCD_MAX_ENDPOINTS]; /* "https://HOST:PORT" */
 	size_t n;

@@ -262,6 +262,7 @@ const char *ks_strerror(int err)
 	case ENOSPC: return "no space left on device";
 	case EHOSTUNREACH: return "store unreachable (no etcd endpoint answered)";
 	case ECONNREFUSED: return "store refused the TLS connection (client certificate or CA)";
+	case ENOPROTOOPT: return "plain http to a non-loopback etcd endpoint (KEYHOLE_ETCD_INSECURE=1 allows it)";
 	default: return strerror(err < 0 ? -err : err);
 	}
 }
