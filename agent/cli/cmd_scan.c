@@ -66,34 +66,48 @@ static int scan_one_file(struct scan_run *s, const char *path, enum scan_type t)
 	return e;
 }
 
+/* Is path inside dir once symlinks and ".." are resolved? An env_file
+ * reference comes from the scanned (possibly untrusted) compose file: it
+ * must not make a CI scan read /root/.aws/credentials into its report. */
+static bool inside(const char *dir, const char *path)
+{
+	cleanup_free char *rd = realpath(dir, NULL), *rp = realpath(path, NULL);
+	size_t n = rd ? strlen(rd) : 0;
+
+	return rd && rp && !strncmp(rd, rp, n) && (rp[n] == '/' || (n == 1 && rd[0] == '/'));
+}
+
 /* env_file references of a compose file: relative to the compose file. */
 static void scan_refs(struct scan_run *s, const char *compose, size_t from)
 {
 	const char *slash = strrchr(compose, '/');
-	int dirlen = slash ? (int)(slash - compose) : 1;
-	const char *dir = slash ? compose : ".";
+	cleanup_free char *dir = slash ? strndup(compose, (size_t)(slash - compose) + 1)
+				       : strdup(".");
 
-	for (size_t i = from; i < s->r.n_refs; i++) {
+	for (size_t i = from; dir && i < s->r.n_refs; i++) {
 		const char *ref = s->r.refs[i].path;
+		cleanup_free char *p = NULL;
+		char b1[512], b2[512];
+		struct stat st;
 		while (ref[0] == '.' && ref[1] == '/')
 			ref += 2;
-		cleanup_free char *p = NULL;
-		struct stat st;
-		int n = ref[0] == '/' ? asprintf(&p, "%s", ref)
-				      : asprintf(&p, "%.*s/%s", dirlen, dir, ref);
-		if (n < 0) {
-			s->errors++;
-			return;
-		}
-		if (stat(p, &st) < 0) {
+		if (asprintf(&p, "%s%s%s", ref[0] == '/' ? "" : dir,
+			     ref[0] == '/' || slash ? "" : "/", ref) < 0)
+			break;
+		safe(compose, b1, sizeof b1);
+		safe(ref, b2, sizeof b2);
+		if (stat(p, &st) < 0)
 			/* a gitignored .env is common: say so, it is not an error */
-			char b1[512], b2[512];
-			fprintf(stderr, "keyhole: scan: %s:%u: env_file %s not found, skipped\n",
-				safe(compose, b1, sizeof b1), s->r.refs[i].line, safe(p, b2, sizeof b2));
-			continue;
-		}
-		scan_one_file(s, p, SCAN_T_ENV);
+			fprintf(stderr, "keyhole: scan: %s:%u: env_file %s not found, skipped\n", b1,
+				s->r.refs[i].line, b2);
+		else if (!inside(dir, p))
+			fprintf(stderr, "keyhole: scan: %s:%u: env_file %s is outside the compose "
+				"file's directory, not followed\n", b1, s->r.refs[i].line, b2);
+		else
+			scan_one_file(s, p, SCAN_T_ENV);
 	}
+	if (!dir)
+		s->errors++;
 }
 
 static bool interesting(const char *name)

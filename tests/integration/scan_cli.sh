@@ -88,6 +88,18 @@ print(len(run["results"]))
 EOF
 t_eq "scan --sarif: valid shape, 10 results" "$(cat "$T/py")" 10
 
+# env_file references must stay inside the compose file's directory
+mkdir -p "$T/esc/p"
+printf 'services:\n  a:\n    env_file: [../out.env, %s, link.env, ok.env]\n' "$T/esc/out.env" >"$T/esc/p/compose.yml"
+echo 'DB_PASSWORD=Outside-Secret-1' >"$T/esc/out.env"
+ln -s ../out.env "$T/esc/p/link.env"
+echo 'DB_PASSWORD=Inside-Secret-22' >"$T/esc/p/ok.env"
+"$KH" scan --json "$T/esc/p/compose.yml" >"$T/out" 2>"$T/err"
+t_eq "env_file: only the one inside the directory is read" \
+	"$(python3 -c 'import json,sys; print([f["file"][-6:] for f in json.load(open(sys.argv[1]))["findings"]])' "$T/out")" \
+	"['ok.env']"
+t_eq "env_file: ../, absolute and symlinked-out references refused" "$(grep -c 'outside the compose' "$T/err")" 3
+
 # directory walk
 mkdir -p "$T/repo/svc/.git"
 cp "$C/Dockerfile.multistage" "$T/repo/svc/Dockerfile"
