@@ -152,8 +152,10 @@ static int write_file(const char *path, const struct mig_plan *p)
 	struct stat st;
 	int e = 0;
 
-	if (stat(path, &st) < 0)
+	if (lstat(path, &st) < 0)
 		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL; /* not through a symlink: rename would replace it */
 	if (asprintf(&bak, "%s.keyhole-bak", path) < 0 ||
 	    asprintf(&tmp, "%s.keyhole-tmp.XXXXXX", path) < 0 || !(dir = strdup(path)))
 		return -ENOMEM;
@@ -164,6 +166,7 @@ static int write_file(const char *path, const struct mig_plan *p)
 		e = -errno;
 		goto fail;
 	}
+	(void)!fchown(fd, st.st_uid, st.st_gid); /* best effort: keep the owner */
 	if (fchmod(fd, st.st_mode & 07777) < 0 || (e = write_all_fd(fd, p->rewritten,
 								     p->rewritten_len)) < 0 ||
 	    fsync(fd) < 0 || rename(tmp, path) < 0) {
@@ -187,6 +190,8 @@ static int backup_free(const char *path)
 	cleanup_free char *bak = NULL;
 	struct stat st;
 
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return cli_fail(-EINVAL, "import: --write %s: not a regular file (a symlink?)", path);
 	if (asprintf(&bak, "%s.keyhole-bak", path) < 0)
 		return cli_fail(-ENOMEM, "import");
 	if (lstat(bak, &st) == 0)

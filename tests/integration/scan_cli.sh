@@ -170,6 +170,9 @@ t_run "conflicting value: no value in stderr" bash -c "! grep -q AnotherValue99 
 t_fails "import --write with an existing backup fails" ks import --from "$T/app.env" --prefix web/ --write
 t_eq "... and leaves the file alone" "$(cmp -s "$C/app.env" "$T/app.env"; echo $?)" 0
 t_eq "... and stores nothing first" "$(ks list 2>/dev/null | grep -c web/)" 0
+ln -s app.env "$T/link.env"
+t_fails "import --write through a symlink is refused" ks import --from "$T/link.env" --prefix lnk/ --write
+t_eq "... before storing anything" "$(ks list 2>/dev/null | grep -c lnk/)" 0
 t_eq "--dry-run --write is a usage error" "$(rc_of ks import --from "$T/app.env" --dry-run --write)" 2
 
 # without the private key (CI/laptop): stores by public key, existing names kept
