@@ -30,38 +30,58 @@ static bool has_prefix(const char *s, size_t n, const char *p)
 	return n >= l && memcmp(s, p, l) == 0;
 }
 
-/* A known token format starting exactly at s. */
-static const char *token_at(const char *s, size_t n)
+/* A known token format starting exactly at s; *ret_len its length. */
+static const char *token_at(const char *s, size_t n, size_t *ret_len)
 {
 	static const char *const gh[] = { "ghp_", "gho_", "ghs_", "ghu_", "ghr_" };
+	size_t k;
 
 	if ((has_prefix(s, n, "AKIA") || has_prefix(s, n, "ASIA")) &&
-	    run(s + 4, n - 4, c_updig) == 16 && (n == 20 || !c_alnum(s[20])))
+	    run(s + 4, n - 4, c_updig) == 16 && (n == 20 || !c_alnum(s[20]))) {
+		*ret_len = 20;
 		return "AWS access key id format";
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(gh); i++)
-		if (has_prefix(s, n, gh[i]) && run(s + 4, n - 4, c_alnum) >= 30)
+		if (has_prefix(s, n, gh[i]) && (k = run(s + 4, n - 4, c_alnum)) >= 30) {
+			*ret_len = 4 + k;
 			return "GitHub token format";
-	if (has_prefix(s, n, "github_pat_") && run(s + 11, n - 11, c_alnum_) >= 22)
+		}
+	if (has_prefix(s, n, "github_pat_") && (k = run(s + 11, n - 11, c_alnum_)) >= 22) {
+		*ret_len = 11 + k;
 		return "GitHub fine-grained token format";
-	if (has_prefix(s, n, "glpat-") && run(s + 6, n - 6, c_alnum_dash) >= 20)
+	}
+	if (has_prefix(s, n, "glpat-") && (k = run(s + 6, n - 6, c_alnum_dash)) >= 20) {
+		*ret_len = 6 + k;
 		return "GitLab token format";
+	}
 	if (n > 5 && has_prefix(s, n, "xox") && strchr("abprse", s[3]) && s[3] && s[4] == '-' &&
-	    run(s + 5, n - 5, c_alnum_dash) >= 10)
+	    (k = run(s + 5, n - 5, c_alnum_dash)) >= 10) {
+		*ret_len = 5 + k;
 		return "Slack token format";
+	}
 	return NULL;
 }
 
-static const char *find_token(const char *v, size_t n)
+/* First known token in v: its description; *ret_off and *ret_len its place. */
+static const char *find_token_at(const char *v, size_t n, size_t *ret_off, size_t *ret_len)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *t;
 		if (i > 0 && c_alnum(v[i - 1]))
 			continue;
-		t = token_at(v + i, n - i);
-		if (t)
+		t = token_at(v + i, n - i, ret_len);
+		if (t) {
+			*ret_off = i;
 			return t;
+		}
 	}
 	return NULL;
+}
+
+static const char *find_token(const char *v, size_t n)
+{
+	size_t off, len;
+	return find_token_at(v, n, &off, &len);
 }
 
 static bool has_private_key(const char *v, size_t n)
@@ -282,25 +302,35 @@ int scan_check_pair(struct scan_result *r, const char *file, unsigned line, unsi
 	return scan_add(r, file, line, end_line, rule, src, name, service, reason, val, len);
 }
 
-/* Free text (a RUN line): only unmistakable formats, never entropy. */
+/* Free text (a RUN line): only unmistakable formats, never entropy. The
+ * finding's value is the token (or PEM block) itself, not the whole line. */
 int scan_check_text(struct scan_result *r, const char *file, unsigned line, const char *name,
 		    const char *text, size_t len)
 {
-	const char *why = NULL;
+	const char *why, *b, *e;
 	enum scan_rule rule = SCAN_R_TOKEN;
+	size_t off = 0, tl = len;
 	char reason[160];
 
 	if (len > SCAN_MAX_VALUE)
-		len = SCAN_MAX_VALUE;
-	if (has_private_key(text, len)) {
+		len = tl = SCAN_MAX_VALUE;
+	b = memmem(text, len, "-----BEGIN ", 11);
+	if (b && has_private_key(b, len - (size_t)(b - text))) {
 		rule = SCAN_R_PRIVATE_KEY;
 		why = "private key PEM block";
-	} else if ((why = find_token(text, len)) == NULL && has_url_cred(text, len)) {
+		e = memmem(b, len - (size_t)(b - text), "PRIVATE KEY-----", 16);
+		e = memmem(e + 16, len - (size_t)(e + 16 - text), "PRIVATE KEY-----", 16);
+		off = (size_t)(b - text);
+		tl = e ? (size_t)(e + 16 - b) : len - off;
+	} else if ((why = find_token_at(text, len, &off, &tl)) == NULL && has_url_cred(text, len)) {
 		rule = SCAN_R_URL_CRED;
 		why = "URL with user:password";
+		off = 0;
+		tl = len;
 	}
 	if (!why)
 		return 0;
 	snprintf(reason, sizeof reason, "%s in %s", why, name);
-	return scan_add(r, file, line, line, rule, SCAN_SRC_NONE, name, NULL, reason, text, len);
+	return scan_add(r, file, line, line, rule, SCAN_SRC_NONE, name, NULL, reason, text + off,
+			tl);
 }
