@@ -20,7 +20,7 @@ run_unit() {
 	for t in "$B"/tests/check_*; do
 		[ -x "$t" ] || continue
 		if [ -n "${VALGRIND:-}" ]; then
-			out=$(CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=full \
+			out=$(CK_FORK=no valgrind -q --suppressions=tests/valgrind.supp --error-exitcode=99 --leak-check=full \
 				--errors-for-leak-kinds=definite "$t" 2>&1); rc=$?
 		else
 			out=$("$t" 2>&1); rc=$?
