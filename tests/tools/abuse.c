@@ -4,9 +4,10 @@
  * (optionally as another uid, i.e. another identity) opens N connections
  * that send garbage, truncated frames, oversize length prefixes, nothing at
  * all (slowloris, held open), or whose process dies right after connect.
- * The parent fetches NAME in a loop, checks the value, and prints latencies.
+ * The parent fetches NAME every --pace MS (default 2), checks the value, and
+ * prints latencies.
  *   abuse SOCK --hostile N [--hold H] [--uid U] [--mode M] --name NAME
- *         [--expect VALUE] [--flood]
+ *         [--expect VALUE] [--flood] [--pace MS]
  * --flood: the child sends valid REQUESTs as fast as it can instead.
  *   abuse SOCK --probe NAME | --probe-len N
  * sends one REQUEST for NAME (any bytes, unvalidated) or for a name of N
@@ -34,7 +35,7 @@ static const char *const mode_names[M_COUNT] = { "garbage", "truncated", "oversi
 						  "slowloris", "died" };
 
 static const char *sock_path, *name, *expect;
-static long n_hostile = 1000, hold = 200, uid = -1, only_mode = -1;
+static long n_hostile = 1000, hold = 200, uid = -1, only_mode = -1, pace_ms = 2;
 static int flood;
 /* Why valid fetches failed: dial, send, read (EOF/reset/timeout), reply. */
 static unsigned long fail_dial, fail_send, fail_read, fail_reply;
@@ -314,7 +315,7 @@ static int cmp_d(const void *a, const void *b)
 static void usage(void)
 {
 	fprintf(stderr, "usage: abuse SOCK --name NAME [--expect V] [--hostile N] [--hold H] "
-			"[--uid U] [--mode garbage|truncated|oversize|slowloris|died] [--flood]\n"
+			"[--uid U] [--mode garbage|truncated|oversize|slowloris|died] [--flood] [--pace MS]\n"
 			"       abuse SOCK --probe NAME | --probe-len N\n");
 	exit(2);
 }
@@ -325,6 +326,7 @@ static void parse_args(int argc, char **argv)
 		{ "hostile", 1, 0, 'n' }, { "hold", 1, 0, 'H' }, { "uid", 1, 0, 'u' },
 		{ "name", 1, 0, 'N' },    { "expect", 1, 0, 'e' }, { "mode", 1, 0, 'm' },
 		{ "flood", 0, 0, 'f' },   { "probe", 1, 0, 'p' }, { "probe-len", 1, 0, 'P' },
+		{ "pace", 1, 0, 'w' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -337,6 +339,7 @@ static void parse_args(int argc, char **argv)
 		case 'e': expect = optarg; break;
 		case 'f': flood = 1; break;
 		case 'p': probe_name = optarg; break;
+		case 'w': pace_ms = atol(optarg); break;
 		case 'P': probe_len = atol(optarg); break;
 		case 'm':
 			for (int m = 0; m < M_COUNT; m++)
@@ -349,7 +352,7 @@ static void parse_args(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || (!name && !probe_name && probe_len < 0) || n_hostile < 0 ||
-	    hold < 0)
+	    hold < 0 || pace_ms < 0 || pace_ms > 10000)
 		usage();
 	sock_path = argv[optind];
 }
@@ -384,7 +387,7 @@ int main(int argc, char **argv)
 			busy++;
 		else if (r < 0)
 			failed++;
-		usleep(2000);
+		usleep((useconds_t)pace_ms * 1000u);
 	} while (waitpid(child, &st, WNOHANG) == 0);
 	if (n == 0) {
 		printf("valid: 0 fetches served, %lu failed, %lu busy\n", failed, busy);
