@@ -44,7 +44,18 @@ run_scripts() { # dir kind
 		[ -f "$s" ] || continue
 		name="$1/$(basename "$s" .sh)"
 		echo "== $name"
-		out=$(mktemp); bash "$s" 2>&1 | tee "$out"; rc=${PIPESTATUS[0]}
+		# Each script runs in its own session, writing to a file (not a
+		# pipe a stray child could hold open); whatever it leaves running
+		# is reported and killed so one leaky test cannot hang the run.
+		out=$(mktemp)
+		setsid bash "$s" >"$out" 2>&1 </dev/null &
+		local pid=$!
+		tail -n +1 --pid=$pid -f "$out"
+		wait $pid; rc=$?
+		if pgrep -s $pid >/dev/null 2>&1; then
+			echo "# $name left processes running: $(pgrep -s $pid | xargs)"
+			pkill -KILL -s $pid
+		fi
 		pass=$((pass + $(grep -c '^ok ' "$out")))
 		local nf; nf=$(grep -c '^not ok ' "$out")
 		fail=$((fail + nf)); [ "$nf" -gt 0 ] && failed_names+=("$name")
