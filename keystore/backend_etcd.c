@@ -485,6 +485,9 @@ static void *watcher(void *arg)
 		watch_once(b, i, &st);
 		free(st.line);
 		atomic_store(&b->watching, false);
+		if (st.created)
+			poke(b); /* lost the stream: the agent's reload tells whether
+				  * the store is still reachable (and logs if not) */
 		if (atomic_load(&b->stop))
 			break;
 		if (st.compacted > 0) {

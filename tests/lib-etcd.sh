@@ -128,3 +128,53 @@ ec_compact() {
 	rev=$(ec_ctl endpoint status --write-out=json | grep -o '"revision":[0-9]*' | head -1 | cut -d: -f2)
 	[ -n "$rev" ] && ec_ctl compaction --physical "$rev" >/dev/null
 }
+
+# ---- fleet agents (need lib-agent.sh's kh_policy_host_uid0 and a build)
+#   ec_agent_start DIR STORE SECRET...   keyholed on DIR/agent.sock for STORE,
+#                                        policy granting SECRETs to host uid 0
+#   ec_agent_stop DIR
+#   ec_client_start DIR NAME             keyhole-shim --watch for NAME on DIR's
+#                                        agent, files in DIR/out (--allow-disk)
+#   ec_client_stop DIR
+#   ec_client_has DIR NAME VALUE         DIR/out/NAME holds VALUE
+ec_agent_start() {
+	local d=$1 store=$2 pid; shift 2
+	mkdir -p "$d"
+	kh_policy_host_uid0 "$d/policy.json" "$@"
+	rm -f "$d/agent.sock" "$d/admin.sock"
+	"$KH_BUILD/keyholed" --store "$store" --key-file "$EC_KEY_FILE" --policy "$d/policy.json" \
+		--socket "$d/agent.sock" --admin-socket "$d/admin.sock" \
+		--audit-log "$d/audit.log" --foreground </dev/null >>"$d/keyholed.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$d/keyholed.pid"
+	t_cleanup "kill -KILL $pid"
+	t_wait_for "[ -S '$d/agent.sock' ] || ! kill -0 $pid" 20 && kill -0 "$pid" 2>/dev/null
+}
+
+ec_agent_stop() {
+	local pid; pid=$(cat "$1/keyholed.pid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null
+	t_wait_for "! kill -0 $pid 2>/dev/null" 5 || kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -f "$1/keyholed.pid"
+}
+
+ec_client_start() {
+	local d=$1 name=$2
+	rm -rf "$d/out"; mkdir -p "$d/out"
+	"$KH_BUILD/keyhole-shim" --socket "$d/agent.sock" --dir "$d/out" --allow-disk \
+		--secret "$name" --watch -- sh -c 'trap "" HUP; exec sleep 3600' >>"$d/shim.log" 2>&1 &
+	echo $! >"$d/client.pid"
+	t_cleanup "kill -TERM $!; sleep 0.2; kill -KILL $!"
+}
+
+ec_client_stop() {
+	local p; p=$(cat "$1/client.pid" 2>/dev/null) || return 0
+	kill -TERM "$p" 2>/dev/null
+	t_wait_for "! kill -0 $p 2>/dev/null" 3 || kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	return 0
+}
+
+# ec_client_has DIR NAME VALUE: the shim's file for NAME holds VALUE
+ec_client_has() { [ "$(cat "$1/out/$2" 2>/dev/null)" = "$3" ]; }
