@@ -191,7 +191,7 @@ ns_flow() {
 	wait_for "grep -q '^start' '$W/out/app.log' 2>/dev/null" 15 || die "the app did not start"
 	show <"$W/out/app.log"
 	check_digest "$(grep '^start' "$W/out/app.log")" "$VALUE1"
-	APP_PID=$(pgrep -f "demoapp watch $W/out/app.log" | head -1)
+	APP_PID=$(pgrep -f "^$BIN/static/demoapp watch $W/out/app.log" | head -1)
 	step "Nothing holds the value: the app's environment"
 	no_leak_env
 	step "Rotate the secret while the app runs"
