@@ -78,7 +78,10 @@ static void apply(struct res *r, struct shim_set *next)
 
 static void drop_agent(struct res *r, int err)
 {
-	log_errno(err, "agent connection lost; reconnecting");
+	if (err == -EPIPE)
+		log_warnx("agent closed the connection; reconnecting");
+	else
+		log_errno(err, "agent connection lost; reconnecting");
 	close(r->agentfd);
 	r->agentfd = -1;
 	r->rx.have = 0;
