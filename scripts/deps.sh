@@ -11,7 +11,7 @@ PKGS=(
   podman runc docker.io uidmap
   etcd-server etcd-client
   tini dumb-init gnuplot-nox openssl
-  util-linux iproute2 procps psmisc file binutils
+  util-linux iproute2 procps psmisc file binutils curl tar
 )
 
 missing=()
