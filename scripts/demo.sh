@@ -148,6 +148,20 @@ podman_rotate() {
 	say "the shim rewrote the tmpfs atomically and sent the app SIGHUP; no restart"
 }
 
+podman_intruder() {
+	step "Same image, another name: the policy does not match, nothing is released"
+	local out rc
+	out=$(el_podman "$W" run --rm --name keyhole-intruder --network none \
+		-v "$W/run/agent.sock:/run/keyhole/agent.sock" --tmpfs /run/secrets:rw,size=1m,mode=0711,U \
+		--entrypoint /bin/keyhole-shim keyhole-demo:1 --user 1000 --secret demo/db-password \
+		-- /bin/demoapp show db_password 2>&1)
+	rc=$?
+	say "podman run --name keyhole-intruder ... keyhole-shim --secret demo/db-password -- demoapp show"
+	printf '%s\n' "$out" | show
+	say "-> exit $rc (101: a required secret was denied; the app was never started)"
+	[ "$rc" -eq 101 ] || die "the intruder was not refused"
+}
+
 check_digest() { # LINE VALUE
 	if [[ $1 == *"sha256=$(sha "$2")"* ]]; then
 		say "-> matches the sha256 of the value in the store"
@@ -216,6 +230,7 @@ main() {
 		podman_run
 		podman_no_leak
 		podman_rotate
+		podman_intruder
 	else
 		ns_flow
 	fi
