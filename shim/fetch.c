@@ -109,15 +109,16 @@ static int rx_frame(int fd, struct fetch_rx *rx, int64_t deadline_ms, uint32_t *
 			return -EBADMSG;
 		int timeout = -1;
 		if (deadline_ms >= 0) {
+			/* past the deadline: still take what is already there */
 			int64_t left = deadline_ms - fetch_now_ms();
-			if (left <= 0)
-				return -ETIMEDOUT;
-			timeout = left > 60000 ? 60000 : (int)left;
+			timeout = left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
 		}
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int pr = poll(&p, 1, timeout);
 		if (pr < 0 && errno != EINTR)
 			return -errno;
+		if (pr == 0 && timeout == 0)
+			return -ETIMEDOUT;
 		if (pr <= 0)
 			continue;
 		ssize_t n = io_read_some(fd, rx->buf + rx->have, RX_CAP - rx->have);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -33,10 +34,10 @@ static int fetch_exit(int e)
 	}
 }
 
-/* Connect, request, read the first batch; exits on any failure. */
-static int fetch(const struct shim_opts *o, struct shim_set *set)
+/* One attempt: connect, request, read the first batch. Returns the fd, or
+ * -EBUSY when the agent said it is busy (worth retrying); exits otherwise. */
+static int fetch_once(const struct shim_opts *o, int64_t deadline, struct shim_set *set)
 {
-	int64_t deadline = fetch_now_ms() + (int64_t)o->timeout_s * 1000;
 	struct fetch_batch b;
 	struct fetch_rx rx;
 	int fd, e;
@@ -45,17 +46,25 @@ static int fetch(const struct shim_opts *o, struct shim_set *set)
 	fd = fetch_connect(o->socket_path, deadline);
 	if (fd < 0)
 		fatal_errno(SHIM_EXIT_UNREACHABLE, fd, "agent unreachable at %s", o->socket_path);
-	if ((e = fetch_send_request(fd, o)) < 0)
-		fatal_errno(SHIM_EXIT_UNREACHABLE, e, "sending the request");
+	/* If the send fails the agent may already have said why (ERROR, e.g.
+	 * busy) and closed: read that before giving up. */
+	int se = fetch_send_request(fd, o);
 	if (fetch_rx_init(&rx) < 0)
 		fatalx(SHIM_EXIT_SYSTEM, "out of memory");
 	e = fetch_batch(fd, &rx, o, deadline, set, &b);
 	fetch_rx_free(&rx);
+	if (e == -EPROTO && b.error.code == PROTO_E_BUSY && fetch_now_ms() < deadline) {
+		close(fd);
+		set_free(set);
+		return -EBUSY;
+	}
 	if (e == -EPROTO) {
 		watch_sanitize(b.error.reason);
 		fatalx(SHIM_EXIT_AGENT, "agent refused (error %u): %s", b.error.code,
 		       b.error.reason);
 	}
+	if (se < 0)
+		fatal_errno(SHIM_EXIT_UNREACHABLE, se, "sending the request");
 	if (e < 0)
 		fatal_errno(fetch_exit(e), e, "reading the agent's reply");
 	for (size_t i = 0; i < b.n_denied; i++) {
@@ -63,6 +72,20 @@ static int fetch(const struct shim_opts *o, struct shim_set *set)
 		log_warnx("secret %s denied: %s", b.denied[i].name, b.denied[i].reason);
 	}
 	fetch_batch_free(&b);
+	return fd;
+}
+
+/* Retry while the agent is busy (many containers starting at once). */
+static int fetch(const struct shim_opts *o, struct shim_set *set)
+{
+	int64_t deadline = fetch_now_ms() + (int64_t)o->timeout_s * 1000;
+	long backoff_ms = 10;
+	int fd;
+	while ((fd = fetch_once(o, deadline, set)) == -EBUSY) {
+		struct timespec ts = { 0, backoff_ms * 1000000L };
+		nanosleep(&ts, NULL);
+		backoff_ms = backoff_ms * 2 > 500 ? 500 : backoff_ms * 2;
+	}
 	return fd;
 }
 

@@ -133,6 +133,18 @@ t_cleanup "kill $FAKE_PID"
 out=$(shim --timeout 10 -- cat "$T/d/api_key" 2>&1); rc=$?
 t_eq "agent up 0.7 s late: fetched after retrying" "$rc/$out" "0/k3y-value"
 
+# Busy agent (rate limit): retried with backoff; still busy at --timeout: 104.
+printf 'error 5 rate limited\n' >"$T/busy.1"; cp "$T/busy.1" "$T/busy.2"; cp "$T/ok" "$T/busy"
+fake_start "$T/busy"
+out=$(shim --timeout 10 -- cat "$T/d/api_key" 2>&1); rc=$?
+t_eq "busy twice, then served: retried and fetched" "$rc/$out/$(grep -c . "$T/req.log")" "0/k3y-value/3"
+printf 'error 5 rate limited\n' >"$T/busy"; rm -f "$T/busy.1" "$T/busy.2"
+fake_start "$T/busy"
+err=$(shim --timeout 1 -- true 2>&1); rc=$?
+t_eq "busy until --timeout: exit 104 with the agent's reason" \
+	"$rc/$(grep -c 'rate limited' <<<"$err")" "104/1"
+fake_start "$T/ok"
+
 t_eq "usage error: exit 100" "$("$SHIM" --bogus -- true 2>/dev/null; echo $?)" 100
 t_eq "not found: exit 127" "$(shim -- /nonexistent/app 2>/dev/null; echo $?)" 127
 t_done
