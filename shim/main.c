@@ -58,6 +58,8 @@ static int fetch_once(const struct shim_opts *o, int64_t deadline, struct shim_s
 		set_free(set);
 		return -EBUSY;
 	}
+	if (e < 0 || se < 0)
+		set_free(set); /* wipe what arrived before the failure */
 	if (e == -EPROTO) {
 		watch_sanitize(b.error.reason);
 		fatalx(SHIM_EXIT_AGENT, "agent refused (error %u): %s", b.error.code,

@@ -2,11 +2,13 @@
 /* PID-1 duties (tini): block the asynchronous signals and read them from a
  * signalfd, forward the listed ones to the child, reap every zombie with
  * waitpid(-1, WNOHANG), and turn the child's wait status into an exit code
- * (128+signal when it was killed). Synchronous signals stay unblocked. */
+ * (128+signal when it was killed). Synchronous signals stay unblocked. The
+ * shim is made a child subreaper, so this also holds when it is not PID 1. */
 #include "shim.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
@@ -22,6 +24,8 @@ int reap_setup(sigset_t *ret_old)
 	sigfillset(&all);
 	for (size_t i = 0; i < sizeof sync_sigs / sizeof sync_sigs[0]; i++)
 		sigdelset(&all, sync_sigs[i]);
+	/* Orphans of the app come to us even when we are not PID 1 (tini -s). */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	if (sigprocmask(SIG_SETMASK, &all, ret_old) < 0)
 		return -errno;
 	int fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);

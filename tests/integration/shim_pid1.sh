@@ -59,4 +59,17 @@ t_eq "app killed by SIGKILL: shim exits 137" "$rc" 137
 pid1 exit 7
 wait "$UPID"; rc=$?
 t_eq "app's exit status passes through" "$rc" 7
+
+# --watch without being PID 1: the shim is a child subreaper, so the app's
+# orphans are still its to reap.
+unshare -m -- sh -c 'mount -t tmpfs -o mode=0755 tmpfs "$0" && exec "$@"' "$T/d" \
+	"$SHIM" --socket "$SOCK" --dir "$T/d" --watch -- "$APP" zombies 10 "$T/w.out" 3000 \
+	2>/dev/null & WPID=$!
+t_cleanup "kill -KILL $WPID"
+t_wait_for "grep -q ready '$T/w.out' 2>/dev/null" 5
+t_eq "--watch, not PID 1: the orphans (alive 3 s) are the shim's children" \
+	"$(pgrep -P "$WPID" | wc -l)" 11
+t_eq "--watch, not PID 1: orphans came to the shim and were reaped" \
+	"$(t_wait_for "[ \"\$(pgrep -P $WPID | wc -l)\" -eq 1 ]" 10 && echo yes)/$(ps -o stat= --ppid "$WPID" | grep -c Z)" "yes/0"
+kill -TERM "$WPID"; wait "$WPID"
 t_done

@@ -6,8 +6,9 @@
  *   shim_app sig OUT [FILE]        append one line per signal received to OUT
  *                                  ("HUP VALUE" reads $KEYHOLE_DIR/FILE);
  *                                  "ready" first; dies by SIGTERM's default
- *   shim_app zombies N OUT         orphan N grandchildren (they become the
- *                                  shim's to reap), then behave like sig */
+ *   shim_app zombies N OUT [MS]    orphan N grandchildren that live MS ms
+ *                                  (default 100; they become the shim's to
+ *                                  reap), then behave like sig */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -81,13 +82,13 @@ __attribute__((noreturn)) static int sig_loop(const char *out, const char *file)
 	}
 }
 
-static void orphan(int n)
+static void orphan(int n, long ms)
 {
 	for (int i = 0; i < n; i++) {
 		pid_t p = fork();
 		if (p == 0) {
 			if (fork() == 0) {
-				usleep(100000);
+				usleep((useconds_t)ms * 1000);
 				_exit(0);
 			}
 			_exit(0);
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "sig"))
 		return sig_loop(argv[2], argc >= 4 ? argv[3] : NULL);
 	if (argc >= 4 && !strcmp(argv[1], "zombies")) {
-		orphan(atoi(argv[2]));
+		orphan(atoi(argv[2]), argc >= 5 ? atol(argv[4]) : 100);
 		return sig_loop(argv[3], NULL);
 	}
 	fprintf(stderr, "usage: shim_app env|id|exit N|sig OUT [FILE]|zombies N OUT\n");
