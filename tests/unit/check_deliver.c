@@ -38,7 +38,7 @@ static bool tmpfs_setup(void)
 		return false;
 	}
 	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
-	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0);
 	strcpy(tmp, "/tmp/check_deliver.XXXXXX");
 	strcpy(outside, "/tmp/check_deliver_out.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmp));
