@@ -15,6 +15,8 @@
 #include "log.h"
 #include "shim.h"
 
+#define BUSY_MARGIN_MS 250
+
 static const char usage[] =
 	"usage: keyhole-shim [--socket PATH] [--dir DIR] [--user UID[:GID]]\n"
 	"         [--secret NAME[=FILE]]... [--optional NAME]... [--watch]\n"
@@ -36,7 +38,8 @@ static int fetch_exit(int e)
 
 /* One attempt: connect, request, read the first batch. Returns the fd, or
  * -EBUSY when the agent said it is busy (worth retrying); exits otherwise. */
-static int fetch_once(const struct shim_opts *o, int64_t deadline, struct shim_set *set)
+static int fetch_once(const struct shim_opts *o, int64_t deadline, long backoff_ms,
+		      struct shim_set *set)
 {
 	struct fetch_batch b;
 	struct fetch_rx rx;
@@ -53,7 +56,10 @@ static int fetch_once(const struct shim_opts *o, int64_t deadline, struct shim_s
 		fatalx(SHIM_EXIT_SYSTEM, "out of memory");
 	e = fetch_batch(fd, &rx, o, deadline, set, &b);
 	fetch_rx_free(&rx);
-	if (e == -EPROTO && b.error.code == PROTO_E_BUSY && fetch_now_ms() < deadline) {
+	/* Retry only if the next attempt still starts well before the
+	 * deadline; otherwise report the agent's reason. */
+	if (e == -EPROTO && b.error.code == PROTO_E_BUSY &&
+	    fetch_now_ms() + backoff_ms + BUSY_MARGIN_MS < deadline) {
 		close(fd);
 		set_free(set);
 		return -EBUSY;
@@ -83,7 +89,7 @@ static int fetch(const struct shim_opts *o, struct shim_set *set)
 	int64_t deadline = fetch_now_ms() + (int64_t)o->timeout_s * 1000;
 	long backoff_ms = 10;
 	int fd;
-	while ((fd = fetch_once(o, deadline, set)) == -EBUSY) {
+	while ((fd = fetch_once(o, deadline, backoff_ms, set)) == -EBUSY) {
 		struct timespec ts = { 0, backoff_ms * 1000000L };
 		nanosleep(&ts, NULL);
 		backoff_ms = backoff_ms * 2 > 500 ? 500 : backoff_ms * 2;
