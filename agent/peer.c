@@ -136,7 +136,7 @@ int peer_check_alive(const struct peer *p)
 	/* Belt and braces (and the only check without a pidfd). */
 	r = read_starttime(p->pid, &st);
 	if (r < 0)
-		return r == -EBADMSG ? r : -ESRCH;
+		return r; /* -ESRCH when gone; EMFILE etc. are the agent's own */
 	return st == p->starttime ? 0 : -ESRCH;
 }
 
@@ -185,7 +185,7 @@ int peer_attest(int fd, struct peer *ret)
 	p.gid = uc.gid;
 	r = read_starttime(p.pid, &st_before);
 	if (r < 0)
-		return r == -EBADMSG ? r : -ESRCH;
+		return r; /* -ESRCH when gone; EMFILE etc. are the agent's own */
 	r = get_pidfd(fd, p.pid, &p.via_peerpidfd, &pidfd);
 	if (r < 0)
 		return r;
