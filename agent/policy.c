@@ -581,7 +581,7 @@ void policy_deny_reason(const struct policy *p, const struct policy_eval *e,
 			grants = strcmp(r->grants[g].secret, secret) == 0;
 		if (!grants || e->rules[i].matched)
 			continue;
-		appendf(buf, len, &off, "%s rule %s: %s", any ? ";" : " (", r->name,
+		appendf(buf, len, &off, "%s %s: %s", any ? "; rule" : " (rule", r->name,
 			e->rules[i].why);
 		any = true;
 	}
