@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* Audit lines: every field present, RFC3339 UTC time, hostile names
+ * escaped (one line stays one line), lines appended to a 0600 file. */
+#include <check.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+
+static json_t *line_json(const char *s)
+{
+	json_t *o;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_gt(strlen(s), 1);
+	ck_assert_int_eq(s[strlen(s) - 1], '\n');
+	ck_assert_ptr_eq(strchr(s, '\n'), s + strlen(s) - 1); /* exactly one line */
+	o = json_loads(s, 0, NULL);
+	ck_assert_ptr_nonnull(o);
+	return o;
+}
+
+START_TEST(format_container_release)
+{
+	struct peer pe = { .pid = 77, .uid = 1000, .gid = 100, .pidfd = -1 };
+	struct container_meta m = { .name = "web\n{\"decision\":\"release\"}", .image = "img:1" };
+	struct policy_identity id = { &pe, &m, NULL };
+	struct audit_event ev = { &id, "rule-a", "db/pass", 3, AUDIT_RELEASE, NULL };
+	struct timespec ts = { 1700000000, 123456789 };
+	char *s;
+	json_t *o;
+
+	pe.cg.runtime = RT_DOCKER;
+	strcpy(pe.cg.id, "ab");
+	s = audit_format(&ev, &ts);
+	o = line_json(s);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "time")), "2023-11-14T22:13:20.123Z");
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "pid")), 77);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "uid")), 1000);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "gid")), 100);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "runtime")), "docker");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "container_id")), "ab");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "name")), m.name);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "image")), "img:1");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "rule")), "rule-a");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "secret")), "db/pass");
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "version")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "decision")), "release");
+	ck_assert(json_is_null(json_object_get(o, "reason")));
+	ck_assert_ptr_null(json_object_get(o, "value"));
+	json_decref(o);
+	free(s);
+}
+END_TEST
+
+START_TEST(format_no_identity)
+{
+	struct audit_event ev = { NULL, NULL, NULL, 0, AUDIT_REFUSE, "attestation failed" };
+	struct timespec ts = { 0, 0 };
+	char *s = audit_format(&ev, &ts);
+	json_t *o = line_json(s);
+
+	ck_assert(json_is_null(json_object_get(o, "pid")));
+	ck_assert(json_is_null(json_object_get(o, "version")));
+	ck_assert_str_eq(json_string_value(json_object_get(o, "decision")), "refuse");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "reason")), "attestation failed");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "time")), "1970-01-01T00:00:00.000Z");
+	json_decref(o);
+	free(s);
+}
+END_TEST
+
+START_TEST(decision_names)
+{
+	ck_assert_str_eq(audit_decision_name(AUDIT_DENY), "deny");
+	ck_assert_str_eq(audit_decision_name(AUDIT_REVOKE), "revoke");
+	ck_assert_str_eq(audit_decision_name(AUDIT_PUSH), "push");
+	ck_assert_str_eq(audit_decision_name(AUDIT_RELEASE), "release");
+}
+END_TEST
+
+START_TEST(write_appends_0600)
+{
+	char dir[] = "/tmp/check_audit.XXXXXX", path[64], buf[4096];
+	struct peer pe = { .pid = 1, .pidfd = -1 };
+	struct policy_identity id = { &pe, NULL, NULL };
+	struct audit_event ev = { &id, "r", "s", 1, AUDIT_DENY, "not in store" };
+	struct audit *a = NULL;
+	struct stat st;
+	FILE *f;
+	int lines = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	ck_assert_int_eq(audit_open(path, &a), 0);
+	ck_assert_int_eq(audit_write(a, &ev), 0);
+	ck_assert_int_eq(audit_write(a, &ev), 0);
+	audit_close(a);
+	ck_assert_int_eq(audit_open(path, &a), 0); /* reopen appends */
+	ck_assert_int_eq(audit_write(a, &ev), 0);
+	audit_close(a);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	f = fopen(path, "r");
+	while (fgets(buf, sizeof(buf), f)) {
+		json_t *o = line_json(buf);
+		ck_assert_str_eq(json_string_value(json_object_get(o, "reason")), "not in store");
+		json_decref(o);
+		lines++;
+	}
+	fclose(f);
+	ck_assert_int_eq(lines, 3);
+	unlink(path);
+	rmdir(dir);
+	ck_assert_int_lt(audit_open("/nonexistent-dir/x/audit.log", &a), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("audit");
+	TCase *t = tcase_create("audit");
+	SRunner *sr;
+	int nf;
+
+	umask(022); /* the file must be 0600 regardless */
+	tcase_add_test(t, format_container_release);
+	tcase_add_test(t, format_no_identity);
+	tcase_add_test(t, decision_names);
+	tcase_add_test(t, write_appends_0600);
+	suite_add_tcase(s, t);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+}
