@@ -148,6 +148,13 @@ podman_rotate() {
 	say "the shim rewrote the tmpfs atomically and sent the app SIGHUP; no restart"
 }
 
+podman_explain() {
+	step "Why did it get that? keyhole explain --container"
+	local id; id=$(el_podman "$W" inspect -f '{{.Id}}' keyhole-demo)
+	say "keyhole explain --container ${id:0:12}"
+	kh explain --container "$id" 2>&1 | show
+}
+
 podman_intruder() {
 	step "Same image, another name: the policy does not match, nothing is released"
 	local out rc
@@ -230,6 +237,7 @@ main() {
 		podman_run
 		podman_no_leak
 		podman_rotate
+		podman_explain
 		podman_intruder
 	else
 		ns_flow
