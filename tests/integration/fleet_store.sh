@@ -28,6 +28,13 @@ raw=$(ec_ctl get --print-value-only "/keyhole/fleet$$/records/db")
 t_run "etcd holds ciphertext only" sh -c "! printf '%s' '$raw' | grep -q s3cret"
 t_run "etcd holds the sealed JSON" sh -c "printf '%s' '$raw' | grep -q '\"versions\"'"
 
+# Offline sealing with the published public key, then import into etcd.
+t_run "pubkey from etcd" sh -c "\"\$0\" --store '$S' pubkey >'$FD/store.pub'" "$KH_BUILD/keyhole"
+printf 'sealed-offline' | "$KH_BUILD/keyhole" seal --pubkey "$FD/store.pub" api >"$FD/api.sealed.json"
+t_run "import a sealed record" K import "$FD/api.sealed.json"
+t_eq "imported record opens" "$(K get api)" "sealed-offline"
+t_run "rm imported" K rm api
+
 # Another store name in the same cluster is a separate store.
 S2=$(ec_store "other$$")
 t_fails "other name: no store there" "$KH_BUILD/keyhole" --store "$S2" --key-file "$FD/agent.key" list
