@@ -113,6 +113,8 @@ void dispatch_readable(struct agent *a, struct conn *c);
 /* Engine metadata for a container peer (sets c->meta or c->meta_err); 0, or
  * -EPERM when the peer is not in the container's pid namespace. */
 int dispatch_identify(struct agent *a, struct conn *c);
+/* Drop the opened-secret cache (after a store change). */
+void dispatch_cache_flush(void);
 /* Append one secret (SECRET or DENIED) to c's batch; returns 1 if a frame
  * was queued, 0 if nothing, -errno. */
 int dispatch_secret(struct agent *a, struct conn *c, const struct policy_eval *ev,

@@ -62,9 +62,36 @@ void conn_pending_remove(struct agent *a, struct conn *c)
 	c->pprev = c->pnext = NULL;
 }
 
+/* Recycled 4 KiB sodium buffers: sodium_malloc costs mmap + mprotect +
+ * mlock per call, which dominated a fresh-connection fetch. Buffers are
+ * wiped before they go back to the pool. */
+#define POOL_BUF 4096u
+#define POOL_MAX 128u
+static uint8_t *pool[POOL_MAX];
+static size_t pool_n;
+
+static uint8_t *buf_get(size_t cap)
+{
+	if (cap == POOL_BUF && pool_n)
+		return pool[--pool_n];
+	return sodium_malloc(cap);
+}
+
+static void buf_put(uint8_t *b, size_t cap)
+{
+	if (!b)
+		return;
+	if (cap == POOL_BUF && pool_n < POOL_MAX) {
+		sodium_memzero(b, cap);
+		pool[pool_n++] = b;
+		return;
+	}
+	sodium_free(b); /* wipes */
+}
+
 static void wbuf_free(struct conn *c)
 {
-	sodium_free(c->wbuf); /* wipes */
+	buf_put(c->wbuf, c->wcap);
 	c->wbuf = NULL;
 	c->wlen = c->woff = c->wcap = 0;
 }
@@ -111,16 +138,16 @@ int conn_reserve(struct conn *c, size_t need, uint8_t **ret)
 	if (c->wlen + need > AGENT_MAX_WBUF)
 		return -ENOBUFS;
 	if (c->wlen + need > c->wcap) {
-		size_t cap = c->wcap ? c->wcap : 4096;
+		size_t cap = c->wcap ? c->wcap : POOL_BUF;
 		uint8_t *n;
 		while (cap < c->wlen + need)
 			cap *= 2;
-		n = sodium_malloc(cap);
+		n = buf_get(cap);
 		if (!n)
 			return -ENOMEM;
 		if (c->wlen)
 			memcpy(n, c->wbuf, c->wlen);
-		sodium_free(c->wbuf);
+		buf_put(c->wbuf, c->wcap);
 		c->wbuf = n;
 		c->wcap = cap;
 	}

@@ -135,8 +135,10 @@ static void on_store(struct agent *a)
 	r = ks_reload(a->ks, &changed);
 	if (r < 0)
 		log_errno(-r, "store reload failed; serving what was loaded before");
-	else if (changed)
+	else if (changed) {
+		dispatch_cache_flush();
 		watch_resync_all(a, "store change");
+	}
 }
 
 static void expire_pending(struct agent *a, uint64_t now)
@@ -245,4 +247,5 @@ void loop_run(struct agent *a)
 	while (a->conns)
 		conn_close(a, a->conns);
 	bury(a);
+	dispatch_cache_flush();
 }
