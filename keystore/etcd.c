@@ -369,7 +369,10 @@ size_t etcd_current(const struct etcd *e)
 
 static void set_common(struct etcd *e, CURL *h)
 {
-	(void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	/* NOSIGNAL stays off for unary calls: libcurl then ignores SIGPIPE
+	 * around the transfer, so a member dying mid-write cannot kill the CLI
+	 * (OpenSSL writes with plain send()). The resolver is threaded, so no
+	 * SIGALRM is involved either way. */
 	(void)curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
 	(void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	(void)curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
@@ -390,8 +393,12 @@ void *etcd_curl_for(struct etcd *e, size_t i)
 {
 	CURL *h = curl_easy_init();
 
-	if (h)
+	if (h) {
 		set_common(e, h);
+		/* The watcher thread must not touch process-wide signal
+		 * dispositions; its caller (keyholed) ignores SIGPIPE. */
+		(void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	}
 	(void)i;
 	return h;
 }

@@ -49,8 +49,9 @@ void etcd_free(struct etcd *e);
  * e.g. no client certificate), -ERANGE (revision compacted), -EACCES,
  * -EINVAL, -EBADMSG (malformed reply), -EIO. */
 int etcd_call(struct etcd *e, const char *path, json_t *req, json_t **ret);
-/* Set up a curl easy handle for endpoint i (TLS options, timeouts); used by
- * the watcher thread for its own streaming handle. Returns a CURL *. */
+/* Set up a curl easy handle for endpoint i (TLS options, timeouts,
+ * CURLOPT_NOSIGNAL: the process must ignore SIGPIPE); used by the watcher
+ * thread for its own streaming handle. Returns a CURL *. */
 void *etcd_curl_for(struct etcd *e, size_t i);
 size_t etcd_n_endpoints(const struct etcd *e);
 const char *etcd_endpoint(const struct etcd *e, size_t i);
