@@ -22,7 +22,7 @@ static const char usage[] =
 	"                [--socket PATH] [--admin-socket PATH] [--audit-log PATH|-]\n"
 	"                [--engine unix:///run/docker.sock] [--max-conns N]\n"
 	"                [--rate-limit N] [--burst N] [--foreground] [--debug]\n"
-	"Defaults: --socket /run/keyhole/agent.sock --admin-socket /run/keyhole/admin.sock\n"
+	"Defaults: --socket /run/keyhole/agent.sock --admin-socket /run/keyhole-admin/admin.sock\n"
 	"--max-conns 4096, --rate-limit 100 (new connections/s per identity, 0 = off),\n"
 	"--burst 200. keyholed always runs in the foreground (systemd Type=simple).\n";
 
@@ -53,7 +53,7 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 	int ch;
 
 	*o = (struct agent_opts){ .socket = "/run/keyhole/agent.sock",
-				  .admin_socket = "/run/keyhole/admin.sock", .passphrase_fd = -1,
+				  .admin_socket = "/run/keyhole-admin/admin.sock", .passphrase_fd = -1,
 				  .max_conns = AGENT_DEFAULT_MAX_CONNS, .rate = AGENT_DEFAULT_RATE,
 				  .burst = AGENT_DEFAULT_BURST };
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {

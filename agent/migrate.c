@@ -29,8 +29,8 @@ struct mig_ctx {
 
 const char *mig_run_flags(void)
 {
-	/* The agent socket file only: its directory also holds admin.sock. */
-	return "-v " MIG_AGENT_SOCKET ":" MIG_AGENT_SOCKET " --tmpfs " MIG_SECRETS_DIR
+	/* The socket's directory, so an agent restart is seen (README). */
+	return "-v " MIG_AGENT_DIR ":" MIG_AGENT_DIR " --tmpfs " MIG_SECRETS_DIR
 	       ":mode=0755,size=1m";
 }
 

@@ -13,7 +13,7 @@
 #include "scan.h"
 
 #define MIG_SHIM_PATH "/keyhole-shim"
-#define MIG_AGENT_SOCKET "/run/keyhole/agent.sock"
+#define MIG_AGENT_DIR "/run/keyhole" /* holds only agent.sock */
 #define MIG_SECRETS_DIR "/run/secrets"
 
 struct mig_secret {

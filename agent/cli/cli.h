@@ -25,7 +25,7 @@ enum cli_exit {
 struct cli_ctx {
 	const char *store;        /* --store, KEYHOLE_STORE, /var/lib/keyhole/store.json */
 	const char *key_file;     /* --key-file, KEYHOLE_KEY_FILE, /etc/keyhole/agent.key */
-	const char *admin_socket; /* --admin-socket, KEYHOLE_ADMIN_SOCKET, /run/keyhole/admin.sock */
+	const char *admin_socket; /* --admin-socket, KEYHOLE_ADMIN_SOCKET, /run/keyhole-admin/admin.sock */
 	int passphrase_fd;        /* --passphrase-fd N, else -1 */
 	bool key_file_set;        /* --key-file or env given explicitly */
 };

@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 	struct cli_ctx ctx = {
 		.store = env_or("KEYHOLE_STORE", "/var/lib/keyhole/store.json"),
 		.key_file = env_or("KEYHOLE_KEY_FILE", "/etc/keyhole/agent.key"),
-		.admin_socket = env_or("KEYHOLE_ADMIN_SOCKET", "/run/keyhole/admin.sock"),
+		.admin_socket = env_or("KEYHOLE_ADMIN_SOCKET", "/run/keyhole-admin/admin.sock"),
 		.passphrase_fd = -1,
 		.key_file_set = getenv("KEYHOLE_KEY_FILE") && *getenv("KEYHOLE_KEY_FILE"),
 	};

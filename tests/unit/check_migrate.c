@@ -269,7 +269,7 @@ END_TEST
 
 START_TEST(run_flags)
 {
-	ck_assert_ptr_nonnull(strstr(mig_run_flags(), "-v /run/keyhole/agent.sock:"));
+	ck_assert_ptr_nonnull(strstr(mig_run_flags(), "-v /run/keyhole:/run/keyhole "));
 	ck_assert_ptr_nonnull(strstr(mig_run_flags(), "--tmpfs /run/secrets"));
 	ck_assert_ptr_null(strstr(mig_run_flags(), "admin"));
 }
