@@ -5,6 +5,7 @@
  * The agent socket is 0666 (identity decides, not the file mode); the admin
  * socket 0600. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,6 +14,23 @@
 
 #include "agent.h"
 #include "cleanup.h"
+
+/* Create the socket's directory when it is missing (one level, 0755, as
+ * systemd's RuntimeDirectory= would), so the defaults work without a unit. */
+static int ensure_parent(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	return chmod(dir, 0755) < 0 ? -errno : 0;
+}
 
 int listen_unix(const char *path, unsigned mode, int backlog)
 {
@@ -23,6 +41,9 @@ int listen_unix(const char *path, unsigned mode, int backlog)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int r = ensure_parent(path);
+	if (r < 0)
+		return r;
 	if (lstat(path, &st) == 0) {
 		cleanup_close int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (!S_ISSOCK(st.st_mode))
