@@ -36,6 +36,13 @@ struct etcd_backend {
 	int efd;
 	bool thread_started;
 	pthread_t th;
+	/* Snapshot kept current by the watcher's events, so an agent's reload
+	 * need not re-read the whole store (mu guards these four). */
+	pthread_mutex_t mu;
+	json_t *cache;      /* name -> [doc, mod_revision]; NULL = invalid */
+	json_t *cache_meta;
+	int64_t cache_rev;  /* revision the cache reflects */
+	int64_t seen_rev;   /* newest event revision the watcher processed */
 };
 
 static struct etcd_backend *eb_of(struct ks_backend *b)
@@ -63,6 +70,7 @@ static int eb_open(const char *location, struct ks_backend **ret)
 		return -ENOMEM;
 	b->base.ops = &ks_backend_etcd;
 	b->efd = -1;
+	(void)pthread_mutex_init(&b->mu, NULL);
 	r = etcd_url_parse(location, ins && strcmp(ins, "0") != 0, &b->url);
 	if (r == 0)
 		r = etcd_new(&b->url, &tls, &b->e);
@@ -90,6 +98,9 @@ static void eb_close(struct ks_backend *base)
 	}
 	if (b->efd >= 0)
 		(void)close(b->efd);
+	json_decref(b->cache);
+	json_decref(b->cache_meta);
+	(void)pthread_mutex_destroy(&b->mu);
 	etcd_free(b->e);
 	etcd_url_clear(&b->url);
 	free(b->root);
@@ -241,11 +252,75 @@ static int read_pinned(struct etcd_backend *b, struct ks_snapshot *s, int64_t *r
 	return r;
 }
 
+/* ---- event-fed cache (only once a watcher runs) */
+
+static void cache_drop_locked(struct etcd_backend *b)
+{
+	json_decref(b->cache);
+	json_decref(b->cache_meta);
+	b->cache = b->cache_meta = NULL;
+}
+
+/* A full read at rev becomes the cache unless the watcher already processed
+ * newer events (they would be missing from it). */
+static void cache_install(struct etcd_backend *b, const struct ks_snapshot *s, int64_t rev)
+{
+	json_t *c = json_object();
+
+	for (size_t i = 0; c && i < s->n; i++)
+		if (json_object_set_new(c, s->recs[i].name,
+					json_pack("[O,I]", s->recs[i].doc,
+						  (json_int_t)s->recs[i].rev)) < 0) {
+			json_decref(c);
+			c = NULL;
+		}
+	(void)pthread_mutex_lock(&b->mu);
+	cache_drop_locked(b);
+	if (c && rev >= b->seen_rev) {
+		b->cache = c;
+		b->cache_meta = json_incref(s->meta);
+		b->cache_rev = rev;
+		c = NULL;
+	}
+	(void)pthread_mutex_unlock(&b->mu);
+	json_decref(c);
+}
+
+static int cache_read(struct etcd_backend *b, struct ks_snapshot *ret)
+{
+	struct ks_snapshot s = { 0 };
+	const char *name;
+	json_t *v;
+	int r = -EAGAIN;
+
+	(void)pthread_mutex_lock(&b->mu);
+	if (b->cache && b->cache_meta && atomic_load(&b->watching)) {
+		r = 0;
+		s.meta = json_incref(b->cache_meta);
+		json_object_foreach(b->cache, name, v) {
+			r = snap_add(&s, name, json_array_get(v, 0),
+				     (int64_t)json_integer_value(json_array_get(v, 1)));
+			if (r < 0)
+				break;
+		}
+	}
+	(void)pthread_mutex_unlock(&b->mu);
+	if (r < 0) {
+		ks_snapshot_free(&s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
 static int eb_read_all(struct ks_backend *base, struct ks_snapshot *ret)
 {
 	struct etcd_backend *b = eb_of(base);
 	int64_t rev = 0;
 	int r = -ERANGE;
+
+	if (b->thread_started && cache_read(b, ret) == 0)
+		return 0;
 
 	/* A compaction between pages invalidates the pinned revision: retry. */
 	for (int i = 0; i < 3 && r == -ERANGE; i++) {
@@ -255,6 +330,8 @@ static int eb_read_all(struct ks_backend *base, struct ks_snapshot *ret)
 		if (r == 0 && !s.meta)
 			r = s.n ? -EBADMSG : -ENOENT;
 		if (r == 0) {
+			if (b->thread_started)
+				cache_install(b, &s, rev);
 			*ret = s;
 			atomic_store(&b->last_rev, rev);
 			return 0;
@@ -363,6 +440,71 @@ static void poke(struct etcd_backend *b)
 	(void)!write(b->efd, &one, sizeof(one));
 }
 
+/* One event into the cache (mu held). false: cache must be dropped. */
+static bool cache_apply_one(struct etcd_backend *b, json_t *ev)
+{
+	size_t plen = strlen(b->rec_prefix);
+	bool del = json_is_string(json_object_get(ev, "type")) &&
+		   strcmp(json_string_value(json_object_get(ev, "type")), "DELETE") == 0;
+	struct etcd_kv kv;
+	json_t *doc;
+	bool ok = true;
+
+	if (etcd_kv_parse(json_object_get(ev, "kv"), KS_MAX_DOC, &kv) < 0)
+		return false;
+	if (kv.mod_revision > b->seen_rev)
+		b->seen_rev = kv.mod_revision;
+	if (!b->cache || kv.mod_revision <= b->cache_rev) {
+		etcd_kv_clear(&kv);
+		return true; /* no cache, or already in it */
+	}
+	doc = del ? NULL : json_loadb(kv.value, kv.value_len, JSON_REJECT_DUPLICATES, NULL);
+	if (strcmp(kv.key, b->meta_key) == 0) {
+		ok = json_is_object(doc);
+		if (ok) {
+			json_decref(b->cache_meta);
+			b->cache_meta = json_incref(doc);
+		}
+	} else if (strncmp(kv.key, b->rec_prefix, plen) == 0 && kv.key[plen]) {
+		if (del)
+			(void)json_object_del(b->cache, kv.key + plen);
+		else
+			ok = json_object_set_new(b->cache, kv.key + plen,
+						 json_pack("[O,I]", doc ? doc : json_null(),
+							   (json_int_t)kv.mod_revision)) == 0;
+	}
+	b->cache_rev = kv.mod_revision;
+	json_decref(doc);
+	etcd_kv_clear(&kv);
+	return ok;
+}
+
+static void cache_apply(struct etcd_backend *b, json_t *msg)
+{
+	json_t *evs = json_object_get(json_object_get(msg, "result"), "events"), *ev;
+	size_t i;
+
+	(void)pthread_mutex_lock(&b->mu);
+	json_array_foreach(evs, i, ev) {
+		if (!cache_apply_one(b, ev)) {
+			cache_drop_locked(b);
+			/* later full reads must not predate this event */
+		}
+	}
+	(void)pthread_mutex_unlock(&b->mu);
+}
+
+/* History up to compact_rev may be lost to us: no cache, and no full read
+ * older than that may become one. */
+static void cache_compacted(struct etcd_backend *b, int64_t compact_rev)
+{
+	(void)pthread_mutex_lock(&b->mu);
+	cache_drop_locked(b);
+	if (compact_rev - 1 > b->seen_rev)
+		b->seen_rev = compact_rev - 1;
+	(void)pthread_mutex_unlock(&b->mu);
+}
+
 static void stream_msg(struct stream *st, const char *text, size_t len)
 {
 	json_t *j = json_loadb(text, len, 0, NULL);
@@ -381,6 +523,7 @@ static void stream_msg(struct stream *st, const char *text, size_t len)
 		if (m.canceled)
 			st->failed = true;
 		if (m.n_events) {
+			cache_apply(st->b, j);
 			atomic_store(&st->b->watch_rev, m.last_event_rev);
 			poke(st->b);
 		}
@@ -493,6 +636,7 @@ static void *watcher(void *arg)
 		if (st.compacted > 0) {
 			/* History before compact_revision is gone: resume there
 			 * and have the agent re-read everything. */
+			cache_compacted(b, st.compacted);
 			atomic_store(&b->watch_rev, st.compacted - 1);
 			poke(b);
 			continue;

@@ -54,12 +54,20 @@ t_run "agent 3 caught up: serves v4" t_wait_for "ec_client_has $FD/a3 db v4" 10
 rot v5
 t_run "agent 3 watches again: v5 everywhere" t_wait_for "all_have v5" 5
 
+# Creates and deletes flow through the agents' event-fed snapshot too.
+printf 'x' | K put other >/dev/null && K rm other && rot v6
+t_run "put + rm of another record, then rotate: v6 everywhere" t_wait_for "all_have v6" 5
+mkdir -p "$FD/late6"
+timeout 10 "$KH_BUILD/keyhole-shim" --socket "$FD/a1/agent.sock" --dir "$FD/late6" --allow-disk \
+	--secret db -- true >/dev/null 2>&1
+t_eq "a new client of agent 1 gets v6" "$(cat "$FD/late6/db" 2>/dev/null)" "v6"
+
 # Whole cluster down: agents keep serving the last state and log it.
 ec_stop_all
 mkdir -p "$FD/late"
 timeout 10 "$KH_BUILD/keyhole-shim" --socket "$FD/a2/agent.sock" --dir "$FD/late" --allow-disk \
 	--secret db -- true >/dev/null 2>&1
-t_eq "cluster down: agent still serves v5 to a new client" "$(cat "$FD/late/db" 2>/dev/null)" "v5"
+t_eq "cluster down: agent still serves v6 to a new client" "$(cat "$FD/late/db" 2>/dev/null)" "v6"
 t_run "agents still running" kill -0 "$(cat "$FD/a1/keyholed.pid")" "$(cat "$FD/a2/keyholed.pid")"
 t_run "agents say the store is unreachable and they serve the old state" \
 	t_wait_for "grep -q 'serving what was loaded before' '$FD/a1/keyholed.log'" 10
