@@ -133,37 +133,47 @@ int peer_check_alive(const struct peer *p)
 		if (r < 0)
 			return r;
 	}
-	/* Belt and braces (and the only check without a pidfd). */
+	/* A pidfd from SO_PEERPIDFD pins the very process that connected:
+	 * alive now means its PID was never freed, so nothing to compare.
+	 * pidfd_open(pid) could have pinned a successor: compare start time
+	 * (the only check at all without pidfds). */
+	if (p->via_peerpidfd)
+		return 0;
 	r = read_starttime(p->pid, &st);
 	if (r < 0)
 		return r; /* -ESRCH when gone; EMFILE etc. are the agent's own */
 	return st == p->starttime ? 0 : -ESRCH;
 }
 
-/* Get a pidfd for the peer: SO_PEERPIDFD when the kernel has it, else
- * pidfd_open(pid). *via says which; *ret_pidfd is -1 when the kernel has
- * no pidfds at all (< 5.3: start time only). 0 or -errno. */
-static int get_pidfd(int fd, pid_t pid, bool *via, int *ret_pidfd)
+/* SO_PEERPIDFD (Linux 6.5+): the same struct pid as SO_PEERCRED's, so no
+ * need to map it back to a number. 1 = got it, 0 = kernel lacks it. */
+static int peer_pidfd(int fd, int *ret_pidfd)
 {
 	int pidfd = -1;
 	socklen_t len = sizeof(pidfd);
 
-	/* Same struct pid as SO_PEERCRED's (both are sk_peer_pid), so no
-	 * need to map it back to a number. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
-		*via = true;
 		*ret_pidfd = pidfd;
-		return 0;
+		return 1;
 	}
 	if (errno == ESRCH)
 		return -ESRCH;
 	if (errno != ENOPROTOOPT && errno != EINVAL && errno != EOPNOTSUPP)
 		return -errno;
-	*via = false;
-	pidfd = pidfd_open(pid, 0);
-	if (pidfd < 0 && errno != ENOSYS)
+	return 0;
+}
+
+/* Older kernels: start time first, then pidfd_open(pid) (-1 below 5.3);
+ * peer_check_alive() later compares the start time again. */
+static int pidfd_by_number(struct peer *p, int *ret_pidfd)
+{
+	int r = read_starttime(p->pid, &p->starttime);
+
+	if (r < 0)
+		return r;
+	*ret_pidfd = pidfd_open(p->pid, 0);
+	if (*ret_pidfd < 0 && errno != ENOSYS)
 		return errno == ESRCH ? -ESRCH : -errno;
-	*ret_pidfd = pidfd;
 	return 0;
 }
 
@@ -173,7 +183,6 @@ int peer_attest(int fd, struct peer *ret)
 	socklen_t len = sizeof(uc);
 	struct peer p = { .pidfd = -1 };
 	cleanup_close int pidfd = -1;
-	uint64_t st_before;
 	int r;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
@@ -183,16 +192,15 @@ int peer_attest(int fd, struct peer *ret)
 	p.pid = uc.pid;
 	p.uid = uc.uid;
 	p.gid = uc.gid;
-	r = read_starttime(p.pid, &st_before);
+	r = peer_pidfd(fd, &pidfd);
 	if (r < 0)
-		return r; /* -ESRCH when gone; EMFILE etc. are the agent's own */
-	r = get_pidfd(fd, p.pid, &p.via_peerpidfd, &pidfd);
-	if (r < 0)
+		return r;
+	p.via_peerpidfd = r == 1;
+	if (!p.via_peerpidfd && (r = pidfd_by_number(&p, &pidfd)) < 0)
 		return r;
 	r = peer_read_cgroup(p.pid, &p.cg);
 	if (r < 0)
 		return r;
-	p.starttime = st_before;
 	p.pidfd = pidfd;
 	/* The identity was read from /proc/PID: confirm PID still names the
 	 * process we pinned, and that it has not exited in between. */
