@@ -11,6 +11,7 @@
  *                  --type T | --admin JSON | --silent | --extra]
  *                 [--hold-ms N] [NAME...] */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -163,6 +164,10 @@ int main(int argc, char **argv)
 	unsigned version = PROTO_VERSION;
 	uint8_t flags = 0;
 	const char *admin = NULL;
+
+	/* An agent that refuses at accept closes before our request lands:
+	 * the write fails (EPIPE), and the ERROR it sent is still to be read. */
+	signal(SIGPIPE, SIG_IGN);
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
