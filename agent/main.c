@@ -22,6 +22,7 @@ static const char usage[] =
 	"                [--socket PATH] [--admin-socket PATH] [--audit-log PATH|-]\n"
 	"                [--engine unix:///run/docker.sock] [--max-conns N]\n"
 	"                [--rate-limit N] [--burst N] [--foreground] [--debug]\n"
+	"                [--etcd-cacert FILE] [--etcd-cert FILE] [--etcd-key FILE] [--etcd-insecure]\n"
 	"Defaults: --socket /run/keyhole/agent.sock --admin-socket /run/keyhole-admin/admin.sock\n"
 	"--max-conns 4096, --rate-limit 100 (new connections/s per identity, 0 = off),\n"
 	"--burst 200. keyholed always runs in the foreground (systemd Type=simple).\n";
@@ -48,6 +49,8 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "max-conns", 1, NULL, 'm' },	  { "rate-limit", 1, NULL, 'r' },
 		{ "burst", 1, NULL, 'b' },	  { "foreground", 0, NULL, 'f' },
 		{ "debug", 0, NULL, 'd' },	  { "help", 0, NULL, 'h' },
+		{ "etcd-cacert", 1, NULL, 'C' },  { "etcd-cert", 1, NULL, 'E' },
+		{ "etcd-key", 1, NULL, 'K' },	  { "etcd-insecure", 0, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -71,6 +74,11 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'b': o->burst = num_arg("--burst", optarg, 1u << 20); break;
 		case 'f': break;
 		case 'd': o->debug = true; break;
+		/* etcd TLS for an etcd:// store: the backend reads these (docs/fleet.md) */
+		case 'C': setenv("KEYHOLE_ETCD_CACERT", optarg, 1); break;
+		case 'E': setenv("KEYHOLE_ETCD_CERT", optarg, 1); break;
+		case 'K': setenv("KEYHOLE_ETCD_KEY", optarg, 1); break;
+		case 'I': setenv("KEYHOLE_ETCD_INSECURE", "1", 1); break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: fputs(usage, stderr); exit(2);
 		}

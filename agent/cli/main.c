@@ -54,9 +54,11 @@ int cli_fail(int err, const char *fmt, ...)
 static int global_help(FILE *f)
 {
 	fputs("usage: keyhole [--store PATH] [--key-file PATH] [--admin-socket PATH]\n"
-	      "               [--passphrase-fd N] VERB [ARGS...]\n\n"
+	      "               [--passphrase-fd N] [--etcd-cacert FILE] [--etcd-cert FILE]\n"
+	      "               [--etcd-key FILE] [--etcd-insecure] VERB [ARGS...]\n\n"
 	      "Global options may also follow the verb. Environment: KEYHOLE_STORE,\n"
-	      "KEYHOLE_KEY_FILE, KEYHOLE_ADMIN_SOCKET. `keyhole VERB --help` for details.\n\n"
+	      "KEYHOLE_KEY_FILE, KEYHOLE_ADMIN_SOCKET, KEYHOLE_ETCD_*. The store may be\n"
+	      "etcd://host:port,.../NAME (docs/fleet.md). `keyhole VERB --help` for details.\n\n"
 	      "verbs:\n", f);
 	for (const struct cli_command *c = __start_keyhole_cli; c < __stop_keyhole_cli; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
@@ -89,6 +91,27 @@ static int take_opt(int argc, char **argv, int *i, const char *opt, const char *
 	return 1;
 }
 
+/* etcd TLS options for an etcd:// store; the backend reads them from the
+ * environment (docs/fleet.md), so a flag just sets its variable. */
+static int take_etcd_opt(int argc, char **argv, int *i)
+{
+	static const char *const map[][2] = {
+		{ "--etcd-cacert", "KEYHOLE_ETCD_CACERT" },
+		{ "--etcd-cert", "KEYHOLE_ETCD_CERT" },
+		{ "--etcd-key", "KEYHOLE_ETCD_KEY" },
+	};
+	const char *v = NULL;
+
+	if (strcmp(argv[*i], "--etcd-insecure") == 0)
+		return setenv("KEYHOLE_ETCD_INSECURE", "1", 1) == 0 ? 1 : -1;
+	for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+		int m = take_opt(argc, argv, i, map[k][0], &v);
+		if (m != 0)
+			return m < 0 ? m : (setenv(map[k][1], v, 1) == 0 ? 1 : -1);
+	}
+	return 0;
+}
+
 static int parse_globals(struct cli_ctx *ctx, int *argc, char **argv)
 {
 	const char *pfd = NULL, *kf = NULL;
@@ -102,6 +125,7 @@ static int parse_globals(struct cli_ctx *ctx, int *argc, char **argv)
 		m = m ? m : take_opt(*argc, argv, &i, "--key-file", &kf);
 		m = m ? m : take_opt(*argc, argv, &i, "--admin-socket", &ctx->admin_socket);
 		m = m ? m : take_opt(*argc, argv, &i, "--passphrase-fd", &pfd);
+		m = m ? m : take_etcd_opt(*argc, argv, &i);
 		if (m < 0)
 			return cli_fail(-EINVAL, "%s needs a value", argv[i]);
 		if (m == 0)

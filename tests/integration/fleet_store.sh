@@ -52,12 +52,22 @@ t_run "foreign client cert: refused" grep -q 'refused the TLS' <<<"$out"
 out=$(KEYHOLE_ETCD_CACERT=$FD/ec/rogue-ca.crt K list 2>&1)
 t_run "server cert from an untrusted CA: refused" grep -q 'refused the TLS' <<<"$out"
 
-# Plain http: only to loopback, unless KEYHOLE_ETCD_INSECURE.
-out=$("$KH_BUILD/keyhole" --store "etcd+http://192.0.2.1:2379/x" --key-file "$FD/agent.key" list 2>&1)
+# Plain http: only to loopback, unless --etcd-insecure / KEYHOLE_ETCD_INSECURE.
+# Run in a fresh network namespace (lo only, down): the non-loopback address
+# is never actually dialled from this machine.
+out=$(unshare -n "$KH_BUILD/keyhole" --store "etcd+http://192.0.2.1:2379/x" --key-file "$FD/agent.key" list 2>&1)
 t_run "plain http to a non-loopback host refused" grep -q 'plain http to a non-loopback' <<<"$out"
-out=$(KEYHOLE_ETCD_INSECURE=1 timeout 20 "$KH_BUILD/keyhole" --store "etcd+http://192.0.2.1:9/x" \
+out=$(KEYHOLE_ETCD_INSECURE=1 timeout 20 unshare -n "$KH_BUILD/keyhole" --store "etcd+http://192.0.2.1:9/x" \
 	--key-file "$FD/agent.key" list 2>&1)
 t_run "KEYHOLE_ETCD_INSECURE=1 lets it try (and fail to connect)" grep -q 'unreachable' <<<"$out"
+out=$(timeout 20 unshare -n "$KH_BUILD/keyhole" --etcd-insecure --store "etcd+http://192.0.2.1:9/x" \
+	--key-file "$FD/agent.key" list 2>&1)
+t_run "--etcd-insecure does the same" grep -q 'unreachable' <<<"$out"
+# The TLS flags stand for the environment variables.
+out=$(env -u KEYHOLE_ETCD_CACERT -u KEYHOLE_ETCD_CERT -u KEYHOLE_ETCD_KEY "$KH_BUILD/keyhole" \
+	--store "$S" --key-file "$FD/agent.key" --etcd-cacert "$KEYHOLE_ETCD_CACERT" \
+	--etcd-cert "$KEYHOLE_ETCD_CERT" list --etcd-key "$KEYHOLE_ETCD_KEY" 2>&1)
+t_eq "--etcd-cacert/--etcd-cert/--etcd-key (before and after the verb)" "$(cut -f1 <<<"$out")" "db"
 t_fails "malformed store URL" "$KH_BUILD/keyhole" --store "etcd://127.0.0.1/x" list
 
 # Concurrent rotates of one name: every writer either lands its own version
