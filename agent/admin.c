@@ -61,7 +61,7 @@ static json_t *do_status(struct agent *a)
 	int r = ks_list(a->ks, &inf, &n);
 
 	free(inf);
-	return json_pack("{s:b, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I}", "ok", 1,
+	return json_pack("{s:b, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}", "ok", 1,
 			 "uptime", (json_int_t)(time(NULL) - a->started), "secrets",
 			 r < 0 ? json_null() : json_integer((json_int_t)n), "connections",
 			 (json_int_t)a->n_conns - 1, "watchers", (json_int_t)a->n_watchers,
@@ -69,7 +69,9 @@ static json_t *do_status(struct agent *a)
 			 "engine", a->eng ? json_string(engine_url(a->eng)) : json_null(),
 			 "engine_reachable", a->eng ? json_boolean(a->engine_ok) : json_null(),
 			 "requests", (json_int_t)a->requests, "released", (json_int_t)a->released,
-			 "denied", (json_int_t)a->denied);
+			 "denied", (json_int_t)a->denied, "store_error",
+			 a->store_err ? json_string(ks_strerror(a->store_err)) : json_null(),
+			 "store_error_since", (json_int_t)a->store_err_since);
 }
 
 static json_t *do_reload(struct agent *a)

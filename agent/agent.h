@@ -80,6 +80,8 @@ struct agent {
 	time_t started;
 	uint64_t requests, released, denied;
 	bool engine_ok; /* last engine call reached it */
+	int store_err;  /* last store reload failed with this -errno (0 = fresh) */
+	time_t store_err_since;
 	bool stop;
 };
 

@@ -27,6 +27,7 @@ const char *audit_decision_name(enum audit_decision d)
 	case AUDIT_REVOKE: return "revoke";
 	case AUDIT_PUSH: return "push";
 	case AUDIT_REFUSE: return "refuse";
+	case AUDIT_STORE: return "store";
 	}
 	return "unknown";
 }

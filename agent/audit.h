@@ -16,6 +16,7 @@ enum audit_decision {
 	AUDIT_REVOKE,  /* REVOKED pushed to a watcher */
 	AUDIT_PUSH,    /* new version pushed to a watcher */
 	AUDIT_REFUSE,  /* connection refused before any secret (attestation, caps) */
+	AUDIT_STORE,   /* store became unreachable/unreadable, or recovered */
 };
 
 struct audit_event {

@@ -126,6 +126,25 @@ static void on_signal(struct agent *a)
 	}
 }
 
+/* Say once (log, audit, status) when the store stops answering and once
+ * when it recovers; in between the agent serves what it last loaded. */
+static void store_health(struct agent *a, int r)
+{
+	char why[256];
+
+	if (r < 0 && a->store_err == 0) {
+		snprintf(why, sizeof(why), "store reload failed, serving what was loaded before: %s",
+			 ks_strerror(r));
+		log_warnx("%s", why);
+		agent_audit(a, NULL, NULL, NULL, 0, AUDIT_STORE, why);
+		a->store_err_since = time(NULL);
+	} else if (r == 0 && a->store_err != 0) {
+		log_warnx("store readable again");
+		agent_audit(a, NULL, NULL, NULL, 0, AUDIT_STORE, "store readable again");
+	}
+	a->store_err = r < 0 ? r : 0;
+}
+
 static void on_store(struct agent *a)
 {
 	bool changed = false;
@@ -133,9 +152,10 @@ static void on_store(struct agent *a)
 
 	ks_watch_drain(a->ks);
 	r = ks_reload(a->ks, &changed);
+	store_health(a, r);
 	if (r < 0)
-		log_errno(-r, "store reload failed; serving what was loaded before");
-	else if (changed) {
+		return;
+	if (changed) {
 		dispatch_cache_flush();
 		watch_resync_all(a, "store change");
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `keyhole status`: the running agent's figures over the admin socket. */
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 #include "cli/admin_client.h"
@@ -38,6 +39,14 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	       json_is_string(json_object_get(r, "engine"))
 		       ? json_string_value(json_object_get(r, "engine")) : "none",
 	       json_is_null(er) ? "" : json_is_true(er) ? " (reachable)" : " (UNREACHABLE)");
+	json_t *se = json_object_get(r, "store_error");
+	if (json_is_string(se)) {
+		time_t since = (time_t)json_integer_value(json_object_get(r, "store_error_since"));
+		printf("store:         STALE since %s", ctime(&since));
+		printf("               (%s; serving what was loaded before)\n", json_string_value(se));
+	} else {
+		printf("store:         ok\n");
+	}
 	printf("requests:      %lld (released %lld, denied %lld)\n",
 	       (long long)json_integer_value(json_object_get(r, "requests")),
 	       (long long)json_integer_value(json_object_get(r, "released")),

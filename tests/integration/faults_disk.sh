@@ -73,6 +73,8 @@ t_run "store deleted: agent still running" kill -0 "$apid"
 t_run "store deleted: agent still serves a" fetch a v1
 t_run "store deleted: agent still serves b" fetch b keep-me
 echo "# agent log after deletion: $(tail -2 "$mnt/keyholed.log" | tr '\n' ' ')"
+t_run "store deleted: status says the store is stale" sh -c "\"\$0\" --admin-socket '$mnt/admin.sock' status | grep -q '^store: *STALE'" "$KH_BUILD/keyhole"
+t_run "store deleted: audit line (decision store)" grep -q '"decision": *"store".*reload failed' "$mnt/audit.log"
 # a truncated / garbage store appearing in its place is not taken either
 printf '{"version":' >"$S"
 sleep 0.5
@@ -80,4 +82,6 @@ t_run "garbage store: agent still serves a" fetch a v1
 cp "$d/store.bak" "$S.new" && mv "$S.new" "$S"
 kh_rotate "$mnt" a v2
 t_run "store restored and rotated: agent serves the new value" t_wait_for "fetch a v2" 10
+t_run "store restored: status says ok" sh -c "\"\$0\" --admin-socket '$mnt/admin.sock' status | grep -q '^store: *ok'" "$KH_BUILD/keyhole"
+t_run "store restored: audit line says so" grep -q '"decision": *"store".*readable again' "$mnt/audit.log"
 t_done
