@@ -250,7 +250,7 @@ plot() {
 	local term=pngcairo
 	gnuplot -e 'set terminal pngcairo' 2>/dev/null || term=png
 	gnuplot <<GP 2>&1 | sed 's/^/gnuplot: /' >&2
-set terminal $term size 1100,480
+set terminal $term size 1100,480 noenhanced
 set output "$RES/latest.png"
 set multiplot layout 1,2 title "keyhole bench: ${1//\"/}" font ",9"
 set title "fetch throughput (fresh connection per fetch)"
