@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # `make bench`: every performance figure of keyhole next to a baseline
 # measured in the same run. Prints one table and writes bench/results/
-# latest.{md,csv,png}. BENCH_QUICK=1 for a short pass. Needs root (tmpfs
+# latest.{md,csv,png}. BENCH_QUICK=1 for a short pass (written as quick.*
+# instead, so it never overwrites a full run's results). Needs root (tmpfs
 # mounts for the shim's secret dirs). Timing comes from the C probes in
 # bench/ (clock_gettime), never from this script.
 set -uo pipefail
@@ -21,7 +22,8 @@ ROT_IT=$([ -n "$QUICK" ] && echo 10 || echo 40)
 KS_MAX=$([ -n "$QUICK" ] && echo 10000 || echo 100000)
 WATCHERS_BIG=100 HELD=1000
 BB=$KH_BUILD/bench SHIM=$KH_BUILD/keyhole-shim
-RES=bench/results
+RES=bench/results OUT=latest
+[ -n "$QUICK" ] && OUT=quick # a quick pass does not overwrite the committed full results
 mkdir -p "$RES"
 W=$(t_tmpdir)
 CSV=$W/rows.tsv
@@ -235,13 +237,13 @@ report() {
 		echo "| figure | keyhole | baseline (same run) | ratio | goal |"
 		echo "|---|---|---|---|---|"
 		awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$CSV"
-	} >"$RES/latest.md"
+	} >"$RES/$OUT.md"
 	{
 		echo "# $m"
 		echo "figure,keyhole,baseline,ratio,goal"
 		awk -F'\t' '{ for (i = 1; i <= 5; i++) { gsub(/"/, "\"\"", $i); printf "%s\"%s\"", (i > 1 ? "," : ""), $i } print "" }' "$CSV"
-	} >"$RES/latest.csv"
-	cat "$RES/latest.md"
+	} >"$RES/$OUT.csv"
+	cat "$RES/$OUT.md"
 	plot "$m"
 }
 
@@ -251,7 +253,7 @@ plot() {
 	gnuplot -e 'set terminal pngcairo' 2>/dev/null || term=png
 	gnuplot <<GP 2>&1 | sed 's/^/gnuplot: /' >&2
 set terminal $term size 1100,480 noenhanced
-set output "$RES/latest.png"
+set output "$RES/$OUT.png"
 set multiplot layout 1,2 title "keyhole bench: ${1//\"/}" font ",9"
 set title "fetch throughput (fresh connection per fetch)"
 set xlabel "concurrent clients"; set ylabel "fetches / s"
@@ -284,5 +286,6 @@ main() {
 	bench_rss
 	report
 	say "done in $((SECONDS - t0)) s"
+	disown -a 2>/dev/null # the exit cleanups kill the agents: no job notices
 }
 main
