@@ -46,6 +46,7 @@ struct conn {
 	int fd;
 	enum conn_kind kind;
 	bool pending, watching, closing, dead;
+	bool out_armed; /* EPOLLOUT currently requested */
 	uint64_t deadline_ms;
 	struct peer peer;
 	struct container_meta meta;

@@ -123,8 +123,8 @@ void conn_close(struct agent *a, struct conn *c)
 	if (c->has_meta)
 		container_meta_clear(&c->meta);
 	wbuf_free(c);
-	if (c->rbuf)
-		sodium_memzero(c->rbuf, c->rcap);
+	if (c->rbuf) /* only the bytes read: never touch (make resident) the rest */
+		sodium_memzero(c->rbuf, c->rlen);
 	free(c->rbuf);
 	free(c->want);
 	free(c->held);
@@ -164,6 +164,9 @@ static void want_out(struct agent *a, struct conn *c, bool on)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u) };
 
+	if (c->out_armed == on)
+		return; /* most replies fit the socket buffer: no epoll_ctl at all */
+	c->out_armed = on;
 	ev.data.ptr = c;
 	epoll_ctl(a->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
@@ -186,8 +189,7 @@ int conn_flush(struct agent *a, struct conn *c)
 		}
 		c->woff += (size_t)n;
 	}
-	if (c->wcap)
-		want_out(a, c, false);
+	want_out(a, c, false);
 	wbuf_free(c);
 	if (c->closing) {
 		shutdown(c->fd, SHUT_WR);

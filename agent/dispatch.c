@@ -297,8 +297,8 @@ static void handle_request(struct agent *a, struct conn *c, const struct proto_r
 
 static void wipe_rbuf(struct conn *c)
 {
-	if (c->rbuf)
-		sodium_memzero(c->rbuf, c->rcap);
+	if (c->rbuf) /* only the bytes read: never touch (make resident) the rest */
+		sodium_memzero(c->rbuf, c->rlen);
 	free(c->rbuf);
 	c->rbuf = NULL;
 	c->rlen = c->rcap = 0;
