@@ -318,22 +318,47 @@ static void watcher_readable(struct agent *a, struct conn *c)
 		conn_close(a, c);
 }
 
+/* Requests are small (a few names): start with RBUF_START bytes and grow
+ * towards the cap only as bytes arrive, so 1000 idle watchers do not each
+ * keep a 16 KiB buffer's pages resident. */
+#define RBUF_START 512u
+
+static int rbuf_grow(struct conn *c, size_t full)
+{
+	size_t cap = c->rcap ? c->rcap * 4 : RBUF_START;
+	uint8_t *n;
+
+	if (cap > full)
+		cap = full;
+	if (!(n = malloc(cap)))
+		return -ENOMEM;
+	if (c->rbuf) {
+		memcpy(n, c->rbuf, c->rlen);
+		sodium_memzero(c->rbuf, c->rlen);
+		free(c->rbuf);
+	}
+	c->rbuf = n;
+	c->rcap = cap;
+	return 0;
+}
+
 /* Read, capped before decoding. Returns 1 when a whole frame is buffered,
  * 0 to wait, -1 when the connection was answered/closed. */
 static int read_frame(struct agent *a, struct conn *c, uint32_t max, uint32_t *ret_len)
 {
+	const size_t full = PROTO_HDR + max;
 	bool eof = false;
 	int r;
 
-	if (!c->rbuf) {
-		c->rcap = PROTO_HDR + max;
-		c->rbuf = malloc(c->rcap);
-		if (!c->rbuf) {
-			conn_close(a, c);
-			return -1;
+	for (;;) {
+		if (c->rlen == c->rcap) {
+			if (c->rcap >= full)
+				break;
+			if (rbuf_grow(c, full) < 0) {
+				conn_close(a, c);
+				return -1;
+			}
 		}
-	}
-	while (c->rlen < c->rcap) {
 		ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
 		if (n < 0 && errno == EINTR)
 			continue;
