@@ -104,8 +104,7 @@ void conn_close(struct agent *a, struct conn *c)
 		return;
 	c->dead = true;
 	conn_pending_remove(a, c);
-	epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	close(c->fd); /* the only reference to the file: epoll drops it too */
 	c->fd = -1;
 	if (c->watching)
 		a->n_watchers--;

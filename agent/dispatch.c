@@ -369,6 +369,9 @@ static int read_frame(struct agent *a, struct conn *c, uint32_t max, uint32_t *r
 			break;
 		}
 		c->rlen += (size_t)n;
+		/* a whole frame (or an oversize prefix) decides: no EAGAIN read */
+		if (proto_frame_check(c->rbuf, c->rlen, max, ret_len) != -EAGAIN)
+			break;
 	}
 	r = proto_frame_check(c->rbuf, c->rlen, max, ret_len);
 	if (r == -EMSGSIZE) {

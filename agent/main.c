@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <malloc.h>
 
 #include "agent.h"
 #include "log.h"
@@ -97,6 +98,10 @@ static void harden(void)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || setrlimit(RLIMIT_CORE, &rl) < 0)
 		fatal(1, "hardening (PR_SET_DUMPABLE / RLIMIT_CORE)");
 	umask(077);
+	/* A fixed mmap threshold: glibc would otherwise raise it after the
+	 * first large temporary (a 10k-record list) is freed, and keep every
+	 * later one on the heap, resident for good. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
