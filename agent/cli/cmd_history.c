@@ -33,21 +33,14 @@ static int print(const struct ks_version_info *v, size_t n, bool json)
 
 static int run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
-					      { NULL, 0, NULL, 0 } };
 	struct ks_version_info *v = NULL;
 	struct ks_store *ks = NULL;
 	bool json = false;
 	size_t n = 0;
-	int c, r;
+	int r;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_usage_error("history", "bad option %s", argv[optind - 1]);
-		json = true;
-	}
+	if ((r = cli_parse_json_flag("history", argc, argv, &json)))
+		return r;
 	if (optind != argc - 1)
 		return cli_usage_error("history", "expected exactly one NAME");
 	r = cli_open_store(ctx, CLI_KEY_NONE, &ks);

@@ -41,21 +41,14 @@ static int print(const struct ks_info *v, size_t n, bool json)
 
 static int run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
-					      { NULL, 0, NULL, 0 } };
 	struct ks_store *ks = NULL;
 	struct ks_info *v = NULL;
 	bool json = false;
 	size_t n = 0;
-	int c, r;
+	int r;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_usage_error("list", "bad option %s", argv[optind - 1]);
-		json = true;
-	}
+	if ((r = cli_parse_json_flag("list", argc, argv, &json)))
+		return r;
 	if (optind != argc)
 		return cli_usage_error("list", "unexpected argument %s", argv[optind]);
 	r = cli_open_store(ctx, CLI_KEY_NONE, &ks);

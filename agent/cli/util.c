@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -145,6 +146,23 @@ int cli_print_help(const char *verb)
 		return CLI_EUSAGE;
 	printf("keyhole %s - %s\n\n%s", c->name, c->summary, c->usage);
 	return CLI_OK;
+}
+
+int cli_parse_json_flag(const char *verb, int argc, char **argv, bool *json)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+					      { NULL, 0, NULL, 0 } };
+	int c;
+
+	*json = false;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_usage_error(verb, "bad option %s", argv[optind - 1]);
+		*json = true;
+	}
+	return 0;
 }
 
 int cli_usage_error(const char *verb, const char *fmt, ...)

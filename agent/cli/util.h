@@ -42,6 +42,9 @@ bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* Print `keyhole VERB --help` text to stderr and return CLI_EUSAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Options of a listing verb: only --json. Sets *json; on success optind
+ * indexes the first operand. Returns 0 or a usage error (CLI_EUSAGE). */
+int cli_parse_json_flag(const char *verb, int argc, char **argv, bool *json);
 /* True if argv holds -h/--help (before any "--"). */
 bool cli_wants_help(int argc, char **argv);
 int cli_print_help(const char *verb);
