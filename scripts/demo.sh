@@ -110,9 +110,9 @@ CMD ["/bin/demoapp", "watch", "-", "db_password"]' \
 }
 
 podman_run() {
-	step "Run the container: agent socket bind-mounted, /run/secrets on tmpfs"
+	step "Run the container: the agent socket's directory bind-mounted, /run/secrets on tmpfs"
 	local cmd=(run -d --name keyhole-demo --network none
-		-v "$W/run/agent.sock:/run/keyhole/agent.sock" --tmpfs /run/secrets:rw,size=1m,mode=0711,U
+		-v "$W/run:/run/keyhole" --tmpfs /run/secrets:rw,size=1m,mode=0711,U
 		keyhole-demo:1)
 	say "podman ${cmd[*]}"
 	el_podman "$W" "${cmd[@]}" >/dev/null || die "podman run failed"
@@ -159,7 +159,7 @@ podman_intruder() {
 	step "Same image, another name: the policy does not match, nothing is released"
 	local out rc
 	out=$(el_podman "$W" run --rm --name keyhole-intruder --network none \
-		-v "$W/run/agent.sock:/run/keyhole/agent.sock" --tmpfs /run/secrets:rw,size=1m,mode=0711,U \
+		-v "$W/run:/run/keyhole" --tmpfs /run/secrets:rw,size=1m,mode=0711,U \
 		--entrypoint /bin/keyhole-shim keyhole-demo:1 --user 1000 --secret demo/db-password \
 		-- /bin/demoapp show db_password 2>&1)
 	rc=$?
