@@ -15,6 +15,7 @@
 #                                  start keyholed in the background, wait for
 #                                  its socket; registers t_cleanup to stop it.
 #                                  Returns non-zero if it did not come up.
+#                                  KH_AGENT_SOCK overrides DIR/agent.sock.
 #   kh_agent_stop DIR              SIGTERM, wait (up to 5 s), then SIGKILL
 #   kh_agent_restart DIR           stop, then start with the same arguments
 #   kh_agent_pid DIR               print the agent's pid
@@ -36,16 +37,17 @@ kh_agent_pid() { cat "$1/keyholed.pid" 2>/dev/null; }
 
 kh_agent_start() {
 	local d=$1 pol=$2; shift 2
+	local sock=${KH_AGENT_SOCK:-$d/agent.sock}
 	printf '%s\n' "$pol" "$@" >"$d/keyholed.args"
-	rm -f "$d/agent.sock" "$d/admin.sock"
+	rm -f "$sock" "$d/admin.sock"
 	"$KHD_BIN" --store "$d/store.json" --key-file "$d/agent.key" --policy "$pol" \
-		--socket "$d/agent.sock" --admin-socket "$d/admin.sock" \
+		--socket "$sock" --admin-socket "$d/admin.sock" \
 		--audit-log "$d/audit.log" --foreground "$@" \
 		</dev/null >>"$d/keyholed.log" 2>&1 &
 	local pid=$!
 	echo "$pid" >"$d/keyholed.pid"
 	t_cleanup "kill -KILL $pid"
-	if ! t_wait_for "[ -S '$d/agent.sock' ] && [ -S '$d/admin.sock' ] || ! kill -0 $pid" 10 ||
+	if ! t_wait_for "[ -S '$sock' ] && [ -S '$d/admin.sock' ] || ! kill -0 $pid" 10 ||
 		! kill -0 "$pid" 2>/dev/null; then
 		echo "# keyholed did not start:" >&2; sed 's/^/# /' "$d/keyholed.log" >&2
 		return 1

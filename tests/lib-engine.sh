@@ -65,31 +65,14 @@ le_run() {
 		-v "$d/out:/out" --tmpfs "/run/secrets:$(le_tmpfs_opts "$e")" "$@"
 }
 
+# The agent socket sits alone in DIR/run, the directory containers mount.
 le_agent_start() {
-	local d=$1 pol=$2 e; shift 2
-	e=$(cat "$d/engine.url" 2>/dev/null)
-	printf '%s\n' "$pol" "$@" >"$d/keyholed.args"
-	rm -f "$d/run/agent.sock" "$d/admin.sock"
-	"$KHD_BIN" --store "$d/store.json" --key-file "$d/agent.key" --policy "$pol" \
-		--socket "$d/run/agent.sock" --admin-socket "$d/admin.sock" \
-		--audit-log "$d/audit.log" --engine "$e" --foreground "$@" \
-		</dev/null >>"$d/keyholed.log" 2>&1 &
-	local pid=$!
-	echo "$pid" >"$d/keyholed.pid"
-	t_cleanup "kill -KILL $pid"
-	if ! t_wait_for "[ -S '$d/run/agent.sock' ] && [ -S '$d/admin.sock' ] || ! kill -0 $pid" 10 ||
-		! kill -0 "$pid" 2>/dev/null; then
-		echo "# keyholed did not start:" >&2; sed 's/^/# /' "$d/keyholed.log" >&2
-		return 1
-	fi
+	local d=$1 pol=$2; shift 2
+	KH_AGENT_SOCK=$d/run/agent.sock kh_agent_start "$d" "$pol" \
+		--engine "$(cat "$d/engine.url" 2>/dev/null)" "$@"
 }
 
-le_agent_restart() {
-	local d=$1 args=()
-	mapfile -t args <"$d/keyholed.args"
-	kh_agent_stop "$d"
-	le_agent_start "$d" "${args[@]}"
-}
+le_agent_restart() { KH_AGENT_SOCK=$1/run/agent.sock kh_agent_restart "$1"; }
 
 le_cid() { el_cli "$1" "$2" inspect -f '{{.Id}}' "$3" 2>/dev/null; }
 
