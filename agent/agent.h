@@ -86,7 +86,6 @@ struct agent {
 	bool stop;
 };
 
-uint64_t agent_now_ms(void);
 int agent_audit(struct agent *a, const struct conn *c, const char *rule, const char *secret,
 		 uint64_t version, enum audit_decision d, const char *reason);
 void conn_identity(const struct conn *c, struct policy_identity *ret);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "text.h"
 
 #define CG_MAX_SEGS 8 /* the deepest layout we match has 4 segments */
 
@@ -45,12 +46,7 @@ static bool has_prefix(const char *p, size_t n, const char *lit)
 
 static bool is_id(const char *p, size_t n)
 {
-	if (n != CG_ID_LEN)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
-			return false;
-	return true;
+	return n == CG_ID_LEN && text_is_hex(p, n);
 }
 
 /* s == PRE<64 hex>SUF exactly; copies the id out. */

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "agent.h"
 
 struct conn *conn_new(struct agent *a, int fd, enum conn_kind kind)
@@ -36,7 +37,7 @@ struct conn *conn_new(struct agent *a, int fd, enum conn_kind kind)
 	a->conns = c;
 	a->n_conns++;
 	c->pending = true;
-	c->deadline_ms = agent_now_ms() + AGENT_READ_TIMEOUT_MS;
+	c->deadline_ms = clock_ms() + AGENT_READ_TIMEOUT_MS;
 	c->pprev = a->ptail;
 	if (a->ptail)
 		a->ptail->pnext = c;

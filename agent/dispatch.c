@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "agent.h"
 #include "log.h"
 
@@ -86,7 +87,7 @@ void dispatch_accept(struct agent *a, int fd)
 		return;
 	}
 	rate_key(&c->peer, key, sizeof(key));
-	if (!rl_take(a->rl, key, agent_now_ms())) {
+	if (!rl_take(a->rl, key, clock_ms())) {
 		agent_audit(a, c, NULL, NULL, 0, AUDIT_REFUSE, "rate limited");
 		conn_send_error(a, c, PROTO_E_BUSY, "rate limited: too many connections from this "
 				"identity");

@@ -3,6 +3,7 @@
  * with libcurl (short timeouts, capped body), parsed by engine_json.c, and
  * a small per-id cache. The engine is trusted to tell the truth about its
  * containers; the container-controlled fields in its reply are not. */
+#include "clock.h"
 #include "engine.h"
 
 #include <curl/curl.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "text.h"
 
 #define ENGINE_CACHE_MAX 1024u
 #define ENGINE_CACHE_TTL_S 30 /* names can change (docker rename) */
@@ -39,24 +41,6 @@ struct body {
 	size_t len;
 	bool over;
 };
-
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-static bool valid_id(const char *id)
-{
-	size_t i;
-
-	for (i = 0; id[i] && i < 65; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return i == 64 && id[i] == '\0';
-}
 
 int engine_new(const char *url, struct engine **ret)
 {
@@ -216,14 +200,14 @@ static void cache_put(struct engine *e, const struct container_meta *m)
 		cache_drop(e, &e->cache[0]);
 	ce = &e->cache[e->ncache++];
 	container_meta_copy(&ce->meta, m);
-	ce->fetched = now_s();
+	ce->fetched = (time_t)(clock_ms() / 1000u);
 }
 
 /* A cached entry is stale once its TTL ran out or its init process is gone
  * (the container stopped; a restart gets a new pid and may differ). */
 static bool cache_fresh(const struct cache_entry *ce)
 {
-	if (now_s() - ce->fetched >= ENGINE_CACHE_TTL_S)
+	if ((time_t)(clock_ms() / 1000u) - ce->fetched >= ENGINE_CACHE_TTL_S)
 		return false;
 	return ce->meta.pid > 0 && (kill(ce->meta.pid, 0) == 0 || errno == EPERM);
 }
@@ -234,7 +218,7 @@ int engine_inspect(struct engine *e, const char *id, struct container_meta *ret)
 	struct container_meta m;
 	int r;
 
-	if (!valid_id(id))
+	if (!text_is_id64(id))
 		return -EINVAL;
 	ce = cache_find(e, id);
 	if (ce && cache_fresh(ce)) {

@@ -4,6 +4,7 @@
  * from whoever created the container), so every field is type-checked,
  * length-capped and NUL-free, and anything odd is -EBADMSG. */
 #include "engine.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,16 +36,6 @@ static int copy_str(char *dst, size_t cap, const json_t *v)
 		return -EBADMSG;
 	memcpy(dst, s, strlen(s) + 1);
 	return 0;
-}
-
-static bool is_hex_id(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == 64;
 }
 
 /* Labels: missing or null -> {}; otherwise an object of capped strings. */
@@ -115,7 +106,7 @@ static int parse_root(const json_t *root, struct container_meta *m)
 
 	if (!json_is_object(root) || !json_is_object(cfg))
 		return -EBADMSG;
-	if (copy_str(m->id, sizeof(m->id), json_object_get(root, "Id")) < 0 || !is_hex_id(m->id))
+	if (copy_str(m->id, sizeof(m->id), json_object_get(root, "Id")) < 0 || !text_is_id64(m->id))
 		return -EBADMSG;
 	name = json_str_capped(json_object_get(root, "Name"), sizeof(m->name) + 1);
 	if (!name)

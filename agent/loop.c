@@ -16,20 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "agent.h"
 #include "io.h"
 #include "log.h"
 
 /* epoll data tags for the non-connection fds */
 static char tag_listen, tag_admin, tag_signal, tag_store;
-
-uint64_t agent_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 void conn_identity(const struct conn *c, struct policy_identity *ret)
 {
@@ -237,7 +230,7 @@ void loop_run(struct agent *a)
 	uint64_t drain_until = 0;
 
 	for (;;) {
-		uint64_t now = agent_now_ms();
+		uint64_t now = clock_ms();
 		int timeout = -1, n;
 		expire_pending(a, now);
 		bury(a);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "text.h"
 
 struct pctx {
 	char *err;
@@ -80,16 +81,6 @@ static int get_id(struct pctx *c, const char *where, json_t *o, const char *key,
 	return 0;
 }
 
-static bool hex64(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == 64;
-}
-
 static int parse_labels(struct pctx *c, const char *where, json_t *l, struct policy_rule *r)
 {
 	const char *k;
@@ -144,7 +135,7 @@ static int parse_match(struct pctx *c, const char *where, json_t *m, struct poli
 				    "containerd, crio)", w, rt);
 		r->has_runtime = true;
 	}
-	if (r->container_id && !hex64(r->container_id))
+	if (r->container_id && !text_is_id64(r->container_id))
 		return perr(c, "%s.container_id: must be the full 64-hex-digit id", w);
 	if (json_object_get(m, "labels"))
 		return parse_labels(c, w, json_object_get(m, "labels"), r);

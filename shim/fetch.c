@@ -5,6 +5,7 @@
  * exact-size decode, names and file names validated, END count checked,
  * duplicate file names refused, unrequested secrets dropped. Frame bytes are
  * wiped from the receive buffer as soon as they have been consumed. */
+#include "clock.h"
 #include "shim.h"
 
 #include <errno.h>
@@ -21,13 +22,6 @@
 #define RX_CAP (PROTO_HDR + PROTO_MAX_PAYLOAD)
 #define MAX_BATCH_MSGS (4u * SHIM_MAX_SECRETS)
 #define MAX_SET_BYTES (64u << 20) /* all values together */
-
-int64_t fetch_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int64_t ms)
 {
@@ -60,7 +54,7 @@ int fetch_connect(const char *path, int64_t deadline_ms)
 		int fd = connect_once(path);
 		if (fd >= 0 || (fd != -ENOENT && fd != -ECONNREFUSED && fd != -EAGAIN))
 			return fd;
-		int64_t left = deadline_ms - fetch_now_ms();
+		int64_t left = deadline_ms - (int64_t)clock_ms();
 		if (left <= 0)
 			return fd;
 		sleep_ms(backoff < left ? backoff : left);
@@ -110,7 +104,7 @@ static int rx_frame(int fd, struct fetch_rx *rx, int64_t deadline_ms, uint32_t *
 		int timeout = -1;
 		if (deadline_ms >= 0) {
 			/* past the deadline: still take what is already there */
-			int64_t left = deadline_ms - fetch_now_ms();
+			int64_t left = deadline_ms - (int64_t)clock_ms();
 			timeout = left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
 		}
 		struct pollfd p = { .fd = fd, .events = POLLIN };

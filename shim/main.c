@@ -12,8 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "shim.h"
+#include "text.h"
 
 #define BUSY_MARGIN_MS 250
 
@@ -59,7 +61,7 @@ static int fetch_once(const struct shim_opts *o, int64_t deadline, long backoff_
 	/* Retry only if the next attempt still starts well before the
 	 * deadline; otherwise report the agent's reason. */
 	if (e == -EPROTO && b.error.code == PROTO_E_BUSY &&
-	    fetch_now_ms() + backoff_ms + BUSY_MARGIN_MS < deadline) {
+	    (int64_t)clock_ms() + backoff_ms + BUSY_MARGIN_MS < deadline) {
 		close(fd);
 		set_free(set);
 		return -EBUSY;
@@ -67,7 +69,7 @@ static int fetch_once(const struct shim_opts *o, int64_t deadline, long backoff_
 	if (e < 0 || se < 0)
 		set_free(set); /* wipe what arrived before the failure */
 	if (e == -EPROTO) {
-		watch_sanitize(b.error.reason);
+		text_sanitize(b.error.reason);
 		fatalx(SHIM_EXIT_AGENT, "agent refused (error %u): %s", b.error.code,
 		       b.error.reason);
 	}
@@ -76,7 +78,7 @@ static int fetch_once(const struct shim_opts *o, int64_t deadline, long backoff_
 	if (e < 0)
 		fatal_errno(fetch_exit(e), e, "reading the agent's reply");
 	for (size_t i = 0; i < b.n_denied; i++) {
-		watch_sanitize(b.denied[i].reason);
+		text_sanitize(b.denied[i].reason);
 		log_warnx("secret %s denied: %s", b.denied[i].name, b.denied[i].reason);
 	}
 	fetch_batch_free(&b);
@@ -86,7 +88,7 @@ static int fetch_once(const struct shim_opts *o, int64_t deadline, long backoff_
 /* Retry while the agent is busy (many containers starting at once). */
 static int fetch(const struct shim_opts *o, struct shim_set *set)
 {
-	int64_t deadline = fetch_now_ms() + (int64_t)o->timeout_s * 1000;
+	int64_t deadline = (int64_t)clock_ms() + (int64_t)o->timeout_s * 1000;
 	long backoff_ms = 10;
 	int fd;
 	while ((fd = fetch_once(o, deadline, backoff_ms, set)) == -EBUSY) {

@@ -128,7 +128,6 @@ void fetch_batch_free(struct fetch_batch *b);
 /* Names of required secrets absent from set (ret_missing[i] points into o). */
 size_t fetch_missing(const struct shim_opts *o, const struct shim_set *set,
 		     const char **ret_missing, size_t cap);
-int64_t fetch_now_ms(void);
 
 /* ---- deliver.c: files in the target directory ---- */
 /* Open the target dir O_DIRECTORY|O_NOFOLLOW (creating it 0755 if absent);
@@ -174,7 +173,5 @@ int reap_exit_code(int status);
  * apply pushed batches from agentfd (reconnecting when it drops). Takes
  * ownership of set and the fds. Returns the shim's exit code. */
 int watch_run(const struct shim_opts *o, int dirfd, int agentfd, struct shim_set *set);
-/* Print agent text (reasons) with control bytes replaced. */
-void watch_sanitize(char *s);
 
 #endif

@@ -5,6 +5,7 @@
  * the live one (new version on disk, then --on-rotate) only when it differs.
  * If the agent goes away we reconnect with backoff and re-request, and the
  * agent's full answer replaces the set. Part of the main layer: it logs. */
+#include "clock.h"
 #include "shim.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "text.h"
 #include "log.h"
 
 #define BATCH_MS 5000
@@ -32,17 +34,10 @@ struct res {
 	int64_t retry_at, backoff;
 };
 
-void watch_sanitize(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			*s = '?';
-}
-
 static void report_batch(struct fetch_batch *b)
 {
 	for (size_t i = 0; i < b->n_denied; i++) {
-		watch_sanitize(b->denied[i].reason);
+		text_sanitize(b->denied[i].reason);
 		log_warnx("secret %s denied: %s", b->denied[i].name, b->denied[i].reason);
 	}
 	for (size_t i = 0; i < b->n_revoked; i++)
@@ -85,7 +80,7 @@ static void drop_agent(struct res *r, int err)
 	close(r->agentfd);
 	r->agentfd = -1;
 	r->rx.have = 0;
-	r->retry_at = fetch_now_ms() + r->backoff;
+	r->retry_at = (int64_t)clock_ms() + r->backoff;
 	r->backoff = r->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff * 2;
 }
 
@@ -98,9 +93,9 @@ static void on_agent(struct res *r, bool full)
 	memset(&b, 0, sizeof b);
 	int e = full ? 0 : set_copy(&next, r->set);
 	if (e == 0)
-		e = fetch_batch(r->agentfd, &r->rx, r->o, fetch_now_ms() + BATCH_MS, &next, &b);
+		e = fetch_batch(r->agentfd, &r->rx, r->o, (int64_t)clock_ms() + BATCH_MS, &next, &b);
 	if (e == -EPROTO) {
-		watch_sanitize(b.error.reason);
+		text_sanitize(b.error.reason);
 		log_warnx("agent error %u: %s", b.error.code, b.error.reason);
 	}
 	report_batch(&b);
@@ -122,7 +117,7 @@ static void reconnect(struct res *r)
 		if (fd >= 0)
 			close(fd);
 		r->agentfd = -1;
-		r->retry_at = fetch_now_ms() + r->backoff;
+		r->retry_at = (int64_t)clock_ms() + r->backoff;
 		r->backoff = r->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff * 2;
 		return;
 	}
@@ -168,7 +163,7 @@ static int loop(struct res *r)
 				       { .fd = r->agentfd, .events = POLLIN } };
 		int timeout = -1;
 		if (r->o->watch && r->agentfd < 0) {
-			int64_t left = r->retry_at - fetch_now_ms();
+			int64_t left = r->retry_at - (int64_t)clock_ms();
 			timeout = left < 0 ? 0 : (int)left;
 		}
 		if (poll(p, 2, timeout) < 0 && errno != EINTR)
@@ -177,7 +172,7 @@ static int loop(struct res *r)
 			return code;
 		if (r->agentfd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			on_agent(r, false);
-		else if (r->o->watch && r->agentfd < 0 && fetch_now_ms() >= r->retry_at)
+		else if (r->o->watch && r->agentfd < 0 && (int64_t)clock_ms() >= r->retry_at)
 			reconnect(r);
 	}
 }

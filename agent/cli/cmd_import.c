@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "text.h"
 #include "io.h"
 #include "migrate.h"
 #include "scan.h"
@@ -73,17 +74,6 @@ static int import_sealed(struct cli_ctx *ctx, const char *path)
 
 /* ---- --from: store ---- */
 
-/* Variable names come from the file: no control bytes to the terminal. */
-static const char *safe(const char *s, char *buf, size_t sz)
-{
-	size_t i = 0;
-
-	for (; *s && i + 1 < sz; s++)
-		buf[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-	buf[i] = '\0';
-	return buf;
-}
-
 /* 0 stored or already there with this value / not comparable; 1 conflict. */
 static int store_one(struct ks_store *ks, const struct mig_secret *s)
 {
@@ -93,7 +83,7 @@ static int store_one(struct ks_store *ks, const struct mig_secret *s)
 	int e = ks_put(ks, s->secret, (const uint8_t *)s->f->value, s->f->value_len, &ver);
 
 	if (e == 0) {
-		printf("stored     %-32s (%s, version %llu)\n", s->secret, safe(s->var, v, sizeof v),
+		printf("stored     %-32s (%s, version %llu)\n", s->secret, text_safe(s->var, v, sizeof v),
 		       (unsigned long long)ver);
 		return 0;
 	}
@@ -102,14 +92,14 @@ static int store_one(struct ks_store *ks, const struct mig_secret *s)
 	e = ks_get(ks, s->secret, 0, &cur);
 	if (e < 0) {
 		printf("exists     %-32s (%s; no private key here to compare: kept)\n", s->secret,
-		       safe(s->var, v, sizeof v));
+		       text_safe(s->var, v, sizeof v));
 		return 0;
 	}
 	e = cur->len == s->f->value_len &&
 	    sodium_memcmp(cur->data, s->f->value, cur->len) == 0;
 	ks_secret_free(cur);
 	if (e) {
-		printf("unchanged  %-32s (%s, same value)\n", s->secret, safe(s->var, v, sizeof v));
+		printf("unchanged  %-32s (%s, same value)\n", s->secret, text_safe(s->var, v, sizeof v));
 		return 0;
 	}
 	fprintf(stderr, "keyhole: import: %s exists with a different value: not overwritten "
@@ -234,7 +224,7 @@ static void print_plan(const struct imp_opts *o, const struct mig_plan *p,
 	       o->from, scan_type_name(p->type));
 	for (size_t i = 0; i < p->n; i++) {
 		char v[300];
-		printf("#   %s -> %s (%s:%u, %s)\n", safe(p->s[i].var, v, sizeof v),
+		printf("#   %s -> %s (%s:%u, %s)\n", text_safe(p->s[i].var, v, sizeof v),
 		       p->s[i].secret, o->from, p->s[i].f->line, scan_rule_name(p->s[i].f->rule));
 	}
 	if (!o->write) {

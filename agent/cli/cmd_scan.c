@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cleanup.h"
+#include "text.h"
 #include "cli/cli.h"
 #include "cli/util.h"
 #include "scan.h"
@@ -28,23 +29,11 @@ struct scan_run {
 	int errors;
 };
 
-/* Paths come from scanned trees and compose files: no control bytes to
- * the terminal. */
-static const char *safe(const char *s, char *buf, size_t sz)
-{
-	size_t i = 0;
-
-	for (; *s && i + 1 < sz; s++)
-		buf[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-	buf[i] = '\0';
-	return buf;
-}
-
 static void warn_err(int err, const char *what)
 {
 	char b[512];
 
-	fprintf(stderr, "keyhole: scan: %s: %s\n", safe(what, b, sizeof b),
+	fprintf(stderr, "keyhole: scan: %s: %s\n", text_safe(what, b, sizeof b),
 		err == -EBADMSG ? "cannot parse" : strerror(-err));
 }
 
@@ -94,8 +83,8 @@ static void scan_refs(struct scan_run *s, const char *compose, size_t from)
 		if (asprintf(&p, "%s%s%s", ref[0] == '/' ? "" : dir,
 			     ref[0] == '/' || slash ? "" : "/", ref) < 0)
 			break;
-		safe(compose, b1, sizeof b1);
-		safe(ref, b2, sizeof b2);
+		text_safe(compose, b1, sizeof b1);
+		text_safe(ref, b2, sizeof b2);
 		if (stat(p, &st) < 0)
 			/* a gitignored .env is common: say so, it is not an error */
 			fprintf(stderr, "keyhole: scan: %s:%u: env_file %s not found, skipped\n", b1,

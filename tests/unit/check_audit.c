@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "audit.h"
 
 static json_t *line_json(const char *s)
@@ -119,12 +120,10 @@ START_TEST(write_appends_0600)
 }
 END_TEST
 
-int main(void)
+static Suite *make_suite(void)
 {
 	Suite *s = suite_create("audit");
 	TCase *t = tcase_create("audit");
-	SRunner *sr;
-	int nf;
 
 	umask(022); /* the file must be 0600 regardless */
 	tcase_add_test(t, format_container_release);
@@ -132,9 +131,7 @@ int main(void)
 	tcase_add_test(t, decision_names);
 	tcase_add_test(t, write_appends_0600);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(make_suite)

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "shim.h"
 
 static char tmp[64], outside[64];
@@ -327,7 +328,7 @@ START_TEST(bad_file_name_in_set_refused)
 }
 END_TEST
 
-int main(void)
+static Suite *make_suite(void)
 {
 	Suite *s = suite_create("deliver");
 	TCase *tc = tcase_create("deliver");
@@ -340,9 +341,7 @@ int main(void)
 	tcase_add_test(tc, planted_entries_do_not_redirect);
 	tcase_add_test(tc, bad_file_name_in_set_refused);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(make_suite)

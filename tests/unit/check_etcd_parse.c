@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "etcd.h"
 
 static json_t *J(const char *s)
@@ -201,7 +202,7 @@ START_TEST(base64)
 }
 END_TEST
 
-int main(void)
+static Suite *make_suite(void)
 {
 	Suite *s = suite_create("etcd_parse");
 	TCase *tc = tcase_create("pure");
@@ -215,9 +216,7 @@ int main(void)
 	tcase_add_test(tc, watch_msgs);
 	tcase_add_test(tc, base64);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return s;
 }
+
+CHECK_MAIN(make_suite)

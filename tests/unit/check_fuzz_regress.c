@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "ks_internal.h"
 #include "proto.h"
 
@@ -33,16 +34,14 @@ START_TEST(validators_reject_null)
 }
 END_TEST
 
-int main(void)
+static Suite *make_suite(void)
 {
 	Suite *s = suite_create("fuzz_regress");
 	TCase *tc = tcase_create("crashes");
 	tcase_add_test(tc, sealed_record_without_name);
 	tcase_add_test(tc, validators_reject_null);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(make_suite)

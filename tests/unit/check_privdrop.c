@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "shim.h"
 
 /* Child: drop, then check every id, groups, NNP and that root is gone. */
@@ -143,7 +144,7 @@ START_TEST(exit_code_mapping)
 }
 END_TEST
 
-int main(void)
+static Suite *make_suite(void)
 {
 	Suite *s = suite_create("privdrop");
 	TCase *tc = tcase_create("privdrop");
@@ -154,9 +155,7 @@ int main(void)
 	tcase_add_test(tc, spawn_sets_dir_and_status);
 	tcase_add_test(tc, exit_code_mapping);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(make_suite)

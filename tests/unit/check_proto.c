@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "proto.h"
 
 static uint8_t buf[PROTO_HDR + PROTO_MAX_PAYLOAD + 16];
@@ -270,7 +271,7 @@ START_TEST(secret_name_validator)
 }
 END_TEST
 
-int main(void)
+static Suite *make_suite(void)
 {
 	Suite *s = suite_create("proto");
 	TCase *tc = tcase_create("codec");
@@ -285,9 +286,7 @@ int main(void)
 	tcase_add_test(tc, file_name_validator);
 	tcase_add_test(tc, secret_name_validator);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(make_suite)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "shim.h"
 
 static char err[256];
@@ -220,7 +221,7 @@ START_TEST(set_rules)
 }
 END_TEST
 
-int main(void)
+static Suite *make_suite(void)
 {
 	Suite *s = suite_create("shim_args");
 	TCase *tc = tcase_create("args");
@@ -234,9 +235,7 @@ int main(void)
 	tcase_add_test(tc, too_many_secrets);
 	tcase_add_test(tc, set_rules);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(make_suite)
