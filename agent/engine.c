@@ -3,6 +3,7 @@
  * with libcurl (short timeouts, capped body), parsed by engine_json.c, and
  * a small per-id cache. The engine is trusted to tell the truth about its
  * containers; the container-controlled fields in its reply are not. */
+#include "bodybuf.h"
 #include "clock.h"
 #include "engine.h"
 
@@ -34,12 +35,6 @@ struct engine {
 	CURL *curl;
 	struct cache_entry *cache;
 	size_t ncache;
-};
-
-struct body {
-	char *buf;
-	size_t len;
-	bool over;
 };
 
 int engine_new(const char *url, struct engine **ret)
@@ -86,27 +81,7 @@ const char *engine_url(const struct engine *e)
 	return e->url;
 }
 
-static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
-{
-	struct body *b = ud;
-	size_t n = sz * nm;
-	char *nb;
-
-	if (n > ENGINE_MAX_BODY - b->len) {
-		b->over = true;
-		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
-	}
-	nb = realloc(b->buf, b->len + n + 1);
-	if (!nb)
-		return 0;
-	b->buf = nb;
-	memcpy(b->buf + b->len, p, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return n;
-}
-
-static int curl_errno(CURLcode c, const struct body *b)
+static int curl_errno(CURLcode c, const struct bodybuf *b)
 {
 	if (c == CURLE_OK)
 		return 0;
@@ -123,8 +98,8 @@ static int curl_errno(CURLcode c, const struct body *b)
 	return -EHOSTUNREACH;
 }
 
-/* One GET; fills *ret_code and the body (caller frees b->buf). */
-static int http_get(struct engine *e, const char *path, struct body *b, long *ret_code)
+/* One GET; fills *ret_code and the body (caller frees it: bodybuf_free). */
+static int http_get(struct engine *e, const char *path, struct bodybuf *b, long *ret_code)
 {
 	char url[128];
 	CURL *c = e->curl;
@@ -139,7 +114,7 @@ static int http_get(struct engine *e, const char *path, struct body *b, long *re
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ENGINE_TIMEOUT_MS) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ENGINE_CONNECT_TIMEOUT_MS) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ENGINE_MAX_BODY) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bodybuf_write) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, b) != CURLE_OK)
 		return -ENOMEM;
 	cc = curl_easy_perform(c);
@@ -153,7 +128,7 @@ static int http_get(struct engine *e, const char *path, struct body *b, long *re
 static int fetch(struct engine *e, const char *id, struct container_meta *ret)
 {
 	char path[96];
-	struct body b = { 0 };
+	struct bodybuf b = { .max = ENGINE_MAX_BODY };
 	long code = 0;
 	int r;
 
@@ -164,8 +139,8 @@ static int fetch(struct engine *e, const char *id, struct container_meta *ret)
 	else if (r == 0 && code != 200)
 		r = -EBADMSG;
 	else if (r == 0)
-		r = engine_parse_container(b.buf ? b.buf : "", b.len, ret);
-	free(b.buf);
+		r = engine_parse_container(b.p ? b.p : "", b.len, ret);
+	bodybuf_free(&b);
 	if (r == 0 && strcmp(ret->id, id) != 0) {
 		container_meta_clear(ret);
 		r = -EBADMSG; /* the engine answered about another container */
