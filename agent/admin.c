@@ -13,21 +13,22 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "agent.h"
+#include "identify.h"
 #include "log.h"
+#include "reload.h"
 
 void admin_accept(struct agent *a, int fd)
 {
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
-	struct conn *c = conn_new(a, fd, CONN_ADMIN);
+	struct conn *c = conn_new(&a->cs, fd, CONN_ADMIN);
 
 	if (!c) {
 		close(fd);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || uc.uid != 0)
-		conn_send_error(a, c, PROTO_E_DENIED, "admin socket is for root only");
+		conn_send_error(&a->cs, c, PROTO_E_DENIED, "admin socket is for root only");
 }
 
 static void reply(struct agent *a, struct conn *c, json_t *o)
@@ -38,15 +39,15 @@ static void reply(struct agent *a, struct conn *c, json_t *o)
 
 	json_decref(o);
 	c->closing = true;
-	if (!s || conn_reserve(c, need, &p) < 0 ||
+	if (!s || conn_reserve(&a->cs, c, need, &p) < 0 ||
 	    proto_encode_admin(p, need, PROTO_ADMIN_REPLY, s, strlen(s)) < 0) {
 		free(s);
-		conn_send_error(a, c, PROTO_E_INTERNAL, "reply failed");
+		conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "reply failed");
 		return;
 	}
 	conn_commit(c, need);
 	free(s);
-	conn_flush(a, c);
+	conn_flush(&a->cs, c);
 }
 
 static json_t *err_reply(const char *msg)
@@ -64,12 +65,12 @@ static json_t *do_status(struct agent *a)
 	return json_pack("{s:b, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}", "ok", 1,
 			 "uptime", (json_int_t)(time(NULL) - a->started), "secrets",
 			 r < 0 ? json_null() : json_integer((json_int_t)n), "connections",
-			 (json_int_t)a->n_conns - 1, "watchers", (json_int_t)a->n_watchers,
+			 (json_int_t)a->cs.n - 1, "watchers", (json_int_t)a->cs.n_watchers,
 			 "policy_digest", a->pol->digest, "policy_rules", (json_int_t)a->pol->n_rules,
 			 "engine", a->eng ? json_string(engine_url(a->eng)) : json_null(),
 			 "engine_reachable", a->eng ? json_boolean(a->engine_ok) : json_null(),
-			 "requests", (json_int_t)a->requests, "released", (json_int_t)a->released,
-			 "denied", (json_int_t)a->denied, "store_error",
+			 "requests", (json_int_t)a->requests, "released", (json_int_t)a->rel.released,
+			 "denied", (json_int_t)a->rel.denied, "store_error",
 			 a->store_err ? json_string(ks_strerror(a->store_err)) : json_null(),
 			 "store_error_since", (json_int_t)a->store_err_since);
 }
@@ -78,7 +79,7 @@ static json_t *do_reload(struct agent *a)
 {
 	char err[512];
 
-	if (agent_reload_policy(a, err, sizeof(err)) < 0)
+	if (reload_policy(a, err, sizeof(err)) < 0)
 		return err_reply(err);
 	return json_pack("{s:b, s:s, s:I}", "ok", 1, "policy_digest", a->pol->digest,
 			 "policy_rules", (json_int_t)a->pol->n_rules);
@@ -221,7 +222,7 @@ static json_t *do_explain(struct agent *a, json_t *rq)
 		snprintf(e, sizeof(e), "cannot attest pid %d: %s", (int)pid, strerror(-r));
 		return err_reply(e);
 	}
-	if (c.peer.cg.runtime != RT_HOST && a->eng && dispatch_identify(a, &c) < 0)
+	if (c.peer.cg.runtime != RT_HOST && a->eng && identify_container(a->eng, &c, &a->engine_ok) < 0)
 		return err_reply("process is not in the pid namespace of its container");
 	out = explain_json(a, &c);
 	if (c.has_meta)
@@ -251,37 +252,21 @@ static json_t *admin_handle(struct agent *a, const char *json, size_t len)
 
 void admin_readable(struct agent *a, struct conn *c)
 {
-	struct proto_msg m;
+	struct proto_admin m;
 	uint32_t len = 0;
-	bool eof = false;
+	int r = conn_read_frame(c, PROTO_MAX_ADMIN + 8, &len);
 
-	if (!c->rbuf) {
-		c->rcap = PROTO_HDR + 8 + PROTO_MAX_ADMIN;
-		if (!(c->rbuf = malloc(c->rcap))) {
-			conn_close(a, c);
-			return;
-		}
-	}
-	while (c->rlen < c->rcap) {
-		ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			eof = n == 0 || errno != EAGAIN;
-			break;
-		}
-		c->rlen += (size_t)n;
-	}
-	if (proto_frame_check(c->rbuf, c->rlen, PROTO_MAX_ADMIN + 8, &len) == -EAGAIN) {
-		if (eof)
-			conn_close(a, c);
+	if (r == 0)
+		return;
+	if (r == -EPIPE || r == -ECONNRESET || r == -ENOMEM) {
+		conn_close(&a->cs, c);
 		return;
 	}
-	conn_pending_remove(a, c);
-	if (c->rlen < PROTO_HDR + len || proto_decode(c->rbuf + PROTO_HDR, len, &m) < 0 ||
-	    m.type != PROTO_ADMIN) {
-		conn_send_error(a, c, PROTO_E_BADMSG, "expected one ADMIN frame");
+	conn_pending_remove(&a->cs, c);
+	if (r < 0 || proto_decode_admin(c->rbuf + PROTO_HDR, len, PROTO_ADMIN, &m) < 0) {
+		conn_send_error(&a->cs, c, PROTO_E_BADMSG, "expected one ADMIN frame");
 		return;
 	}
-	reply(a, c, admin_handle(a, m.u.admin.json, m.u.admin.len));
+	reply(a, c, admin_handle(a, m.json, m.len));
+	conn_wipe_request(c);
 }

@@ -7,8 +7,13 @@
 #ifndef KH_ADMIN_H
 #define KH_ADMIN_H
 
+#include "agent.h"
+
 #define ADMIN_CMD_STATUS "status"
 #define ADMIN_CMD_RELOAD "reload"
 #define ADMIN_CMD_EXPLAIN "explain" /* + "pid": N or "container": "ID" */
+
+void admin_accept(struct agent *a, int fd);
+void admin_readable(struct agent *a, struct conn *c);
 
 #endif

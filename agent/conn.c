@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-connection state and buffers. Output goes through one sodium_malloc
- * buffer per connection (frames carry secret values), wiped and freed as
- * soon as it is flushed; writes are non-blocking with EPOLLOUT for the
- * rest. Pending connections (request not yet read) sit in a FIFO whose
- * order is their deadline order, since every deadline is accept + const. */
+/* Per-connection state and buffers (conn.h). Output goes through one
+ * sodium_malloc buffer per connection (frames carry secret values), wiped
+ * and freed (or wiped and pooled) as soon as it is flushed; writes are
+ * non-blocking with EPOLLOUT for the rest. Pending connections (request not
+ * yet read) sit in a FIFO whose order is their deadline order, since every
+ * deadline is accept + a constant. */
 #include <errno.h>
-#include <stdio.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,9 +15,10 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "agent.h"
+#include "conn.h"
+#include "log.h"
 
-struct conn *conn_new(struct agent *a, int fd, enum conn_kind kind)
+struct conn *conn_new(struct conn_set *cs, int fd, enum conn_kind kind)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
@@ -27,127 +29,224 @@ struct conn *conn_new(struct agent *a, int fd, enum conn_kind kind)
 	c->kind = kind;
 	c->peer.pidfd = -1;
 	ev.data.ptr = c;
-	if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (epoll_ctl(cs->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		free(c);
 		return NULL;
 	}
-	c->next = a->conns;
-	if (a->conns)
-		a->conns->prev = c;
-	a->conns = c;
-	a->n_conns++;
+	c->next = cs->head;
+	if (cs->head)
+		cs->head->prev = c;
+	cs->head = c;
+	cs->n++;
 	c->pending = true;
-	c->deadline_ms = clock_ms() + AGENT_READ_TIMEOUT_MS;
-	c->pprev = a->ptail;
-	if (a->ptail)
-		a->ptail->pnext = c;
+	c->deadline_ms = clock_ms() + CONN_READ_TIMEOUT_MS;
+	c->pprev = cs->ptail;
+	if (cs->ptail)
+		cs->ptail->pnext = c;
 	else
-		a->phead = c;
-	a->ptail = c;
+		cs->phead = c;
+	cs->ptail = c;
 	return c;
 }
 
-void conn_pending_remove(struct agent *a, struct conn *c)
+void conn_pending_remove(struct conn_set *cs, struct conn *c)
 {
 	if (!c->pending)
 		return;
 	if (c->pprev)
 		c->pprev->pnext = c->pnext;
 	else
-		a->phead = c->pnext;
+		cs->phead = c->pnext;
 	if (c->pnext)
 		c->pnext->pprev = c->pprev;
 	else
-		a->ptail = c->pprev;
+		cs->ptail = c->pprev;
 	c->pending = false;
 	c->pprev = c->pnext = NULL;
 }
 
-/* Recycled 4 KiB sodium buffers: sodium_malloc costs mmap + mprotect +
- * mlock per call, which dominated a fresh-connection fetch. Buffers are
- * wiped before they go back to the pool. */
-#define POOL_BUF 4096u
-#define POOL_MAX 128u
-static uint8_t *pool[POOL_MAX];
-static size_t pool_n;
-
-static uint8_t *buf_get(size_t cap)
+/* Recycled sodium buffers: sodium_malloc costs mmap + mprotect + mlock per
+ * call, which dominated a fresh-connection fetch. Wiped before pooling. */
+static uint8_t *buf_get(struct conn_set *cs, size_t cap)
 {
-	if (cap == POOL_BUF && pool_n)
-		return pool[--pool_n];
+	if (cap == CONN_POOL_BUF && cs->pool_n)
+		return cs->pool[--cs->pool_n];
 	return sodium_malloc(cap);
 }
 
-static void buf_put(uint8_t *b, size_t cap)
+static void buf_put(struct conn_set *cs, uint8_t *b, size_t cap)
 {
 	if (!b)
 		return;
-	if (cap == POOL_BUF && pool_n < POOL_MAX) {
+	if (cap == CONN_POOL_BUF && cs->pool_n < CONN_POOL_MAX) {
 		sodium_memzero(b, cap);
-		pool[pool_n++] = b;
+		cs->pool[cs->pool_n++] = b;
 		return;
 	}
 	sodium_free(b); /* wipes */
 }
 
-static void wbuf_free(struct conn *c)
+static void wbuf_free(struct conn_set *cs, struct conn *c)
 {
-	buf_put(c->wbuf, c->wcap);
+	buf_put(cs, c->wbuf, c->wcap);
 	c->wbuf = NULL;
 	c->wlen = c->woff = c->wcap = 0;
 }
 
-/* Connections are freed only from the loop (c->dead), after the events of
- * the current epoll batch that may still point at them are handled. */
-void conn_close(struct agent *a, struct conn *c)
+void conn_wipe_request(struct conn *c)
+{
+	if (c->rbuf) /* only the bytes read: never touch (make resident) the rest */
+		sodium_memzero(c->rbuf, c->rlen);
+	free(c->rbuf);
+	c->rbuf = NULL;
+	c->rlen = c->rcap = 0;
+}
+
+/* Connections are freed only by conn_bury, after the events of the current
+ * epoll batch that may still point at them are handled. */
+void conn_close(struct conn_set *cs, struct conn *c)
 {
 	if (c->dead)
 		return;
 	c->dead = true;
-	conn_pending_remove(a, c);
+	conn_pending_remove(cs, c);
 	close(c->fd); /* the only reference to the file: epoll drops it too */
 	c->fd = -1;
-	if (c->watching)
-		a->n_watchers--;
-	a->n_conns--;
+	if (c->watching) {
+		cs->n_watchers--;
+		rl_watch_put(c->ident);
+	}
+	rl_conn_put(c->ident);
+	c->ident = NULL;
+	cs->n--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		a->conns = c->next;
+		cs->head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	c->prev = NULL;
-	c->next = a->graveyard;
-	a->graveyard = c;
+	c->next = cs->graveyard;
+	cs->graveyard = c;
 	peer_release(&c->peer);
 	if (c->has_meta)
 		container_meta_clear(&c->meta);
-	wbuf_free(c);
-	if (c->rbuf) /* only the bytes read: never touch (make resident) the rest */
-		sodium_memzero(c->rbuf, c->rlen);
-	free(c->rbuf);
+	wbuf_free(cs, c);
+	conn_wipe_request(c);
 	free(c->want);
 	free(c->held);
-	c->rbuf = NULL;
 	c->want = NULL;
 	c->held = NULL;
 }
 
-int conn_reserve(struct conn *c, size_t need, uint8_t **ret)
+void conn_bury(struct conn_set *cs)
 {
-	if (c->wlen + need > AGENT_MAX_WBUF)
+	while (cs->graveyard) {
+		struct conn *c = cs->graveyard;
+		cs->graveyard = c->next;
+		free(c);
+	}
+}
+
+void conn_set_free(struct conn_set *cs)
+{
+	while (cs->head)
+		conn_close(cs, cs->head);
+	conn_bury(cs);
+	while (cs->pool_n)
+		sodium_free(cs->pool[--cs->pool_n]);
+}
+
+/* Requests are small (a few names): start with RBUF_START bytes and grow
+ * towards the cap only as bytes arrive, so 1000 idle watchers do not each
+ * keep a 16 KiB buffer's pages resident. */
+#define RBUF_START 512u
+
+static int rbuf_grow(struct conn *c, size_t full)
+{
+	size_t cap = c->rcap ? c->rcap * 4 : RBUF_START;
+	uint8_t *n;
+
+	if (cap > full)
+		cap = full;
+	if (!(n = malloc(cap)))
+		return -ENOMEM;
+	if (c->rbuf) {
+		memcpy(n, c->rbuf, c->rlen);
+		sodium_memzero(c->rbuf, c->rlen);
+		free(c->rbuf);
+	}
+	c->rbuf = n;
+	c->rcap = cap;
+	return 0;
+}
+
+/* Read until EAGAIN, EOF, the cap, or a decided frame; sets *eof. */
+static int fill(struct conn *c, size_t full, uint32_t max, bool *eof)
+{
+	uint32_t len;
+
+	for (;;) {
+		if (c->rlen == c->rcap) {
+			if (c->rcap >= full)
+				return 0;
+			if (rbuf_grow(c, full) < 0)
+				return -ENOMEM;
+		}
+		ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			*eof = true;
+			return 0;
+		}
+		c->rlen += (size_t)n;
+		/* a whole frame (or an oversize prefix) decides: no EAGAIN read */
+		if (proto_frame_check(c->rbuf, c->rlen, max, &len) != -EAGAIN)
+			return 0;
+	}
+}
+
+int conn_read_frame(struct conn *c, uint32_t max, uint32_t *ret_len)
+{
+	const size_t full = PROTO_HDR + (size_t)max;
+	bool eof = false;
+	uint32_t len = 0;
+	int r = fill(c, full, max, &eof);
+
+	if (r < 0)
+		return r;
+	r = proto_frame_check(c->rbuf, c->rlen, max, &len);
+	if (r == -EMSGSIZE)
+		return -EMSGSIZE;
+	if (r == 0 && c->rlen != PROTO_HDR + (size_t)len)
+		return -EBADMSG;
+	if (r == 0) {
+		*ret_len = len;
+		return 1;
+	}
+	if (eof)
+		return c->rlen ? -EPIPE : -ECONNRESET;
+	return 0;
+}
+
+int conn_reserve(struct conn_set *cs, struct conn *c, size_t need, uint8_t **ret)
+{
+	if (need > CONN_MAX_WBUF || c->wlen > CONN_MAX_WBUF - need)
 		return -ENOBUFS;
 	if (c->wlen + need > c->wcap) {
-		size_t cap = c->wcap ? c->wcap : POOL_BUF;
+		size_t cap = c->wcap ? c->wcap : CONN_POOL_BUF;
 		uint8_t *n;
 		while (cap < c->wlen + need)
 			cap *= 2;
-		n = buf_get(cap);
+		n = buf_get(cs, cap);
 		if (!n)
 			return -ENOMEM;
 		if (c->wlen)
 			memcpy(n, c->wbuf, c->wlen);
-		buf_put(c->wbuf, c->wcap);
+		buf_put(cs, c->wbuf, c->wcap);
 		c->wbuf = n;
 		c->wcap = cap;
 	}
@@ -160,7 +259,19 @@ void conn_commit(struct conn *c, size_t n)
 	c->wlen += n;
 }
 
-static void want_out(struct agent *a, struct conn *c, bool on)
+int conn_queue(struct conn_set *cs, struct conn *c, const uint8_t *frame, size_t n)
+{
+	uint8_t *p;
+	int r = conn_reserve(cs, c, n, &p);
+
+	if (r < 0)
+		return r;
+	memcpy(p, frame, n);
+	conn_commit(c, n);
+	return 0;
+}
+
+static void want_out(struct conn_set *cs, struct conn *c, bool on)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u) };
 
@@ -168,54 +279,73 @@ static void want_out(struct agent *a, struct conn *c, bool on)
 		return; /* most replies fit the socket buffer: no epoll_ctl at all */
 	c->out_armed = on;
 	ev.data.ptr = c;
-	epoll_ctl(a->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	(void)epoll_ctl(cs->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-/* Write what is queued. Closes the connection when done and closing, or on
- * a write error. Returns 0, or -EPIPE when the connection was closed. */
-int conn_flush(struct agent *a, struct conn *c)
+int conn_flush(struct conn_set *cs, struct conn *c)
 {
 	while (c->woff < c->wlen) {
 		ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			want_out(a, c, true);
+			want_out(cs, c, true);
 			return 0;
 		}
 		if (n <= 0) {
-			conn_close(a, c);
+			conn_close(cs, c);
 			return -EPIPE;
 		}
 		c->woff += (size_t)n;
 	}
-	want_out(a, c, false);
-	wbuf_free(c);
+	want_out(cs, c, false);
+	wbuf_free(cs, c);
 	if (c->closing) {
 		shutdown(c->fd, SHUT_WR);
-		conn_close(a, c);
+		conn_close(cs, c);
 		return -EPIPE;
 	}
 	return 0;
 }
 
-int conn_send_error(struct agent *a, struct conn *c, uint16_t code, const char *reason)
+int conn_send_error(struct conn_set *cs, struct conn *c, uint16_t code, const char *reason)
 {
-	uint8_t *p;
-	size_t need = PROTO_HDR + 3 + 2 + PROTO_MAX_REASON;
+	uint8_t f[PROTO_HDR + 3 + 2 + PROTO_MAX_REASON];
 	char why[PROTO_MAX_REASON + 1];
 	ssize_t n;
-	int r = conn_reserve(c, need, &p);
 
 	snprintf(why, sizeof(why), "%s", reason);
-
 	c->closing = true;
-	if (r < 0) {
-		conn_close(a, c);
-		return r;
+	n = proto_encode_error(f, sizeof(f), code, why);
+	if (n < 0 || conn_queue(cs, c, f, (size_t)n) < 0) {
+		conn_close(cs, c);
+		return -EPIPE;
 	}
-	n = proto_encode_error(p, need, code, why);
-	if (n > 0)
-		conn_commit(c, (size_t)n);
-	return conn_flush(a, c);
+	return conn_flush(cs, c);
+}
+
+void conn_identity(const struct conn *c, struct policy_identity *ret)
+{
+	ret->peer = &c->peer;
+	ret->meta = c->has_meta ? &c->meta : NULL;
+	ret->meta_err = c->meta_err[0] ? c->meta_err : NULL;
+}
+
+int conn_audit(struct audit *au, const struct conn *c, const char *rule, const char *secret,
+	       uint64_t version, enum audit_decision d, const char *reason)
+{
+	struct policy_identity id;
+	struct audit_event ev = { NULL, rule, secret, version, d, reason };
+	int r;
+
+	if (!au)
+		return 0;
+	if (c && c->peer.pid > 0) {
+		conn_identity(c, &id);
+		ev.id = &id;
+	}
+	r = audit_write(au, &ev);
+	if (r < 0)
+		log_errno(-r, "audit log write failed");
+	return r;
 }

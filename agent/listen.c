@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "listen.h"
 #include "cleanup.h"
 
 /* Create the socket's directory when it is missing (one level, 0755, as

@@ -16,17 +16,23 @@
 #include <malloc.h>
 
 #include "agent.h"
+#include "listen.h"
 #include "log.h"
+#include "loop.h"
+#include "reload.h"
 
 static const char usage[] =
 	"usage: keyholed --store PATH (--key-file PATH | --passphrase-fd N) --policy FILE\n"
 	"                [--socket PATH] [--admin-socket PATH] [--audit-log PATH|-]\n"
 	"                [--engine unix:///run/docker.sock] [--max-conns N]\n"
-	"                [--rate-limit N] [--burst N] [--foreground] [--debug]\n"
+	"                [--rate-limit N] [--burst N] [--max-conns-per-identity N]\n"
+	"                [--max-watchers-per-identity N] [--foreground] [--debug]\n"
 	"                [--etcd-cacert FILE] [--etcd-cert FILE] [--etcd-key FILE] [--etcd-insecure]\n"
 	"Defaults: --socket /run/keyhole/agent.sock --admin-socket /run/keyhole-admin/admin.sock\n"
 	"--max-conns 4096, --rate-limit 100 (new connections/s per identity, 0 = off),\n"
-	"--burst 200. keyholed always runs in the foreground (systemd Type=simple).\n";
+	"--burst 200, --max-conns-per-identity max-conns/8, --max-watchers-per-identity\n"
+	"max-conns/16 (root on the host is not capped, and max-conns/16 is kept for it).\n"
+	"keyholed always runs in the foreground (systemd Type=simple).\n";
 
 static unsigned num_arg(const char *opt, const char *s, unsigned max)
 {
@@ -52,6 +58,8 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "debug", 0, NULL, 'd' },	  { "help", 0, NULL, 'h' },
 		{ "etcd-cacert", 1, NULL, 'C' },  { "etcd-cert", 1, NULL, 'E' },
 		{ "etcd-key", 1, NULL, 'K' },	  { "etcd-insecure", 0, NULL, 'I' },
+		{ "max-conns-per-identity", 1, NULL, 'x' },
+		{ "max-watchers-per-identity", 1, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -73,6 +81,8 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'm': o->max_conns = num_arg("--max-conns", optarg, 1u << 20); break;
 		case 'r': o->rate = num_arg("--rate-limit", optarg, 1u << 20); break;
 		case 'b': o->burst = num_arg("--burst", optarg, 1u << 20); break;
+		case 'x': o->max_conns_ident = num_arg("--max-conns-per-identity", optarg, 1u << 20); break;
+		case 'w': o->max_watch_ident = num_arg("--max-watchers-per-identity", optarg, 1u << 20); break;
 		case 'f': break;
 		case 'd': o->debug = true; break;
 		/* etcd TLS for an etcd:// store: the backend reads these (docs/fleet.md) */
@@ -89,6 +99,12 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		fputs(usage, stderr);
 		exit(2);
 	}
+	/* Defaults scale with the global cap: one identity gets at most an
+	 * eighth of it, and a sixteenth of it is kept for root. */
+	if (!o->max_conns_ident)
+		o->max_conns_ident = o->max_conns / 8 ? o->max_conns / 8 : 1;
+	if (!o->max_watch_ident)
+		o->max_watch_ident = o->max_conns / 16 ? o->max_conns / 16 : 1;
 }
 
 static void harden(void)
@@ -135,7 +151,7 @@ static void setup(struct agent *a)
 		check_private("store", a->o.store);
 	if (a->o.key_file)
 		check_private("key file", a->o.key_file);
-	if (agent_reload_policy(a, err, sizeof(err)) < 0)
+	if (reload_policy(a, err, sizeof(err)) < 0)
 		fatalx(1, "policy %s does not validate: %s", a->o.policy, err);
 	if ((r = ks_open(a->o.store, &ko, &a->ks)) < 0)
 		fatalx(1, "store %s: %s", a->o.store, ks_strerror(r));
@@ -144,19 +160,20 @@ static void setup(struct agent *a)
 	if (a->o.engine && (r = engine_new(a->o.engine, &a->eng)) < 0)
 		fatal_errno(1, -r, "engine %s", a->o.engine);
 	a->engine_ok = a->eng != NULL;
-	if (!(a->rl = rl_new(a->o.rate, a->o.burst)))
+	if (!(a->rl = rl_new(a->o.rate, a->o.burst, a->o.max_conns)))
 		fatalx(1, "out of memory");
 	if ((a->lfd = listen_unix(a->o.socket, 0666, 4096)) < 0)
 		fatal_errno(1, -a->lfd, "agent socket %s", a->o.socket);
 	if ((a->afd = listen_unix(a->o.admin_socket, 0600, 64)) < 0)
 		fatal_errno(1, -a->afd, "admin socket %s", a->o.admin_socket);
+	a->rel = (struct release){ .ks = a->ks, .audit = a->audit, .cs = &a->cs };
 	if ((r = loop_init(a)) < 0)
 		fatal_errno(1, -r, "event loop");
 }
 
 int main(int argc, char **argv)
 {
-	static struct agent a = { .lfd = -1, .afd = -1, .sigfd = -1, .epfd = -1, .ksfd = -1 };
+	static struct agent a = { .lfd = -1, .afd = -1, .sigfd = -1, .ksfd = -1, .cs.epfd = -1 };
 
 	parse_args(argc, argv, &a.o);
 	log_init("keyholed", a.o.debug);

@@ -1,37 +1,43 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-identity token buckets for new connections (docs/agent.md): key is
- * "<runtime>:<container id>" for a container and "host:uid:<N>" for a host
- * process, so one flooding container cannot starve the others. Fixed-size
- * open-addressing table; when it is full the least recently used bucket is
- * recycled (a recycled identity starts with a full bucket, which bounds
+/* See ratelimit.h. Open addressing with a short probe; the least recently
+ * used entry that holds no connection is recycled when the probe finds no
+ * free slot (a recycled identity starts with a full bucket, which bounds
  * memory at the price of some leniency under a many-identity flood). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "ratelimit.h"
 
-#define RL_SLOTS 4096u
-#define RL_PROBE 16u
+#define RL_MIN_SLOTS 4096u
+#define RL_PROBE 32u
 
-struct rl_bucket {
+struct rl_ident {
 	char key[80];
 	double tokens;
 	uint64_t last_ms;
+	unsigned conns, watchers;
 };
 
 struct rl_table {
 	unsigned rate, burst;
-	struct rl_bucket b[RL_SLOTS];
+	size_t n;
+	struct rl_ident b[];
 };
 
-struct rl_table *rl_new(unsigned rate, unsigned burst)
+struct rl_table *rl_new(unsigned rate, unsigned burst, unsigned slots)
 {
-	struct rl_table *t = calloc(1, sizeof(*t));
+	size_t n = RL_MIN_SLOTS;
+	struct rl_table *t;
 
+	while (n < 2u * (size_t)slots && n < (1u << 24))
+		n *= 2;
+	t = calloc(1, sizeof(*t) + n * sizeof(t->b[0]));
 	if (t) {
 		t->rate = rate;
 		t->burst = burst ? burst : 1;
+		t->n = n;
 	}
 	return t;
 }
@@ -50,20 +56,27 @@ static uint32_t hash(const char *s)
 	return h;
 }
 
-static struct rl_bucket *find(struct rl_table *t, const char *key, uint64_t now)
+/* The entry for key, made (or recycled) when absent; NULL when every
+ * probed slot holds connections. */
+static struct rl_ident *find(struct rl_table *t, const char *key, uint64_t now)
 {
 	uint32_t h = hash(key);
-	struct rl_bucket *lru = NULL;
+	struct rl_ident *lru = NULL;
 
 	for (unsigned i = 0; i < RL_PROBE; i++) {
-		struct rl_bucket *b = &t->b[(h + i) % RL_SLOTS];
+		struct rl_ident *b = &t->b[(h + i) & (t->n - 1)];
 		if (strcmp(b->key, key) == 0)
 			return b;
+		if (b->conns)
+			continue;
 		if (!b->key[0] || !lru || b->last_ms < lru->last_ms)
 			lru = b;
 		if (!b->key[0])
 			break;
 	}
+	if (!lru)
+		return NULL;
+	memset(lru, 0, sizeof(*lru));
 	snprintf(lru->key, sizeof(lru->key), "%s", key);
 	lru->tokens = t->burst;
 	lru->last_ms = now;
@@ -72,11 +85,12 @@ static struct rl_bucket *find(struct rl_table *t, const char *key, uint64_t now)
 
 bool rl_take(struct rl_table *t, const char *key, uint64_t now_ms)
 {
-	struct rl_bucket *b;
+	struct rl_ident *b;
 
 	if (!t || t->rate == 0)
 		return true;
-	b = find(t, key, now_ms);
+	if (!(b = find(t, key, now_ms)))
+		return false;
 	if (now_ms > b->last_ms) {
 		b->tokens += (double)(now_ms - b->last_ms) * t->rate / 1000.0;
 		if (b->tokens > t->burst)
@@ -87,4 +101,44 @@ bool rl_take(struct rl_table *t, const char *key, uint64_t now_ms)
 		return false;
 	b->tokens -= 1.0;
 	return true;
+}
+
+int rl_conn_get(struct rl_table *t, const char *key, uint64_t now_ms, unsigned max,
+		struct rl_ident **ret)
+{
+	struct rl_ident *b = find(t, key, now_ms);
+
+	if (!b)
+		return -ENOSPC;
+	if (max && b->conns >= max)
+		return -EBUSY;
+	b->conns++;
+	b->last_ms = b->last_ms > now_ms ? b->last_ms : now_ms;
+	*ret = b;
+	return 0;
+}
+
+void rl_conn_put(struct rl_ident *id)
+{
+	if (id && id->conns)
+		id->conns--;
+}
+
+int rl_watch_get(struct rl_ident *id, unsigned max)
+{
+	if (max && id->watchers >= max)
+		return -EBUSY;
+	id->watchers++;
+	return 0;
+}
+
+void rl_watch_put(struct rl_ident *id)
+{
+	if (id && id->watchers)
+		id->watchers--;
+}
+
+unsigned rl_conns(const struct rl_ident *id)
+{
+	return id ? id->conns : 0;
 }

@@ -9,12 +9,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "cleanup.h"
 #include "log.h"
+#include "watch.h"
+
+int watch_admit(struct agent *a, struct conn *c, const struct policy_eval *ev)
+{
+	bool root = c->peer.cg.runtime == RT_HOST && c->peer.uid == 0;
+	int r;
+
+	if (ev->n_grants == 0)
+		return -EPERM;
+	if (c->ident && (r = rl_watch_get(c->ident, root ? 0 : a->o.max_watch_ident)) < 0)
+		return r;
+	c->watching = true;
+	a->cs.n_watchers++;
+	return 0;
+}
 
 int watch_start(struct agent *a, struct conn *c, const struct proto_request *rq,
 		const struct held *held, size_t n_held)
 {
+	(void)a;
 	c->want_all = rq->n_names == 0;
 	c->n_want = rq->n_names;
 	c->want = calloc(c->n_want + 1, sizeof(*c->want));
@@ -24,8 +40,6 @@ int watch_start(struct agent *a, struct conn *c, const struct proto_request *rq,
 	memcpy(c->want, rq->names, c->n_want * sizeof(*c->want));
 	memcpy(c->held, held, n_held * sizeof(*held));
 	c->n_held = n_held;
-	c->watching = true;
-	a->n_watchers++;
 	return 0;
 }
 
@@ -39,22 +53,6 @@ static uint64_t store_version(const struct ks_info *inf, size_t n, const char *n
 	const struct ks_info *i = bsearch(name, inf, n, sizeof(*inf), info_cmp);
 
 	return i ? i->version : 0;
-}
-
-static int queue_revoked(struct conn *c, const struct held *h)
-{
-	size_t need = PROTO_HDR + 5 + 2 * PROTO_MAX_NAME;
-	uint8_t *p;
-	ssize_t n;
-	int r = conn_reserve(c, need, &p);
-
-	if (r < 0)
-		return r;
-	n = proto_encode_revoked(p, need, h->name, h->file);
-	if (n < 0)
-		return (int)n;
-	conn_commit(c, (size_t)n);
-	return 1;
 }
 
 static const struct held *find_held(const struct conn *c, const char *name)
@@ -91,9 +89,9 @@ static int resync_revoke(struct agent *a, struct conn *c, const struct policy_ev
 			continue;
 		}
 		if (h->version) {
-			agent_audit(a, c, g ? g->rule->name : NULL, h->name, h->version, AUDIT_REVOKE,
-				    gone ? "grant revoked by policy" : "removed from the store");
-			if ((r = queue_revoked(c, h)) < 0)
+			r = release_revoke(&a->rel, c, h, g ? g->rule->name : NULL,
+					   gone ? "grant revoked by policy" : "removed from the store");
+			if (r < 0)
 				return r;
 			count++;
 		}
@@ -109,7 +107,7 @@ static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf
 {
 	struct policy_identity id;
 	struct policy_eval *ev = NULL;
-	struct held *keep;
+	cleanup_free struct held *keep = NULL;
 	size_t nkeep = 0;
 	int count, r = 0;
 
@@ -138,7 +136,7 @@ static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf
 		for (size_t k = 0; k < nkeep; k++) /* drop the stale entry */
 			if (strcmp(keep[k].name, name) == 0)
 				keep[k] = keep[--nkeep];
-		r = dispatch_secret(a, c, ev, name, AUDIT_PUSH, &keep[nkeep]);
+		r = release_secret(&a->rel, a->pol, c, ev, name, AUDIT_PUSH, &keep[nkeep]);
 		if (r < 0)
 			count = r;
 		else
@@ -147,12 +145,10 @@ static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf
 			nkeep++;
 	}
 	policy_eval_free(ev);
-	if (count < 0) {
-		free(keep);
+	if (count < 0)
 		return count;
-	}
 	free(c->held);
-	c->held = keep;
+	c->held = steal_pointer(&keep);
 	c->n_held = nkeep;
 	return count;
 }
@@ -167,24 +163,19 @@ void watch_resync_all(struct agent *a, const char *why)
 		log_errno(-r, "%s: cannot list the store; watchers not resynced", why);
 		return;
 	}
-	for (struct conn *c = a->conns, *next; c; c = next) {
+	for (struct conn *c = a->cs.head, *next; c; c = next) {
 		next = c->next;
 		if (!c->watching || c->dead)
 			continue;
 		if (peer_check_alive(&c->peer) < 0) {
-			conn_close(a, c);
+			conn_close(&a->cs, c);
 			continue;
 		}
 		r = resync_one(a, c, inf, ninf);
-		if (r > 0) {
-			uint8_t *p;
-			if (conn_reserve(c, PROTO_HDR + 5, &p) == 0 &&
-			    proto_encode_end(p, PROTO_HDR + 5, (uint32_t)r) > 0)
-				conn_commit(c, PROTO_HDR + 5);
-			conn_flush(a, c);
-		} else if (r < 0) {
-			conn_send_error(a, c, PROTO_E_INTERNAL, "push failed");
-		}
+		if (r > 0 && release_end(&a->rel, c, (uint32_t)r) == 0)
+			conn_flush(&a->cs, c);
+		else if (r != 0)
+			conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "push failed");
 	}
 	free(inf);
 }

@@ -219,6 +219,27 @@ static int dec_admin(struct rd *r, struct proto_admin *m)
 	return 0;
 }
 
+static int dec_denied(struct rd *r, struct proto_denied *m)
+{
+	if (rd_str(r, m->name, PROTO_MAX_NAME, false) < 0)
+		return -EBADMSG;
+	return rd_str(r, m->reason, PROTO_MAX_REASON, true);
+}
+
+static int dec_revoked(struct rd *r, struct proto_revoked *m)
+{
+	if (rd_str(r, m->name, PROTO_MAX_NAME, false) < 0)
+		return -EBADMSG;
+	return rd_str(r, m->file, PROTO_MAX_NAME, false);
+}
+
+static int dec_error(struct rd *r, struct proto_error *m)
+{
+	if (rd_u16(r, &m->code) < 0)
+		return -EBADMSG;
+	return rd_str(r, m->reason, PROTO_MAX_REASON, true);
+}
+
 static int dec_body(struct rd *r, struct proto_msg *m)
 {
 	switch (m->type) {
@@ -227,19 +248,13 @@ static int dec_body(struct rd *r, struct proto_msg *m)
 	case PROTO_SECRET:
 		return dec_secret(r, &m->u.secret);
 	case PROTO_DENIED:
-		if (rd_str(r, m->u.denied.name, PROTO_MAX_NAME, false) < 0)
-			return -EBADMSG;
-		return rd_str(r, m->u.denied.reason, PROTO_MAX_REASON, true);
+		return dec_denied(r, &m->u.denied);
 	case PROTO_REVOKED:
-		if (rd_str(r, m->u.revoked.name, PROTO_MAX_NAME, false) < 0)
-			return -EBADMSG;
-		return rd_str(r, m->u.revoked.file, PROTO_MAX_NAME, false);
+		return dec_revoked(r, &m->u.revoked);
 	case PROTO_END:
 		return rd_u32(r, &m->u.end.count);
 	case PROTO_ERROR:
-		if (rd_u16(r, &m->u.error.code) < 0)
-			return -EBADMSG;
-		return rd_str(r, m->u.error.reason, PROTO_MAX_REASON, true);
+		return dec_error(r, &m->u.error);
 	case PROTO_ADMIN:
 	case PROTO_ADMIN_REPLY:
 		return dec_admin(r, &m->u.admin);
@@ -247,19 +262,109 @@ static int dec_body(struct rd *r, struct proto_msg *m)
 	return -EBADMSG;
 }
 
-int proto_decode(const uint8_t *payload, size_t len, struct proto_msg *ret_msg)
+/* Type byte and body of one payload into m (zeroed first); exact size. */
+static int decode_into(const uint8_t *payload, size_t len, struct proto_msg *m)
 {
 	struct rd r = { payload, len };
-	struct proto_msg m;
 	uint8_t t;
 
 	if (len > PROTO_MAX_PAYLOAD || rd_u8(&r, &t) < 0)
 		return -EBADMSG;
-	memset(&m, 0, sizeof m);
-	m.type = (enum proto_type)t;
-	if (dec_body(&r, &m) < 0 || r.rem != 0)
+	m->type = (enum proto_type)t;
+	if (dec_body(&r, m) < 0 || r.rem != 0)
 		return -EBADMSG;
-	*ret_msg = m;
+	return 0;
+}
+
+int proto_decode(const uint8_t *payload, size_t len, struct proto_msg *ret_msg)
+{
+	memset(ret_msg, 0, sizeof(*ret_msg));
+	if (decode_into(payload, len, ret_msg) < 0) {
+		memset(ret_msg, 0, sizeof(*ret_msg));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int proto_decode_request(const uint8_t *payload, size_t len, struct proto_request *ret)
+{
+	struct rd r = { payload, len };
+	uint8_t t;
+	uint16_t version;
+
+	memset(ret, 0, sizeof(*ret));
+	if (len > PROTO_MAX_REQUEST || rd_u8(&r, &t) < 0)
+		return -EBADMSG;
+	if (t != PROTO_REQUEST)
+		return -EPROTOTYPE;
+	/* the version decides how the rest is read: check it first */
+	if (rd_u16(&r, &version) < 0)
+		return -EBADMSG;
+	if (version != PROTO_VERSION)
+		return -EPROTONOSUPPORT;
+	r = (struct rd){ payload + 1, len - 1 };
+	if (dec_request(&r, ret) < 0 || r.rem != 0) {
+		memset(ret, 0, sizeof(*ret));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int proto_decode_reply(const uint8_t *payload, size_t len, struct proto_reply *ret)
+{
+	struct rd r = { payload, len };
+	uint8_t t;
+	int e = -EBADMSG;
+
+	memset(ret, 0, sizeof(*ret));
+	if (len > PROTO_MAX_PAYLOAD || rd_u8(&r, &t) < 0)
+		return -EBADMSG;
+	ret->type = (enum proto_type)t;
+	switch (ret->type) {
+	case PROTO_SECRET:
+		e = dec_secret(&r, &ret->u.secret);
+		break;
+	case PROTO_DENIED:
+		e = dec_denied(&r, &ret->u.denied);
+		break;
+	case PROTO_REVOKED:
+		e = dec_revoked(&r, &ret->u.revoked);
+		break;
+	case PROTO_END:
+		e = rd_u32(&r, &ret->u.end.count);
+		break;
+	case PROTO_ERROR:
+		e = dec_error(&r, &ret->u.error);
+		break;
+	case PROTO_REQUEST:
+	case PROTO_ADMIN:
+	case PROTO_ADMIN_REPLY:
+		return -EPROTOTYPE;
+	default:
+		return -EBADMSG;
+	}
+	if (e < 0 || r.rem != 0) {
+		memset(ret, 0, sizeof(*ret));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int proto_decode_admin(const uint8_t *payload, size_t len, enum proto_type want,
+		       struct proto_admin *ret)
+{
+	struct rd r = { payload, len };
+	uint8_t t;
+
+	memset(ret, 0, sizeof(*ret));
+	if (rd_u8(&r, &t) < 0 || (want != PROTO_ADMIN && want != PROTO_ADMIN_REPLY))
+		return -EBADMSG;
+	if (t != (uint8_t)want)
+		return -EPROTOTYPE;
+	if (dec_admin(&r, ret) < 0 || r.rem != 0) {
+		memset(ret, 0, sizeof(*ret));
+		return -EBADMSG;
+	}
 	return 0;
 }
 

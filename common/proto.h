@@ -113,6 +113,19 @@ struct proto_msg {
 	} u;
 };
 
+/* What the agent sends to a shim: small (no 16 KiB request inside), so a
+ * shim keeps it on the stack. */
+struct proto_reply {
+	enum proto_type type; /* SECRET, DENIED, REVOKED, END or ERROR */
+	union {
+		struct proto_secret secret;
+		struct proto_denied denied;
+		struct proto_revoked revoked;
+		struct proto_end end;
+		struct proto_error error;
+	} u;
+};
+
 /* Framing. Given the bytes buffered so far, set *ret_payload_len and return
  * 0 when a whole frame of at most max_payload bytes is present; -EAGAIN when
  * more bytes are needed; -EMSGSIZE when the length prefix exceeds
@@ -122,8 +135,22 @@ int proto_frame_check(const uint8_t *buf, size_t have, uint32_t max_payload,
 
 /* Decode one payload (without the 4-byte prefix). Exact-size: trailing bytes
  * are an error. Returns 0 or -EBADMSG (malformed, unknown type, bad string,
- * over a cap). The message is filled only on success. */
+ * over a cap); on failure *ret_msg is zeroed. Used by tests and fuzzers;
+ * the programs use the typed decoders below. */
 int proto_decode(const uint8_t *payload, size_t len, struct proto_msg *ret_msg);
+
+/* Typed decoders, one per direction; each is exact-size and zeroes *ret
+ * first (and again on failure). A wrong but well-known type for that
+ * direction is -EPROTOTYPE; anything malformed is -EBADMSG.
+ * proto_decode_request: agent side; a REQUEST of another version is
+ *   -EPROTONOSUPPORT (checked before the rest is read). The 16 KiB request
+ *   belongs to its caller: keyholed keeps one in struct agent.
+ * proto_decode_reply: shim side (SECRET/DENIED/REVOKED/END/ERROR).
+ * proto_decode_admin: want = PROTO_ADMIN (agent) or PROTO_ADMIN_REPLY (cli). */
+int proto_decode_request(const uint8_t *payload, size_t len, struct proto_request *ret);
+int proto_decode_reply(const uint8_t *payload, size_t len, struct proto_reply *ret);
+int proto_decode_admin(const uint8_t *payload, size_t len, enum proto_type want,
+		       struct proto_admin *ret);
 
 /* Encoders: write a complete frame (prefix included) into buf. Return the
  * frame length (> 0) or -ENOBUFS if cap is too small, -EINVAL if a field is

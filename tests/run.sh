@@ -25,7 +25,8 @@ run_unit() {
 		else
 			out=$("$t" 2>&1); rc=$?
 		fi
-		printf '%s\n' "$out" | grep -E '^[0-9]+%:|:[EF]:' | sed "s|^|[$(basename "$t")] |"
+		printf '%s\n' "$out" | grep -E '^[0-9]+%:|:[EF]:|^SKIP: ' | sed "s|^|[$(basename "$t")] |"
+		while read -r n; do skip=$((skip + n)); done < <(printf '%s\n' "$out" | sed -n 's/^SKIP: \([0-9]*\) checks .*/\1/p')
 		if [[ $out =~ Checks:\ ([0-9]+),\ Failures:\ ([0-9]+),\ Errors:\ ([0-9]+) ]]; then
 			n=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} e=${BASH_REMATCH[3]}
 			pass=$((pass + n - f - e)); fail=$((fail + f + e))

@@ -7,7 +7,8 @@
  * The parent fetches NAME every --pace MS (default 2), checks the value, and
  * prints latencies.
  *   abuse SOCK --hostile N [--hold H] [--uid U] [--mode M] --name NAME
- *         [--expect VALUE] [--flood] [--pace MS]
+ *         [--expect VALUE] [--flood] [--pace MS] [--count N]
+ * --count N: at least N valid fetches (default 1), even with --hostile 0.
  * --flood: the child sends valid REQUESTs as fast as it can instead.
  *   abuse SOCK --probe NAME | --probe-len N
  * sends one REQUEST for NAME (any bytes, unvalidated) or for a name of N
@@ -35,7 +36,7 @@ static const char *const mode_names[M_COUNT] = { "garbage", "truncated", "oversi
 						  "slowloris", "died" };
 
 static const char *sock_path, *name, *expect;
-static long n_hostile = 1000, hold = 200, uid = -1, only_mode = -1, pace_ms = 2;
+static long n_hostile = 1000, hold = 200, uid = -1, only_mode = -1, pace_ms = 2, min_fetches = 1;
 static int flood;
 /* Why valid fetches failed: dial, send, read (EOF/reset/timeout), reply. */
 static unsigned long fail_dial, fail_send, fail_read, fail_reply;
@@ -327,6 +328,7 @@ static void parse_args(int argc, char **argv)
 		{ "name", 1, 0, 'N' },    { "expect", 1, 0, 'e' }, { "mode", 1, 0, 'm' },
 		{ "flood", 0, 0, 'f' },   { "probe", 1, 0, 'p' }, { "probe-len", 1, 0, 'P' },
 		{ "pace", 1, 0, 'w' },
+		{ "count", 1, 0, 'c' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -340,6 +342,7 @@ static void parse_args(int argc, char **argv)
 		case 'f': flood = 1; break;
 		case 'p': probe_name = optarg; break;
 		case 'w': pace_ms = atol(optarg); break;
+		case 'c': min_fetches = atol(optarg); break;
 		case 'P': probe_len = atol(optarg); break;
 		case 'm':
 			for (int m = 0; m < M_COUNT; m++)
@@ -362,6 +365,7 @@ int main(int argc, char **argv)
 	static uint8_t buf[PROTO_HDR + PROTO_MAX_PAYLOAD];
 	size_t cap = 1 << 16, n = 0;
 	unsigned long failed = 0, busy = 0;
+	long done = 0;
 	double *lat;
 	int st;
 
@@ -388,7 +392,8 @@ int main(int argc, char **argv)
 		else if (r < 0)
 			failed++;
 		usleep((useconds_t)pace_ms * 1000u);
-	} while (waitpid(child, &st, WNOHANG) == 0);
+		done++;
+	} while (waitpid(child, &st, WNOHANG) == 0 || done < min_fetches);
 	if (n == 0) {
 		printf("valid: 0 fetches served, %lu failed, %lu busy\n", failed, busy);
 		free(lat);

@@ -180,6 +180,15 @@ START_TEST(test_read_cgroup_gone)
 }
 END_TEST
 
+START_TEST(test_same_pidns_basic)
+{
+	ck_assert_int_eq(peer_same_pidns(getpid(), getpid()), 1);
+	ck_assert_int_eq(peer_same_pidns(getpid(), getppid()), 1);
+	ck_assert_int_eq(peer_same_pidns(getpid(), 0), -ESRCH);
+}
+END_TEST
+
+/* A new pid namespace needs root. */
 START_TEST(test_same_pidns)
 {
 	int pp[2], st;
@@ -188,8 +197,6 @@ START_TEST(test_same_pidns)
 	ck_assert_int_eq(peer_same_pidns(getpid(), getpid()), 1);
 	ck_assert_int_eq(peer_same_pidns(getpid(), getppid()), 1);
 	ck_assert_int_eq(peer_same_pidns(getpid(), 0), -ESRCH);
-	if (geteuid() != 0)
-		return; /* a new pid namespace needs root */
 	ck_assert_int_eq(pipe(pp), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -289,15 +296,17 @@ END_TEST
 static Suite *peer_suite(void)
 {
 	Suite *s = suite_create("peer");
-	TCase *tc = tcase_create("attest");
+	TCase *tc = tcase_create("attest"), *root = tcase_create("root");
 
 	tcase_add_test(tc, test_self_socketpair);
 	tcase_add_test(tc, test_child_then_exit);
 	tcase_add_test(tc, test_dying_peer);
 	tcase_add_test(tc, test_read_cgroup_gone);
-	tcase_add_test(tc, test_same_pidns);
+	tcase_add_test(tc, test_same_pidns_basic);
 	tcase_add_test(tc, test_fallback_pidfd_open);
 	suite_add_tcase(s, tc);
+	tcase_add_test(root, test_same_pidns);
+	check_add_root_tcase(s, root, "peer/root", 1);
 	return s;
 }
 

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/* See release.h. Every decision is audited before the frame that carries
+ * it is queued; a reason sent to the caller never holds a value. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "release.h"
+
+void release_cache_flush(struct release *rel)
+{
+	for (size_t i = 0; i < rel->cache_n; i++)
+		ks_secret_free(rel->cache[i].s);
+	rel->cache_n = 0;
+}
+
+/* Opened secrets are kept until the store changes: unsealing (X25519) per
+ * fetch was a fifth of the cost of a fresh-connection fetch. Small values
+ * only, bounded count. *ret_owned tells whether the caller frees. */
+static int get_secret(struct release *rel, const char *name, struct ks_secret **ret,
+		      bool *ret_owned)
+{
+	struct release_cached *e;
+	int r;
+
+	for (size_t i = 0; i < rel->cache_n; i++)
+		if (strcmp(rel->cache[i].name, name) == 0) {
+			*ret = rel->cache[i].s;
+			*ret_owned = false;
+			return 0;
+		}
+	r = ks_get(rel->ks, name, 0, ret);
+	if (r < 0)
+		return r;
+	*ret_owned = true;
+	if (rel->cache_n < RELEASE_CACHE_N && (*ret)->len <= RELEASE_CACHE_MAX_VALUE) {
+		e = &rel->cache[rel->cache_n++];
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		e->s = *ret;
+		*ret_owned = false;
+	}
+	return 0;
+}
+
+static int queue_denied(struct release *rel, struct conn *c, const char *name, const char *reason)
+{
+	uint8_t f[PROTO_HDR + 5 + PROTO_MAX_NAME + PROTO_MAX_REASON];
+	char why[PROTO_MAX_REASON + 1], nm[PROTO_MAX_NAME + 1];
+	ssize_t n;
+	int r;
+
+	snprintf(why, sizeof(why), "%s", reason);
+	snprintf(nm, sizeof(nm), "%s", name);
+	n = proto_encode_denied(f, sizeof(f), nm, why);
+	if (n < 0)
+		return (int)n;
+	r = conn_queue(rel->cs, c, f, (size_t)n);
+	return r < 0 ? r : 1;
+}
+
+/* Audit, then encode the SECRET frame in place (the value goes straight
+ * from the keystore's sodium memory to the connection's). */
+static int queue_value(struct release *rel, struct conn *c, const struct policy_grant_ref *g,
+		       const struct ks_secret *s, enum audit_decision ok)
+{
+	size_t need = proto_secret_frame_size(strlen(g->grant->secret), strlen(g->grant->file), s->len);
+	uint8_t *p;
+	ssize_t n;
+	int r = conn_reserve(rel->cs, c, need, &p);
+
+	if (r < 0)
+		return r;
+	if (conn_audit(rel->audit, c, g->rule->name, g->grant->secret, s->version, ok, NULL) < 0)
+		return -EIO;
+	n = proto_encode_secret(p, need, g->grant->secret, s->version, g->grant->file,
+				g->grant->mode, s->data, s->len);
+	if (n < 0)
+		return (int)n;
+	conn_commit(c, (size_t)n);
+	return 0;
+}
+
+static int queue_secret(struct release *rel, struct conn *c, const struct policy_grant_ref *g,
+			enum audit_decision ok, struct held *h)
+{
+	struct ks_secret *s = NULL;
+	bool owned = false;
+	char why[128];
+	int r = get_secret(rel, g->grant->secret, &s, &owned);
+
+	if (r < 0) {
+		snprintf(why, sizeof(why), "%s%s", r == -ENOENT ? "not in store" : "store error: ",
+			 r == -ENOENT ? "" : ks_strerror(r));
+		conn_audit(rel->audit, c, g->rule->name, g->grant->secret, 0, AUDIT_DENY, why);
+		return queue_denied(rel, c, g->grant->secret, why);
+	}
+	r = queue_value(rel, c, g, s, ok);
+	if (r == 0)
+		h->version = s->version;
+	if (owned)
+		ks_secret_free(s);
+	if (r == -EIO)
+		return queue_denied(rel, c, g->grant->secret, "audit log unavailable");
+	return r < 0 ? r : 1;
+}
+
+int release_secret(struct release *rel, const struct policy *pol, struct conn *c,
+		   const struct policy_eval *ev, const char *name, enum audit_decision ok,
+		   struct held *ret_held)
+{
+	const struct policy_grant_ref *g;
+	struct policy_identity id;
+	char why[PROTO_MAX_REASON + 1];
+
+	memset(ret_held, 0, sizeof(*ret_held));
+	if (!proto_secret_name_valid(name)) {
+		conn_audit(rel->audit, c, NULL, NULL, 0, AUDIT_DENY, "invalid secret name");
+		return queue_denied(rel, c, name, "invalid secret name");
+	}
+	g = policy_eval_find(ev, name);
+	if (!g) {
+		conn_identity(c, &id);
+		policy_deny_reason(pol, ev, &id, name, why, sizeof(why));
+		conn_audit(rel->audit, c, NULL, name, 0, AUDIT_DENY, why);
+		rel->denied++;
+		return queue_denied(rel, c, name, why);
+	}
+	snprintf(ret_held->name, sizeof(ret_held->name), "%s", g->grant->secret);
+	snprintf(ret_held->file, sizeof(ret_held->file), "%s", g->grant->file);
+	rel->released++;
+	return queue_secret(rel, c, g, ok, ret_held);
+}
+
+int release_revoke(struct release *rel, struct conn *c, const struct held *h, const char *rule,
+		   const char *why)
+{
+	uint8_t f[PROTO_HDR + 5 + 2 * PROTO_MAX_NAME];
+	ssize_t n;
+	int r;
+
+	conn_audit(rel->audit, c, rule, h->name, h->version, AUDIT_REVOKE, why);
+	n = proto_encode_revoked(f, sizeof(f), h->name, h->file);
+	if (n < 0)
+		return (int)n;
+	r = conn_queue(rel->cs, c, f, (size_t)n);
+	return r < 0 ? r : 1;
+}
+
+int release_end(struct release *rel, struct conn *c, uint32_t count)
+{
+	uint8_t f[PROTO_HDR + 5];
+	ssize_t n = proto_encode_end(f, sizeof(f), count);
+
+	return n < 0 ? (int)n : conn_queue(rel->cs, c, f, (size_t)n);
+}

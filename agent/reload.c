@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* See reload.h. The file is read with a cap and parsed by policy.c (pure);
+ * the new policy replaces the old one only when it validates and differs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "reload.h"
+
+static int read_capped(const char *path, char **ret, size_t *ret_len)
+{
+	cleanup_free char *buf = NULL;
+	FILE *f = fopen(path, "re");
+	size_t len;
+
+	if (!f)
+		return -errno;
+	buf = malloc(POLICY_MAX_BYTES + 1);
+	len = buf ? fread(buf, 1, POLICY_MAX_BYTES + 1, f) : 0;
+	fclose(f);
+	if (!buf)
+		return -ENOMEM;
+	*ret = steal_pointer(&buf);
+	*ret_len = len;
+	return 0;
+}
+
+int reload_policy(struct agent *a, char *err, size_t errlen)
+{
+	cleanup_free char *buf = NULL;
+	struct policy *p = NULL;
+	size_t len = 0;
+	int r = read_capped(a->o.policy, &buf, &len);
+
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", a->o.policy, strerror(-r));
+		return r;
+	}
+	r = policy_parse(buf, len, &p, err, errlen);
+	if (r < 0)
+		return r;
+	if (a->pol && strcmp(p->digest, a->pol->digest) == 0) {
+		policy_free(p); /* unchanged */
+		return 0;
+	}
+	policy_free(a->pol);
+	a->pol = p;
+	log_info("policy loaded: %zu rules, sha256 %.16s", p->n_rules, p->digest);
+	if (a->cs.n_watchers)
+		a->resync = "policy reload";
+	return 0;
+}
