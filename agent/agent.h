@@ -26,12 +26,15 @@
 #define AGENT_DEFAULT_MAX_CONNS 4096u
 #define AGENT_DEFAULT_RATE 100u /* new connections/s per identity */
 #define AGENT_DEFAULT_BURST 200u
+#define AGENT_DEFAULT_WRITE_TIMEOUT_S 10u /* a reply must drain this fast */
+#define AGENT_DEFAULT_MAX_OUTPUT_MB 32u   /* output queued for all clients */
 
 struct agent_opts {
 	const char *store, *key_file, *policy, *socket, *admin_socket, *audit, *engine;
 	int passphrase_fd;
 	unsigned max_conns, rate, burst;
 	unsigned max_conns_ident, max_watch_ident; /* per identity; 0 = default */
+	unsigned write_timeout_s, max_output_mb;
 	bool debug;
 };
 

@@ -86,8 +86,17 @@ static void buf_put(struct conn_set *cs, uint8_t *b, size_t cap)
 	sodium_free(b); /* wipes */
 }
 
+static void set_wdeadline(struct conn_set *cs, struct conn *c, uint64_t when)
+{
+	if (!c->wdeadline_ms != !when)
+		cs->n_stalled += when ? 1u : (unsigned)-1;
+	c->wdeadline_ms = when;
+}
+
 static void wbuf_free(struct conn_set *cs, struct conn *c)
 {
+	set_wdeadline(cs, c, 0);
+	cs->out_bytes -= c->wcap;
 	buf_put(cs, c->wbuf, c->wcap);
 	c->wbuf = NULL;
 	c->wlen = c->woff = c->wcap = 0;
@@ -241,12 +250,15 @@ int conn_reserve(struct conn_set *cs, struct conn *c, size_t need, uint8_t **ret
 		uint8_t *n;
 		while (cap < c->wlen + need)
 			cap *= 2;
+		if (cs->out_max && cap > CONN_POOL_BUF && cs->out_bytes - c->wcap + cap > cs->out_max)
+			return -EBUSY;
 		n = buf_get(cs, cap);
 		if (!n)
 			return -ENOMEM;
 		if (c->wlen)
 			memcpy(n, c->wbuf, c->wlen);
 		buf_put(cs, c->wbuf, c->wcap);
+		cs->out_bytes += cap - c->wcap;
 		c->wbuf = n;
 		c->wcap = cap;
 	}
@@ -290,6 +302,8 @@ int conn_flush(struct conn_set *cs, struct conn *c)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			want_out(cs, c, true);
+			if (!c->wdeadline_ms)
+				set_wdeadline(cs, c, clock_ms() + cs->write_timeout_ms);
 			return 0;
 		}
 		if (n <= 0) {
@@ -322,6 +336,20 @@ int conn_send_error(struct conn_set *cs, struct conn *c, uint16_t code, const ch
 		return -EPIPE;
 	}
 	return conn_flush(cs, c);
+}
+
+unsigned conn_expire_writes(struct conn_set *cs, uint64_t now)
+{
+	unsigned n = 0;
+
+	for (struct conn *c = cs->head, *next; c && cs->n_stalled; c = next) {
+		next = c->next;
+		if (c->wdeadline_ms && c->wdeadline_ms <= now) {
+			conn_close(cs, c); /* wipes and frees the queued output */
+			n++;
+		}
+	}
+	return n;
 }
 
 void conn_identity(const struct conn *c, struct policy_identity *ret)

@@ -41,7 +41,8 @@ struct conn {
 	enum conn_kind kind;
 	bool pending, watching, closing, dead;
 	bool out_armed; /* EPOLLOUT currently requested */
-	uint64_t deadline_ms;
+	uint64_t deadline_ms;  /* pending: the request must arrive by then */
+	uint64_t wdeadline_ms; /* output waiting: it must drain by then (0 = none) */
 	struct peer peer;
 	struct rl_ident *ident; /* per-identity counts this connection holds */
 	struct container_meta meta;
@@ -65,6 +66,9 @@ struct conn_set {
 	struct conn *phead, *ptail; /* pending FIFO */
 	struct conn *graveyard;     /* closed, freed by conn_bury */
 	unsigned n, n_watchers;
+	unsigned n_stalled;	    /* connections with a write deadline set */
+	size_t out_bytes, out_max;  /* output buffers held by all; cap (0 = none) */
+	uint64_t write_timeout_ms;  /* queued output must drain this fast */
 	uint8_t *pool[CONN_POOL_MAX]; /* wiped CONN_POOL_BUF sodium buffers */
 	size_t pool_n;
 };
@@ -91,7 +95,9 @@ void conn_wipe_request(struct conn *c);
 
 /* Queuing output. conn_queue copies one encoded frame (no values: DENIED,
  * REVOKED, END, ERROR); frames that carry a value are encoded in place:
- * conn_reserve(need) then conn_commit(n). -ENOBUFS past CONN_MAX_WBUF. */
+ * conn_reserve(need) then conn_commit(n). -ENOBUFS past CONN_MAX_WBUF;
+ * -EBUSY when a buffer larger than the pooled size would take the output
+ * held by all connections past cs->out_max (the caller answers busy). */
 int conn_queue(struct conn_set *cs, struct conn *c, const uint8_t *frame, size_t n);
 int conn_reserve(struct conn_set *cs, struct conn *c, size_t need, uint8_t **ret);
 void conn_commit(struct conn *c, size_t n);
@@ -100,6 +106,11 @@ void conn_commit(struct conn *c, size_t n);
 int conn_flush(struct conn_set *cs, struct conn *c);
 /* Queue an ERROR frame, mark closing and flush. */
 int conn_send_error(struct conn_set *cs, struct conn *c, uint16_t code, const char *reason);
+
+/* Close every connection whose queued output did not drain by its write
+ * deadline (a client that never reads cannot pin memory); returns how many
+ * were closed. */
+unsigned conn_expire_writes(struct conn_set *cs, uint64_t now);
 
 /* The policy's view of the caller. */
 void conn_identity(const struct conn *c, struct policy_identity *ret);

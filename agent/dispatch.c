@@ -156,6 +156,11 @@ static void process_request(struct agent *a, struct conn *c, const struct proto_
 		conn_send_error(&a->cs, c, PROTO_E_DENIED, "caller identity no longer valid");
 		return;
 	}
+	if (a->cs.out_max && a->cs.out_bytes >= a->cs.out_max - a->cs.out_max / 8) {
+		/* nearly full: do not unseal what could not be queued */
+		conn_send_error(&a->cs, c, PROTO_E_BUSY, "busy: too much output queued, retry");
+		return;
+	}
 	conn_identity(c, &id);
 	if (policy_eval(a->pol, &id, &ev) < 0) {
 		conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "out of memory");
@@ -171,6 +176,10 @@ static void process_request(struct agent *a, struct conn *c, const struct proto_
 	held = calloc((rq->n_names ? rq->n_names : ev->n_grants) + 1, sizeof(*held));
 	r = held ? release_all(a, c, rq, ev, held, &nh) : -ENOMEM;
 	policy_eval_free(ev);
+	if (r == -EBUSY) {
+		conn_send_error(&a->cs, c, PROTO_E_BUSY, "busy: too much output queued, retry");
+		return;
+	}
 	if (r < 0) {
 		conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "reply too large or out of memory");
 		return;

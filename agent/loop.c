@@ -180,11 +180,14 @@ static bool busy(const struct agent *a)
 	return false;
 }
 
-/* Milliseconds epoll may sleep: until the first read deadline (-1: none). */
+/* Milliseconds epoll may sleep: until the first read deadline (-1: none);
+ * at most a second while some output waits on a write deadline. */
 static int next_timeout(const struct agent *a, uint64_t now, int timeout)
 {
 	const struct conn *h = a->cs.phead;
 
+	if (a->cs.n_stalled && (timeout < 0 || timeout > 1000))
+		timeout = 1000;
 	if (!h)
 		return timeout;
 	if (h->deadline_ms <= now)
@@ -203,6 +206,8 @@ void loop_run(struct agent *a)
 		uint64_t now = clock_ms();
 		int timeout = -1, n;
 		expire_pending(a, now);
+		if (a->cs.n_stalled && conn_expire_writes(&a->cs, now))
+			log_debug("closed connections whose replies were not read in time");
 		after_batch(a);
 		if (a->stop && !drain_until) { /* stop accepting; let replies go out */
 			epoll_ctl(a->cs.epfd, EPOLL_CTL_DEL, a->lfd, NULL);

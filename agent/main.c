@@ -26,12 +26,15 @@ static const char usage[] =
 	"                [--socket PATH] [--admin-socket PATH] [--audit-log PATH|-]\n"
 	"                [--engine unix:///run/docker.sock] [--max-conns N]\n"
 	"                [--rate-limit N] [--burst N] [--max-conns-per-identity N]\n"
-	"                [--max-watchers-per-identity N] [--foreground] [--debug]\n"
+	"                [--max-watchers-per-identity N] [--write-timeout S]\n"
+	"                [--max-output-mb N] [--foreground] [--debug]\n"
 	"                [--etcd-cacert FILE] [--etcd-cert FILE] [--etcd-key FILE] [--etcd-insecure]\n"
 	"Defaults: --socket /run/keyhole/agent.sock --admin-socket /run/keyhole-admin/admin.sock\n"
 	"--max-conns 4096, --rate-limit 100 (new connections/s per identity, 0 = off),\n"
 	"--burst 200, --max-conns-per-identity max-conns/8, --max-watchers-per-identity\n"
-	"max-conns/16 (root on the host is not capped, and max-conns/16 is kept for it).\n"
+	"max-conns/16 (root on the host is not capped, and max-conns/16 is kept for it),\n"
+	"--write-timeout 10 (a reply not read in time is dropped and wiped),\n"
+	"--max-output-mb 32 (replies queued for all clients; past it fetches get busy).\n"
 	"keyholed always runs in the foreground (systemd Type=simple).\n";
 
 static unsigned num_arg(const char *opt, const char *s, unsigned max)
@@ -60,6 +63,7 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "etcd-key", 1, NULL, 'K' },	  { "etcd-insecure", 0, NULL, 'I' },
 		{ "max-conns-per-identity", 1, NULL, 'x' },
 		{ "max-watchers-per-identity", 1, NULL, 'w' },
+		{ "write-timeout", 1, NULL, 'W' },	  { "max-output-mb", 1, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -67,7 +71,9 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 	*o = (struct agent_opts){ .socket = "/run/keyhole/agent.sock",
 				  .admin_socket = "/run/keyhole-admin/admin.sock", .passphrase_fd = -1,
 				  .max_conns = AGENT_DEFAULT_MAX_CONNS, .rate = AGENT_DEFAULT_RATE,
-				  .burst = AGENT_DEFAULT_BURST };
+				  .burst = AGENT_DEFAULT_BURST,
+				  .write_timeout_s = AGENT_DEFAULT_WRITE_TIMEOUT_S,
+				  .max_output_mb = AGENT_DEFAULT_MAX_OUTPUT_MB };
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': o->store = optarg; break;
@@ -83,6 +89,8 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'b': o->burst = num_arg("--burst", optarg, 1u << 20); break;
 		case 'x': o->max_conns_ident = num_arg("--max-conns-per-identity", optarg, 1u << 20); break;
 		case 'w': o->max_watch_ident = num_arg("--max-watchers-per-identity", optarg, 1u << 20); break;
+		case 'W': o->write_timeout_s = num_arg("--write-timeout", optarg, 3600); break;
+		case 'O': o->max_output_mb = num_arg("--max-output-mb", optarg, 1u << 16); break;
 		case 'f': break;
 		case 'd': o->debug = true; break;
 		/* etcd TLS for an etcd:// store: the backend reads these (docs/fleet.md) */
@@ -167,6 +175,8 @@ static void setup(struct agent *a)
 	if ((a->afd = listen_unix(a->o.admin_socket, 0600, 64)) < 0)
 		fatal_errno(1, -a->afd, "admin socket %s", a->o.admin_socket);
 	a->rel = (struct release){ .ks = a->ks, .audit = a->audit, .cs = &a->cs };
+	a->cs.write_timeout_ms = (uint64_t)(a->o.write_timeout_s ? a->o.write_timeout_s : 1) * 1000u;
+	a->cs.out_max = (size_t)a->o.max_output_mb << 20;
 	if ((r = loop_init(a)) < 0)
 		fatal_errno(1, -r, "event loop");
 }

@@ -6,8 +6,9 @@
  * idle: connect and send nothing (held until the agent drops it);
  * watch: send a WATCH request for NAME and keep the connection;
  * noread: ask for NAME and never read the reply.
- * Prints "hog: opened O, refused R (first refusal: ...)" once all N were
- * tried, then holds what is open for S seconds (default 10) or until
+ * Prints "hog: opened O, refused R (first refusal: ...); refused after
+ * opening L (first: ...)" once all N were tried (L: held connections whose
+ * reply turned out to be an ERROR half a second later), then holds what is open for S seconds (default 10) or until
  * SIGTERM. Exit 0. */
 #include <errno.h>
 #include <getopt.h>
@@ -68,8 +69,9 @@ int main(int argc, char **argv)
 					      { "mode", 1, NULL, 'm' },	   { "name", 1, NULL, 'N' },
 					      { "hold-s", 1, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	const char *mode = "idle", *name = "x";
-	long n = 100, uid = -1, hold = 10, opened = 0, nref = 0;
-	char why[PROTO_MAX_REASON + 32] = "", first[sizeof(why)] = "";
+	long n = 100, uid = -1, hold = 10, opened = 0, nref = 0, late = 0;
+	char why[PROTO_MAX_REASON + 32] = "", first[sizeof(why)] = "", first_late[sizeof(why)] = "";
+	int *fds;
 	struct rlimit rl = { 65536, 65536 };
 	int ch;
 
@@ -96,6 +98,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (n < 0 || !(fds = calloc((size_t)n + 1, sizeof(*fds))))
+		return 2;
 	for (long i = 0; i < n; i++) {
 		int fd = dial(argv[optind]);
 		if (fd < 0) {
@@ -120,10 +124,16 @@ int main(int argc, char **argv)
 			close(fd);
 			continue;
 		}
-		opened++; /* kept open (never read) until exit */
+		fds[opened++] = fd; /* kept open (never read) until exit */
 	}
-	printf("hog: opened %ld, refused %ld (first refusal: %s)\n", opened, nref,
-	       first[0] ? first : "none");
+	/* Replies come later under load: count the held ones refused since. */
+	usleep(500 * 1000);
+	for (long i = 0; i < opened; i++)
+		if (refused(fds[i], why, sizeof(why)) && !late++)
+			snprintf(first_late, sizeof(first_late), "%s", why);
+	printf("hog: opened %ld, refused %ld (first refusal: %s); refused after opening %ld "
+	       "(first: %s)\n", opened, nref, first[0] ? first : "none", late,
+	       first_late[0] ? first_late : "none");
 	fflush(stdout);
 	sleep((unsigned)hold);
 	return 0;
