@@ -60,9 +60,10 @@ static json_t *do_status(struct agent *a)
 	struct ks_info *inf = NULL;
 	size_t n = 0;
 	int r = ks_list(a->ks, &inf, &n);
+	json_t *o;
 
 	free(inf);
-	return json_pack("{s:b, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}", "ok", 1,
+	o = json_pack("{s:b, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}", "ok", 1,
 			 "uptime", (json_int_t)(time(NULL) - a->started), "secrets",
 			 r < 0 ? json_null() : json_integer((json_int_t)n), "connections",
 			 (json_int_t)a->cs.n - 1, "watchers", (json_int_t)a->cs.n_watchers,
@@ -73,6 +74,11 @@ static json_t *do_status(struct agent *a)
 			 "denied", (json_int_t)a->rel.denied, "store_error",
 			 a->store_err ? json_string(ks_strerror(a->store_err)) : json_null(),
 			 "store_error_since", (json_int_t)a->store_err_since);
+	if (o && a->audit) {
+		json_object_set_new(o, "audit_free_mb", json_integer((json_int_t)(a->audit_free >> 20)));
+		json_object_set_new(o, "audit_space_low", json_boolean(a->audit_low));
+	}
+	return o;
 }
 
 static json_t *do_reload(struct agent *a)

@@ -28,6 +28,8 @@
 #define AGENT_DEFAULT_BURST 200u
 #define AGENT_DEFAULT_WRITE_TIMEOUT_S 10u /* a reply must drain this fast */
 #define AGENT_DEFAULT_MAX_OUTPUT_MB 32u   /* output queued for all clients */
+#define AGENT_AUDIT_LOW_BYTES (64ull << 20) /* warn below this free, or 5 % */
+#define AGENT_SPACE_CHECK_MS 30000u
 
 struct agent_opts {
 	const char *store, *key_file, *policy, *socket, *admin_socket, *audit, *engine;
@@ -55,6 +57,10 @@ struct agent {
 	int store_err;        /* last store reload failed with this -errno (0 = fresh) */
 	time_t store_err_since;
 	const char *resync;   /* set: watchers are resynced after this batch (why) */
+	bool audit_pending;   /* aggregated audit counts wait for their summary */
+	bool audit_low;       /* little free space under the audit log */
+	uint64_t audit_free;  /* bytes free there at the last check */
+	uint64_t next_space_ms;
 	bool stop;
 };
 

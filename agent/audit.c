@@ -10,13 +10,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "io.h"
+#include "proto.h"
+
+#define HUSH_SLOTS 1024u
+
+/* One identity's window: what was written and what was only counted. */
+struct hush {
+	char key[96];
+	uint64_t start_ms;
+	unsigned refused, denied;       /* seen in the window */
+	unsigned n_refused, n_denied;   /* of which not written */
+	char first[128];                /* the first reason not written */
+};
 
 struct audit {
 	int fd;
 	int own;
+	char *path;
+	unsigned pending; /* slots with counts not yet summarised */
+	struct hush h[HUSH_SLOTS];
 };
 
 const char *audit_decision_name(enum audit_decision d)
@@ -28,6 +45,7 @@ const char *audit_decision_name(enum audit_decision d)
 	case AUDIT_PUSH: return "push";
 	case AUDIT_REFUSE: return "refuse";
 	case AUDIT_STORE: return "store";
+	case AUDIT_SUMMARY: return "summary";
 	}
 	return "unknown";
 }
@@ -48,6 +66,11 @@ int audit_open(const char *path, struct audit **ret)
 			return e;
 		}
 		a->own = 1;
+		if (!(a->path = strdup(path))) {
+			close(a->fd);
+			free(a);
+			return -ENOMEM;
+		}
 	}
 	*ret = a;
 	return 0;
@@ -57,8 +80,10 @@ void audit_close(struct audit *a)
 {
 	if (!a)
 		return;
+	(void)audit_flush(a, UINT64_MAX);
 	if (a->own)
 		close(a->fd);
+	free(a->path);
 	free(a);
 }
 
@@ -125,7 +150,7 @@ char *audit_format(const struct audit_event *ev, const struct timespec *ts)
 	return line;
 }
 
-int audit_write(struct audit *a, const struct audit_event *ev)
+static int write_line(struct audit *a, const struct audit_event *ev)
 {
 	struct timespec ts;
 	char *line;
@@ -138,4 +163,149 @@ int audit_write(struct audit *a, const struct audit_event *ev)
 	r = io_write_all(a->fd, line, strlen(line));
 	free(line);
 	return r;
+}
+
+static void identity_key(const struct policy_identity *id, char *buf, size_t len)
+{
+	const struct peer *p = id ? id->peer : NULL;
+
+	if (!p)
+		snprintf(buf, len, "unattested");
+	else if (p->cg.runtime == RT_HOST)
+		snprintf(buf, len, "host:uid:%u", (unsigned)p->uid);
+	else
+		snprintf(buf, len, "%s:%s", runtime_name(p->cg.runtime), p->cg.id);
+}
+
+static uint32_t hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static bool idle(const struct hush *e, uint64_t now)
+{
+	return !e->key[0] || (now - e->start_ms >= AUDIT_WINDOW_MS && !(e->n_refused + e->n_denied));
+}
+
+/* The identity's slot (an idle one is recycled). When every probed slot is
+ * busy with other identities, the caller is counted under the shared "*"
+ * slot 0, which is never recycled for one identity. */
+static struct hush *hush_slot(struct audit *a, const char *key, uint64_t now)
+{
+	uint32_t h = hash(key);
+	struct hush *free_e = NULL;
+
+	for (unsigned i = 0; i < 16; i++) {
+		struct hush *e = &a->h[1 + (h + i) % (HUSH_SLOTS - 1)];
+		if (strcmp(e->key, key) == 0)
+			return e;
+		if (!free_e && idle(e, now))
+			free_e = e;
+	}
+	if (free_e) {
+		memset(free_e, 0, sizeof(*free_e));
+		snprintf(free_e->key, sizeof(free_e->key), "%s", key);
+		return free_e;
+	}
+	snprintf(a->h[0].key, sizeof(a->h[0].key), "*");
+	return &a->h[0];
+}
+
+static int summarise(struct audit *a, struct hush *e)
+{
+	char why[PROTO_MAX_REASON + 1];
+	struct audit_event ev = { .decision = AUDIT_SUMMARY, .reason = why };
+
+	snprintf(why, sizeof(why), "%s: %u refusals and %u denials in %u s not written one by one "
+		 "(first: %s)", e->key, e->n_refused, e->n_denied, AUDIT_WINDOW_MS / 1000, e->first);
+	return write_line(a, &ev);
+}
+
+/* true: write this refusal/denial; false: only counted. */
+static bool hush_admit(struct audit *a, const struct audit_event *ev, uint64_t now)
+{
+	char key[96];
+	struct hush *e;
+	bool deny = ev->decision == AUDIT_DENY, write;
+
+	identity_key(ev->id, key, sizeof(key));
+	e = hush_slot(a, key, now);
+	if (now - e->start_ms >= AUDIT_WINDOW_MS || !e->start_ms) {
+		if (e->n_refused + e->n_denied) {
+			(void)summarise(a, e);
+			a->pending--;
+		}
+		e->start_ms = now ? now : 1;
+		e->refused = e->denied = e->n_refused = e->n_denied = 0;
+	}
+	write = deny ? e->denied++ < AUDIT_DENY_BUDGET : e->refused++ == 0;
+	if (write)
+		return true;
+	if (!(e->n_refused + e->n_denied)) {
+		a->pending++;
+		snprintf(e->first, sizeof(e->first), "%s", ev->reason ? ev->reason : "");
+	}
+	if (deny)
+		e->n_denied++;
+	else
+		e->n_refused++;
+	return false;
+}
+
+int audit_write_at(struct audit *a, const struct audit_event *ev, uint64_t mono_ms)
+{
+	if ((ev->decision == AUDIT_REFUSE || ev->decision == AUDIT_DENY) && !hush_admit(a, ev, mono_ms))
+		return 0;
+	return write_line(a, ev);
+}
+
+int audit_write(struct audit *a, const struct audit_event *ev)
+{
+	return audit_write_at(a, ev, clock_ms());
+}
+
+bool audit_flush(struct audit *a, uint64_t mono_ms)
+{
+	for (unsigned i = 0; a->pending && i < HUSH_SLOTS; i++) {
+		struct hush *e = &a->h[i];
+		if (!(e->n_refused + e->n_denied) || mono_ms - e->start_ms < AUDIT_WINDOW_MS)
+			continue;
+		(void)summarise(a, e);
+		e->n_refused = e->n_denied = 0;
+		a->pending--;
+	}
+	return a->pending > 0;
+}
+
+int audit_reopen(struct audit *a)
+{
+	int fd;
+
+	if (!a->own)
+		return 0;
+	fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (dup3(fd, a->fd, O_CLOEXEC) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	close(fd);
+	return 0;
+}
+
+int audit_space(struct audit *a, uint64_t *ret_free, unsigned *ret_pct)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(a->fd, &sv) < 0)
+		return -errno;
+	*ret_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+	*ret_pct = sv.f_blocks ? (unsigned)((uint64_t)sv.f_bavail * 100u / sv.f_blocks) : 100u;
+	return 0;
 }

@@ -5,6 +5,7 @@
 #ifndef KH_AUDIT_H
 #define KH_AUDIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@ enum audit_decision {
 	AUDIT_PUSH,    /* new version pushed to a watcher */
 	AUDIT_REFUSE,  /* connection refused before any secret (attestation, caps) */
 	AUDIT_STORE,   /* store became unreachable/unreadable, or recovered */
+	AUDIT_SUMMARY, /* refusals/denials not written one by one (see below) */
 };
 
 struct audit_event {
@@ -33,8 +35,25 @@ struct audit;
 /* path "-" = stdout; else opened O_APPEND|O_CLOEXEC, created 0600. */
 int audit_open(const char *path, struct audit **ret);
 void audit_close(struct audit *a);
-/* 0 or -errno. */
+/* 0 or -errno. Refusals and denials are aggregated per identity (host
+ * uid, or container) and AUDIT_WINDOW_MS window: the first refusal and the
+ * first AUDIT_DENY_BUDGET denials of a window are written, the rest only
+ * counted (0 returned) and written as one AUDIT_SUMMARY line by
+ * audit_flush once the window is over. Releases, pushes, revocations and
+ * store events are always written. */
+#define AUDIT_WINDOW_MS 10000u
+#define AUDIT_DENY_BUDGET 32u
 int audit_write(struct audit *a, const struct audit_event *ev);
+/* The same at a given monotonic time (tests). */
+int audit_write_at(struct audit *a, const struct audit_event *ev, uint64_t mono_ms);
+/* Write the summary lines of windows that ended by mono_ms; true while
+ * counts are still pending (call again within a second). */
+bool audit_flush(struct audit *a, uint64_t mono_ms);
+/* Reopen the file by its path (logrotate moved it): 0 or -errno, the old
+ * file kept on error. A no-op for "-". */
+int audit_reopen(struct audit *a);
+/* Free bytes and free share (percent) of the filesystem under the log. */
+int audit_space(struct audit *a, uint64_t *ret_free, unsigned *ret_pct);
 /* The line (malloc'd, '\n'-terminated) for ev at time ts; NULL on ENOMEM. */
 char *audit_format(const struct audit_event *ev, const struct timespec *ts);
 const char *audit_decision_name(enum audit_decision d);

@@ -49,7 +49,13 @@ static void on_signal(struct agent *a)
 	char err[512];
 
 	while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
+		if (si.ssi_signo == SIGUSR1) {
+			int r = a->audit ? audit_reopen(a->audit) : 0;
+			if (r < 0)
+				log_errno(-r, "SIGUSR1: audit log not reopened, keeping the old file");
+			else
+				log_info("SIGUSR1: audit log reopened");
+		} else if (si.ssi_signo == SIGHUP) {
 			if (reload_policy(a, err, sizeof(err)) < 0)
 				log_warnx("SIGHUP: policy not reloaded, keeping the old one: %s", err);
 		} else {
@@ -147,6 +153,7 @@ int loop_init(struct agent *a)
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGHUP);
+	sigaddset(&ss, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	a->sigfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -159,6 +166,29 @@ int loop_init(struct agent *a)
 	    (a->ksfd >= 0 && add_fd(a, a->ksfd, &tag_store) < 0))
 		return -errno;
 	return 0;
+}
+
+/* Free space under the audit log: say once when it runs low (log,
+ * status), and once when it is back. */
+static void check_space(struct agent *a, uint64_t now)
+{
+	uint64_t free_b;
+	unsigned pct;
+	bool low;
+
+	if (!a->audit || now < a->next_space_ms)
+		return;
+	a->next_space_ms = now + AGENT_SPACE_CHECK_MS;
+	if (audit_space(a->audit, &free_b, &pct) < 0)
+		return;
+	low = free_b < AGENT_AUDIT_LOW_BYTES || pct < 5;
+	if (low && !a->audit_low)
+		log_warnx("audit log: only %llu MB (%u%%) free; when it is full every release is "
+			  "denied: rotate or grow it", (unsigned long long)(free_b >> 20), pct);
+	else if (!low && a->audit_low)
+		log_info("audit log: free space back to %llu MB", (unsigned long long)(free_b >> 20));
+	a->audit_low = low;
+	a->audit_free = free_b;
 }
 
 /* After a batch: what a store change or policy reload asked for. */
@@ -186,8 +216,10 @@ static int next_timeout(const struct agent *a, uint64_t now, int timeout)
 {
 	const struct conn *h = a->cs.phead;
 
-	if (a->cs.n_stalled && (timeout < 0 || timeout > 1000))
+	if ((a->cs.n_stalled || a->audit_pending) && (timeout < 0 || timeout > 1000))
 		timeout = 1000;
+	if (a->audit && (timeout < 0 || timeout > (int)AGENT_SPACE_CHECK_MS))
+		timeout = (int)AGENT_SPACE_CHECK_MS;
 	if (!h)
 		return timeout;
 	if (h->deadline_ms <= now)
@@ -208,6 +240,10 @@ void loop_run(struct agent *a)
 		expire_pending(a, now);
 		if (a->cs.n_stalled && conn_expire_writes(&a->cs, now))
 			log_debug("closed connections whose replies were not read in time");
+		if (a->audit) {
+			a->audit_pending = audit_flush(a->audit, now);
+			check_space(a, now);
+		}
 		after_batch(a);
 		if (a->stop && !drain_until) { /* stop accepting; let replies go out */
 			epoll_ctl(a->cs.epfd, EPOLL_CTL_DEL, a->lfd, NULL);

@@ -120,6 +120,60 @@ START_TEST(write_appends_0600)
 }
 END_TEST
 
+static int count_lines(const char *path, const char *needle)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(buf, sizeof(buf), f))
+		n += strstr(buf, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* A flood of refusals and denials from one identity: the first refusal
+ * and AUDIT_DENY_BUDGET denials per window are written, the rest counted
+ * into one summary line; another identity and releases are unaffected. */
+START_TEST(refusals_aggregated)
+{
+	char dir[] = "/tmp/check_audit.XXXXXX", path[64], cmd[96];
+	struct peer flood = { .pid = 7, .uid = 65534, .pidfd = -1 }, root = { .pid = 8, .pidfd = -1 };
+	struct policy_identity fid = { &flood, NULL, NULL }, rid = { &root, NULL, NULL };
+	struct audit_event refuse = { &fid, NULL, NULL, 0, AUDIT_REFUSE, "rate limited" };
+	struct audit_event deny = { &fid, NULL, "x", 0, AUDIT_DENY, "no rule" };
+	struct audit_event rel = { &rid, "r", "s", 1, AUDIT_RELEASE, NULL };
+	struct audit_event rref = { &rid, NULL, NULL, 0, AUDIT_REFUSE, "rate limited" };
+	struct audit *a = NULL;
+
+	flood.cg.runtime = RT_HOST;
+	root.cg.runtime = RT_HOST;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	ck_assert_int_eq(audit_open(path, &a), 0);
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_int_eq(audit_write_at(a, &refuse, 1000 + (uint64_t)i), 0);
+		ck_assert_int_eq(audit_write_at(a, &deny, 1000 + (uint64_t)i), 0);
+		ck_assert_int_eq(audit_write_at(a, &rel, 1000 + (uint64_t)i), 0);
+	}
+	ck_assert_int_eq(audit_write_at(a, &rref, 1500), 0); /* root's own first refusal */
+	ck_assert(audit_flush(a, 5000));                     /* window not over: pending */
+	ck_assert_int_eq(count_lines(path, "\"decision\":\"summary\""), 0);
+	ck_assert(!audit_flush(a, 1000 + AUDIT_WINDOW_MS));
+	ck_assert_int_eq(count_lines(path, "\"decision\":\"refuse\""), 2);
+	ck_assert_int_eq(count_lines(path, "\"decision\":\"deny\""), (int)AUDIT_DENY_BUDGET);
+	ck_assert_int_eq(count_lines(path, "\"decision\":\"release\""), 1000);
+	ck_assert_int_eq(count_lines(path, "host:uid:65534: 999 refusals and 968 denials"), 1);
+	/* a new window writes the first refusal again */
+	ck_assert_int_eq(audit_write_at(a, &refuse, 30000), 0);
+	ck_assert_int_eq(count_lines(path, "\"decision\":\"refuse\""), 3);
+	audit_close(a);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("audit");
@@ -130,6 +184,7 @@ static Suite *make_suite(void)
 	tcase_add_test(t, format_no_identity);
 	tcase_add_test(t, decision_names);
 	tcase_add_test(t, write_appends_0600);
+	tcase_add_test(t, refusals_aggregated);
 	suite_add_tcase(s, t);
 	return s;
 }
