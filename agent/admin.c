@@ -69,7 +69,7 @@ static json_t *do_status(struct agent *a)
 			 (json_int_t)a->cs.n - 1, "watchers", (json_int_t)a->cs.n_watchers,
 			 "policy_digest", a->pol->digest, "policy_rules", (json_int_t)a->pol->n_rules,
 			 "engine", a->eng ? json_string(engine_url(a->eng)) : json_null(),
-			 "engine_reachable", a->eng ? json_boolean(a->engine_ok) : json_null(),
+			 "engine_reachable", a->eng ? json_boolean(a->idf.engine_ok) : json_null(),
 			 "requests", (json_int_t)a->requests, "released", (json_int_t)a->rel.released,
 			 "denied", (json_int_t)a->rel.denied, "store_error",
 			 a->store_err ? json_string(ks_strerror(a->store_err)) : json_null(),
@@ -210,7 +210,7 @@ static json_t *do_explain(struct agent *a, json_t *rq)
 		pid = (pid_t)json_integer_value(jp);
 	else if (json_is_string(jc) && json_string_length(jc) >= 12 && json_string_length(jc) <= 64) {
 		struct container_meta m;
-		if (a->eng && engine_inspect(a->eng, json_string_value(jc), &m) == 0) {
+		if (a->eng_admin && engine_inspect(a->eng_admin, json_string_value(jc), &m) == 0) {
 			pid = m.pid;
 			container_meta_clear(&m);
 		}
@@ -228,8 +228,8 @@ static json_t *do_explain(struct agent *a, json_t *rq)
 		snprintf(e, sizeof(e), "cannot attest pid %d: %s", (int)pid, strerror(-r));
 		return err_reply(e);
 	}
-	if (c.peer.cg.runtime != RT_HOST && a->eng && identify_container(a->eng, &c, &a->engine_ok) < 0)
-		return err_reply("process is not in the pid namespace of its container");
+	if (c.peer.cg.runtime != RT_HOST && a->eng && identify_now(&a->idf, a->eng_admin, &c) < 0)
+		return err_reply(c.meta_err[0] ? c.meta_err : "process is not its container's");
 	out = explain_json(a, &c);
 	if (c.has_meta)
 		container_meta_clear(&c.meta);

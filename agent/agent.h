@@ -4,9 +4,10 @@
  * connections and the release cache. Only the event loop and the modules
  * it routes to (dispatch, admin, watch, reload) see struct agent; the
  * modules below them take the parts they need. The event loop is one
- * thread; an etcd store runs its own watch thread inside keystore/ (it
- * hands changes to the loop through ks_watch_fd). docs/agent.md has the
- * picture. */
+ * thread; two helpers run beside it, each behind an fd the loop polls:
+ * the engine lookup thread (lookup.c, results through an eventfd) and, for
+ * an etcd store, keystore/'s watch thread (ks_watch_fd). docs/agent.md has
+ * the picture. */
 #ifndef KH_AGENT_H
 #define KH_AGENT_H
 
@@ -17,6 +18,7 @@
 #include "audit.h"
 #include "conn.h"
 #include "engine.h"
+#include "identify.h"
 #include "keystore.h"
 #include "policy.h"
 #include "proto.h"
@@ -46,14 +48,15 @@ struct agent {
 	struct ks_store *ks;
 	struct policy *pol;
 	struct audit *audit;
-	struct engine *eng;
+	struct engine *eng;       /* the lookup thread's client (through idf) */
+	struct engine *eng_admin; /* explain's own client, on the loop thread */
+	struct identify idf;
 	struct rl_table *rl;
 	struct conn_set cs;
 	struct release rel;
 	struct proto_request req; /* the one decoded request (16 KiB): one thread */
 	time_t started;
 	uint64_t requests;
-	bool engine_ok;       /* last engine call reached it */
 	int store_err;        /* last store reload failed with this -errno (0 = fresh) */
 	time_t store_err_since;
 	const char *resync;   /* set: watchers are resynced after this batch (why) */

@@ -18,6 +18,19 @@
 #include "conn.h"
 #include "log.h"
 
+static void pending_append(struct conn_set *cs, struct conn *c)
+{
+	c->pending = true;
+	c->deadline_ms = clock_ms() + CONN_READ_TIMEOUT_MS;
+	c->pnext = NULL;
+	c->pprev = cs->ptail;
+	if (cs->ptail)
+		cs->ptail->pnext = c;
+	else
+		cs->phead = c;
+	cs->ptail = c;
+}
+
 struct conn *conn_new(struct conn_set *cs, int fd, enum conn_kind kind)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -38,14 +51,7 @@ struct conn *conn_new(struct conn_set *cs, int fd, enum conn_kind kind)
 		cs->head->prev = c;
 	cs->head = c;
 	cs->n++;
-	c->pending = true;
-	c->deadline_ms = clock_ms() + CONN_READ_TIMEOUT_MS;
-	c->pprev = cs->ptail;
-	if (cs->ptail)
-		cs->ptail->pnext = c;
-	else
-		cs->phead = c;
-	cs->ptail = c;
+	pending_append(cs, c);
 	return c;
 }
 
@@ -63,6 +69,28 @@ void conn_pending_remove(struct conn_set *cs, struct conn *c)
 		cs->ptail = c->pprev;
 	c->pending = false;
 	c->pprev = c->pnext = NULL;
+}
+
+static void set_events(struct conn_set *cs, struct conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events };
+
+	ev.data.ptr = c;
+	(void)epoll_ctl(cs->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+void conn_pause(struct conn_set *cs, struct conn *c)
+{
+	set_events(cs, c, 0); /* EPOLLHUP and EPOLLERR are always reported */
+	c->out_armed = false;
+}
+
+/* Every deadline is "now + constant", so appending keeps the FIFO sorted. */
+void conn_resume(struct conn_set *cs, struct conn *c)
+{
+	set_events(cs, c, EPOLLIN | EPOLLRDHUP);
+	conn_pending_remove(cs, c);
+	pending_append(cs, c);
 }
 
 /* Recycled sodium buffers: sodium_malloc costs mmap + mprotect + mlock per

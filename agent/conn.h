@@ -40,6 +40,8 @@ struct conn {
 	int fd;
 	enum conn_kind kind;
 	bool pending, watching, closing, dead;
+	bool identifying;     /* paused while the engine is asked about it */
+	unsigned char id_tries;
 	bool out_armed; /* EPOLLOUT currently requested */
 	uint64_t deadline_ms;  /* pending: the request must arrive by then */
 	uint64_t wdeadline_ms; /* output waiting: it must drain by then (0 = none) */
@@ -83,6 +85,10 @@ void conn_bury(struct conn_set *cs);
 /* Close every connection and free the pool (shutdown). */
 void conn_set_free(struct conn_set *cs);
 void conn_pending_remove(struct conn_set *cs, struct conn *c);
+/* Stop reading c (it waits for something else; hang-ups still arrive), and
+ * start again with a fresh read deadline (conn_resume). */
+void conn_pause(struct conn_set *cs, struct conn *c);
+void conn_resume(struct conn_set *cs, struct conn *c);
 
 /* The one frame reader. Reads what is available into c->rbuf (growing it
  * towards PROTO_HDR + max) and returns 1 when exactly one whole frame is

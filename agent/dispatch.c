@@ -99,11 +99,41 @@ void dispatch_accept(struct agent *a, int fd)
 	rate_key(&c->peer, key, sizeof(key));
 	if (admit(a, c, key) < 0)
 		return;
-	if (c->peer.cg.runtime != RT_HOST && a->eng &&
-	    identify_container(a->eng, c, &a->engine_ok) < 0) {
-		snprintf(why, sizeof(why), "peer is not in the pid namespace of container %.12s",
-			 c->peer.cg.id);
-		refuse(a, c, PROTO_E_DENIED, why);
+	if (c->peer.cg.runtime == RT_HOST || !a->eng)
+		return;
+	r = identify_begin(&a->idf, c);
+	if (r == 1)
+		conn_pause(&a->cs, c); /* the request is read once the engine answered */
+	else if (r < 0)
+		refuse(a, c, PROTO_E_DENIED, c->meta_err);
+}
+
+void dispatch_identified(struct agent *a)
+{
+	identify_collect(&a->idf);
+	for (struct conn *c = a->cs.head, *next; c; c = next) {
+		next = c->next;
+		if (!c->identifying)
+			continue;
+		int r = identify_resume(&a->idf, c);
+		if (r < 0)
+			refuse(a, c, PROTO_E_DENIED, c->meta_err);
+		else if (r == 0)
+			conn_resume(&a->cs, c);
+	}
+}
+
+void dispatch_expire(struct agent *a, uint64_t now)
+{
+	while (a->cs.phead && a->cs.phead->deadline_ms <= now) {
+		struct conn *c = a->cs.phead;
+		conn_pending_remove(&a->cs, c);
+		if (c->identifying) { /* fail closed: the engine did not answer in time */
+			c->identifying = false;
+			refuse(a, c, PROTO_E_DENIED, "container metadata: the engine did not answer in time");
+		} else {
+			conn_send_error(&a->cs, c, PROTO_E_BADMSG, "request not received in time");
+		}
 	}
 }
 
@@ -227,6 +257,10 @@ void dispatch_readable(struct agent *a, struct conn *c)
 	char why[96];
 	int r;
 
+	if (c->identifying) { /* paused: only a hang-up or an error gets here */
+		conn_close(&a->cs, c);
+		return;
+	}
 	if (!c->pending) {
 		watcher_readable(a, c);
 		return;

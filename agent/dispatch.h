@@ -8,5 +8,9 @@
 
 void dispatch_accept(struct agent *a, int fd);
 void dispatch_readable(struct agent *a, struct conn *c);
+/* Engine lookups finished: resume (or refuse) the callers waiting on them. */
+void dispatch_identified(struct agent *a);
+/* Read deadlines (and engine waits) that ran out by now. */
+void dispatch_expire(struct agent *a, uint64_t now);
 
 #endif

@@ -125,13 +125,15 @@ static int http_get(struct engine *e, const char *path, struct bodybuf *b, long 
 	return 0;
 }
 
-static int fetch(struct engine *e, const char *id, struct container_meta *ret)
+int engine_fetch(struct engine *e, const char *id, struct container_meta *ret)
 {
 	char path[96];
 	struct bodybuf b = { .max = ENGINE_MAX_BODY };
 	long code = 0;
 	int r;
 
+	if (!text_is_id64(id))
+		return -EINVAL;
 	snprintf(path, sizeof(path), "/containers/%s/json", id);
 	r = http_get(e, path, &b, &code);
 	if (r == 0 && code == 404)
@@ -162,10 +164,14 @@ static void cache_drop(struct engine *e, struct cache_entry *ce)
 	*ce = e->cache[--e->ncache];
 }
 
-static void cache_put(struct engine *e, const struct container_meta *m)
+void engine_cache_put(struct engine *e, const struct container_meta *m)
 {
 	struct cache_entry *ce;
 
+	if (!m->running || m->pid <= 0)
+		return;
+	if ((ce = cache_find(e, m->id)))
+		cache_drop(e, ce);
 	if (!e->cache) {
 		e->cache = calloc(ENGINE_CACHE_MAX, sizeof(*e->cache));
 		if (!e->cache)
@@ -187,26 +193,32 @@ static bool cache_fresh(const struct cache_entry *ce)
 	return ce->meta.pid > 0 && (kill(ce->meta.pid, 0) == 0 || errno == EPERM);
 }
 
-int engine_inspect(struct engine *e, const char *id, struct container_meta *ret)
+int engine_cached(struct engine *e, const char *id, struct container_meta *ret)
 {
-	struct cache_entry *ce;
-	struct container_meta m;
-	int r;
+	struct cache_entry *ce = cache_find(e, id);
 
-	if (!text_is_id64(id))
-		return -EINVAL;
-	ce = cache_find(e, id);
 	if (ce && cache_fresh(ce)) {
 		container_meta_copy(ret, &ce->meta);
 		return 0;
 	}
 	if (ce)
 		cache_drop(e, ce);
-	r = fetch(e, id, &m);
+	return -ENOENT;
+}
+
+int engine_inspect(struct engine *e, const char *id, struct container_meta *ret)
+{
+	struct container_meta m;
+	int r;
+
+	if (!text_is_id64(id))
+		return -EINVAL;
+	if (engine_cached(e, id, ret) == 0)
+		return 0;
+	r = engine_fetch(e, id, &m);
 	if (r < 0)
 		return r;
-	if (m.running && m.pid > 0)
-		cache_put(e, &m);
+	engine_cache_put(e, &m);
 	*ret = m;
 	return 0;
 }

@@ -40,12 +40,22 @@ int engine_new(const char *url, struct engine **ret);
 void engine_free(struct engine *e);
 const char *engine_url(const struct engine *e);
 
-/* Look up a container (cache first). Fills *ret (caller clears) on success:
+/* Ask the engine (blocking, bounded by its 1 s connect / 2 s total
+ * timeouts; no cache). Fills *ret (caller clears) on success:
  *   -ENOENT container unknown to the engine
  *   -ECONNREFUSED / -EHOSTUNREACH / -ETIMEDOUT engine unreachable
- *   -EBADMSG bad reply. */
-int engine_inspect(struct engine *e, const char *id, struct container_meta *ret);
+ *   -EBADMSG bad reply, -EINVAL not a container id.
+ * keyholed calls it only from its lookup thread (lookup.c). */
+int engine_fetch(struct engine *e, const char *id, struct container_meta *ret);
+
+/* The cache (keyholed: event-loop thread only). engine_cached copies a
+ * fresh entry (TTL 30 s, init still alive) into *ret: 0, or -ENOENT. */
+int engine_cached(struct engine *e, const char *id, struct container_meta *ret);
+/* Remember a running container's metadata (copied). */
+void engine_cache_put(struct engine *e, const struct container_meta *m);
 /* Drop a cache entry (container gone, or a mismatch seen). */
 void engine_forget(struct engine *e, const char *id);
+/* Cache first, then engine_fetch (blocking): for the CLI and tests. */
+int engine_inspect(struct engine *e, const char *id, struct container_meta *ret);
 
 #endif

@@ -25,7 +25,7 @@
 #include "watch.h"
 
 /* epoll data tags for the non-connection fds */
-static char tag_listen, tag_admin, tag_signal, tag_store;
+static char tag_listen, tag_admin, tag_signal, tag_store, tag_lookup;
 
 static void on_accept(struct agent *a, int lfd, bool admin)
 {
@@ -101,15 +101,6 @@ static void on_store(struct agent *a)
 	}
 }
 
-static void expire_pending(struct agent *a, uint64_t now)
-{
-	while (a->cs.phead && a->cs.phead->deadline_ms <= now) {
-		struct conn *c = a->cs.phead;
-		conn_pending_remove(&a->cs, c);
-		conn_send_error(&a->cs, c, PROTO_E_BADMSG, "request not received in time");
-	}
-}
-
 static void on_conn(struct agent *a, struct conn *c, uint32_t events)
 {
 	if (!c->dead && (events & EPOLLOUT))
@@ -134,6 +125,8 @@ static void on_event(struct agent *a, struct epoll_event *e)
 		on_signal(a);
 	else if (p == &tag_store)
 		on_store(a);
+	else if (p == &tag_lookup)
+		dispatch_identified(a);
 	else
 		on_conn(a, p, e->events);
 }
@@ -163,7 +156,8 @@ int loop_init(struct agent *a)
 	a->ksfd = ks_watch_fd(a->ks);
 	if (add_fd(a, a->lfd, &tag_listen) < 0 || add_fd(a, a->afd, &tag_admin) < 0 ||
 	    add_fd(a, a->sigfd, &tag_signal) < 0 ||
-	    (a->ksfd >= 0 && add_fd(a, a->ksfd, &tag_store) < 0))
+	    (a->ksfd >= 0 && add_fd(a, a->ksfd, &tag_store) < 0) ||
+	    (a->eng && add_fd(a, identify_fd(&a->idf), &tag_lookup) < 0))
 		return -errno;
 	return 0;
 }
@@ -237,7 +231,7 @@ void loop_run(struct agent *a)
 	for (;;) {
 		uint64_t now = clock_ms();
 		int timeout = -1, n;
-		expire_pending(a, now);
+		dispatch_expire(a, now);
 		if (a->cs.n_stalled && conn_expire_writes(&a->cs, now))
 			log_debug("closed connections whose replies were not read in time");
 		if (a->audit) {

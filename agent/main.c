@@ -165,9 +165,10 @@ static void setup(struct agent *a)
 		fatalx(1, "store %s: %s", a->o.store, ks_strerror(r));
 	if (a->o.audit && (r = audit_open(a->o.audit, &a->audit)) < 0)
 		fatal_errno(1, -r, "audit log %s", a->o.audit);
-	if (a->o.engine && (r = engine_new(a->o.engine, &a->eng)) < 0)
+	if (a->o.engine && ((r = engine_new(a->o.engine, &a->eng)) < 0 ||
+			    (r = engine_new(a->o.engine, &a->eng_admin)) < 0 ||
+			    (r = identify_init(&a->idf, a->eng)) < 0))
 		fatal_errno(1, -r, "engine %s", a->o.engine);
-	a->engine_ok = a->eng != NULL;
 	if (!(a->rl = rl_new(a->o.rate, a->o.burst, a->o.max_conns)))
 		fatalx(1, "out of memory");
 	if ((a->lfd = listen_unix(a->o.socket, 0666, 4096)) < 0)
@@ -196,7 +197,10 @@ int main(int argc, char **argv)
 	unlink(a.o.socket);
 	unlink(a.o.admin_socket);
 	audit_close(a.audit);
+	if (a.eng)
+		identify_fini(&a.idf); /* stops the lookup thread before its engine goes */
 	engine_free(a.eng);
+	engine_free(a.eng_admin);
 	rl_free(a.rl);
 	policy_free(a.pol);
 	ks_close(a.ks);

@@ -7,6 +7,7 @@
 . "$KH_ROOT/tests/lib.sh"
 . "$KH_ROOT/tests/lib-agent.sh"
 . "$KH_ROOT/tests/lib-engine.sh"
+. "$KH_ROOT/tests/e2e/hostile.bash"
 
 t_need_root
 for f in keyholed keyhole keyhole-shim static/demoapp static/shim_app; do
@@ -239,6 +240,7 @@ run_all() {
 	case_restart
 	case_require
 	case_explain
+	case_borrow
 	le_cli "$E" "$D" stop -t 2 e2e-rot-1 >/dev/null 2>&1
 	echo "# [$E] cases took $((SECONDS - start)) s"
 	if [ "$T_FAILS" -gt 0 ]; then
