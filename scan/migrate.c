@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Import planning (migrate.h): picks the credentials of one scanned file
  * that can be moved, rewrites the file without them (Dockerfile ENV/ARG
  * instructions rebuilt, compose/.env entries dropped by line range), wraps
@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "proto.h"
+#include "scan_lex.h"
 
 struct mig_ctx {
 	const char *path, *buf;

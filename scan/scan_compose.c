@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Compose file scanner over libyaml's document API: services.*.environment
  * (mapping or list, `<<` merge keys), env_file references (returned for the
  * caller to read), privileged and host network/pid/ipc. Pure; untrusted
@@ -11,7 +11,8 @@
 #include <yaml.h>
 
 #include "cleanup.h"
-#include "scan.h"
+#include "scan_drivers.h"
+#include "scan_detect.h"
 
 #define CO_MAX_VISITS 100000u
 #define CO_MAX_MERGE_DEPTH 8

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Credential heuristics for one NAME=VALUE pair or a piece of free text:
  * known token formats, PEM private keys, URL user:password, name patterns
  * and Shannon entropy, after ruling out placeholders. Pure; the reason text
@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "cleanup.h"
-#include "scan.h"
+#include "scan_detect.h"
 
 static bool c_alnum(char c) { return isalnum((unsigned char)c) != 0; }
 static bool c_updig(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }

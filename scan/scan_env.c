@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* .env files (KEY=VALUE, `export`, quotes incl. multi-line double-quoted
  * values, inline comments) and `docker|podman inspect` JSON (Config.Env,
  * Labels, User, ExposedPorts, HostConfig privileged / host namespaces).
@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "scan.h"
+#include "scan_drivers.h"
+#include "scan_detect.h"
 
 static bool hblank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
