@@ -5,6 +5,7 @@
  * ENTRYPOINT/CMD) plus ADD from URLs in any stage. Pure; untrusted text. */
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +18,12 @@
 #include "scan_lex.h"
 
 #define DF_MAX_EXPOSE 32u
+#define DF_MAX_ARGV 64u
 
 struct df_stage {
 	unsigned from_line, user_line, entry_line, cmd_line, n_ports;
 	bool has_user, user_root;
+	bool entry_shim, cmd_shim; /* keyhole-shim --user NONROOT */
 	char first_port[24];
 	unsigned extra_line[DF_MAX_EXPOSE];
 	char extra[DF_MAX_EXPOSE][80];
@@ -202,9 +205,38 @@ static void df_expose(struct df_ctx *c, const struct scan_df_instr *in)
 	}
 }
 
+/* ENTRYPOINT/CMD: is it keyhole-shim dropping to a non-root --user? Exec
+ * form is a JSON array (as the builder reads it), else shell words. */
+static bool df_shim_drops(struct df_ctx *c, const struct scan_df_instr *in)
+{
+	const char *argv[DF_MAX_ARGV];
+	json_t *a = in->text[0] == '[' ? json_loadb(in->text, in->text_len, 0, NULL) : NULL;
+	size_t argc = 0, pos = 0, wl, used = 0;
+	bool drops;
+
+	if (json_is_array(a)) {
+		for (; argc < json_array_size(a) && argc < DF_MAX_ARGV; argc++)
+			if (!(argv[argc] = json_string_value(json_array_get(a, argc))))
+				break;
+	} else {
+		/* decoded words, each NUL-terminated, fit in c->val: every word
+		 * is no longer than its source and followed by a separator */
+		while (argc < DF_MAX_ARGV &&
+		       scan_df_word(in->text, in->text_len, &pos, c->esc, c->val + used, &wl)) {
+			argv[argc++] = c->val + used;
+			used += wl + 1;
+		}
+	}
+	drops = scan_shim_drops_root(argv, argc);
+	json_decref(a);
+	return drops;
+}
+
 static int df_final_posture(struct df_ctx *c)
 {
 	const struct df_stage *st = &c->st;
+	/* the shim starts as root and drops to --user before the app runs */
+	bool shim = st->entry_line ? st->entry_shim : st->cmd_shim;
 	char why[160];
 	int e = 0;
 
@@ -213,11 +245,11 @@ static int df_final_posture(struct df_ctx *c)
 	c->r->final_from_line = st->from_line;
 	c->r->entrypoint_line = st->entry_line;
 	c->r->cmd_line = st->cmd_line;
-	if (!st->has_user)
+	if (!shim && !st->has_user)
 		e = scan_add(c->r, c->file, st->from_line, st->from_line, SCAN_R_ROOT_USER,
 			     SCAN_SRC_NONE, NULL, NULL, "final stage has no USER: runs as root",
 			     NULL, 0);
-	else if (st->user_root)
+	else if (!shim && st->user_root)
 		e = scan_add(c->r, c->file, st->user_line, st->user_line, SCAN_R_ROOT_USER,
 			     SCAN_SRC_NONE, NULL, NULL, "final stage sets USER root", NULL, 0);
 	for (size_t i = 0; e == 0 && i < st->n_extra; i++) {
@@ -252,8 +284,10 @@ static int df_instr(struct df_ctx *c, const struct scan_df_instr *in)
 		df_expose(c, in);
 	} else if (!strcmp(k, "ENTRYPOINT")) {
 		c->st.entry_line = in->line;
+		c->st.entry_shim = df_shim_drops(c, in);
 	} else if (!strcmp(k, "CMD")) {
 		c->st.cmd_line = in->line;
+		c->st.cmd_shim = df_shim_drops(c, in);
 	}
 	return 0;
 }

@@ -136,6 +136,24 @@ sed -n '/^# --- policy/,/^# --- notes/p' "$T/out" | sed '1d;$d' >"$T/policy.json
 t_eq "policy rule grants exactly the 5 secrets to the image" \
 	"$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r), r[0]["match"]["image"], sorted(g["secret"] for g in r[0]["grant"]))' "$T/policy.json")" \
 	"1 acme/app:1 ['acme/api_key', 'acme/aws_access_key_id', 'acme/database_url', 'acme/db_password', 'acme/github_token']"
+# what import prints must load as it is: `keyhole policy check` on it
+policy_of() { # IMPORT-OUTPUT POLICY-DOC
+	{ printf '{"version": 1, "rules": '
+	  sed -n '/^# --- policy/,/^# --- notes/p' "$1" | sed '1d;/^# --- notes/d'
+	  printf '}\n'; } >"$2"
+}
+policy_of "$T/out" "$T/policy-doc.json"
+t_run "policy check accepts import's rules (Dockerfile)" "$KH" policy check "$T/policy-doc.json"
+cp "$C/compose.yml" "$T/compose.yml"
+t_eq "import compose --prefix payments/: exit 0" \
+	"$(rc_of ks import --from "$T/compose.yml" --prefix payments/ --dry-run)" 0
+cat "$T/out" "$T/err" >"$T/all"; no_values "import compose" "$T/all"
+policy_of "$T/out" "$T/policy-doc.json"
+t_run "policy check accepts import's rules (compose, prefix payments/)" \
+	"$KH" policy check "$T/policy-doc.json"
+t_eq "compose rule names: prefix and service, '/' made '-'" \
+	"$(python3 -c 'import json,sys; print([r["name"] for r in json.load(open(sys.argv[1]))["rules"]])' "$T/policy-doc.json")" \
+	"['payments-web', 'payments-worker']"
 
 sum1=$(sha256sum <"$S")
 t_eq "import again: exit 0" "$(rc_of ks import --from "$T/Dockerfile" --prefix acme/)" 0
