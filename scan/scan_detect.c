@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Credential heuristics for one NAME=VALUE pair or a piece of free text:
  * known token formats, PEM private keys, URL user:password, name patterns
- * and Shannon entropy, after ruling out placeholders. Pure; the reason text
- * it produces never contains the value (docs/scan.md lists the rules). */
+ * and Shannon entropy, after ruling out placeholders; and whether an argv
+ * is keyhole-shim dropping root. Pure, part of the core: calls scan_core.c
+ * only. The reason text never contains the value (docs/scan.md). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>

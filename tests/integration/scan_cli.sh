@@ -3,8 +3,9 @@
 # `keyhole scan` and `keyhole import` end to end on the tests/scan corpus:
 # exit codes 0/1/2, --json and --sarif parse, no corpus value ever appears
 # in any output (stdout or stderr), then `import --from` on a temp store
-# (dry run, store, idempotent second run, --write with backup, conflicts)
-# and `import FILE` with sealed records from `keyhole seal`.
+# (dry run, store, idempotent second run, --write with backup, conflicts;
+# `keyhole policy check` accepts the rules it prints) and `import FILE` with
+# sealed records from `keyhole seal`.
 . "$(dirname "$0")/../lib.sh"
 
 KH=$KH_BUILD/keyhole
