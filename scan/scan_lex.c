@@ -115,7 +115,7 @@ int scan_df_next(struct scan_df_iter *it, struct scan_df_instr *ret)
 		cont = n > 0 && s[n - 1] == it->esc;
 		if (cont)
 			n--;
-		if (in.text_len + n + 2 > cap) {
+		if (!in.text || in.text_len + n + 2 > cap) {
 			char *nb;
 			cap = (in.text_len + n + 2) * 2;
 			nb = malloc(cap);
