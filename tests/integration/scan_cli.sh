@@ -112,6 +112,13 @@ t_eq "scan DIR: only the Dockerfile's findings" \
 	"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["count"], sorted({f["file"][-10:] for f in d["findings"]}))' "$T/out")" \
 	"10 ['Dockerfile']"
 
+# KH201: keyhole-shim dropping to a non-root --user is not "runs as root"
+printf 'FROM debian:12\nCOPY keyhole-shim /keyhole-shim\nENTRYPOINT ["/keyhole-shim", "--user", "10001:10001", "--"]\nCMD ["/app"]\n' >"$T/Dockerfile.shim"
+t_eq "scan: ENTRYPOINT keyhole-shim --user 10001: clean, exit 0" "$(rc_of "$KH" scan "$T/Dockerfile.shim")" 0
+sed -i 's/10001:10001/0/' "$T/Dockerfile.shim"
+t_eq "scan: ENTRYPOINT keyhole-shim --user 0: KH201, exit 1" "$(rc_of "$KH" scan "$T/Dockerfile.shim")" 1
+t_run "... reported as root-user" grep -q "KH201" "$T/out"
+
 # ---- import --from on a temp store ----
 S=$T/store.json K=$T/agent.key
 ks() { "$KH" --store "$S" --key-file "$K" "$@"; }
