@@ -43,7 +43,7 @@ HARDEN := $(filter-out -O2 -D_FORTIFY_SOURCE=3,$(HARDEN)) -O1 -g -fsanitize=addr
 LDHARDEN += -fsanitize=address,undefined
 endif
 
-DEFS     = -D_GNU_SOURCE -Icommon -Ikeystore -Iagent -Ishim
+DEFS     = -D_GNU_SOURCE -Icommon -Ikeystore -Iagent -Ishim -Iscan
 CFLAGS_ALL = $(WARN) $(HARDEN) -g $(DEFS) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 
 # The shim: static, small, libc only. musl when present, else glibc static-pie.
@@ -69,6 +69,7 @@ COMMON_SRC   := $(wildcard common/*.c)
 KEYSTORE_SRC := $(wildcard keystore/*.c)
 AGENT_SRC    := $(filter-out agent/main.c,$(wildcard agent/*.c))
 CLI_SRC      := $(wildcard agent/cli/*.c)
+SCAN_SRC     := $(wildcard scan/*.c)
 SHIM_SRC     := $(wildcard shim/*.c)
 SHIM_LIB_SRC := $(filter-out shim/main.c,$(SHIM_SRC))
 STATIC_SRC   := $(wildcard tests/static/*.c)
@@ -82,6 +83,8 @@ LIBCOMMON   = $(B)/libcommon.a
 LIBKEYSTORE = $(B)/libkeystore.a
 LIBAGENT    = $(B)/libagent.a
 LIBSHIM     = $(B)/libshim.a
+# The scanner and migrator: the CLI, its suites and its fuzz harness only.
+LIBSCAN     = $(B)/libscan.a
 LIBS_ALL    = $(LIBAGENT) $(LIBKEYSTORE) $(LIBSHIM) $(LIBCOMMON)
 LDLIBS_ALL  = $(PKG_LIBS) $(YAML_LIBS)
 
@@ -128,19 +131,26 @@ $(LIBKEYSTORE): $(call obj,$(KEYSTORE_SRC))
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
 $(LIBAGENT): $(call obj,$(AGENT_SRC))
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
+$(LIBSCAN): $(call obj,$(SCAN_SRC))
+	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
 # glibc build of the shim's modules, for its unit tests.
 $(LIBSHIM): $(call obj,$(SHIM_LIB_SRC))
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
 
 $(B)/keyholed: $(call obj,agent/main.c) $(LIBS_ALL)
 	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL)
-$(B)/keyhole: $(call obj,$(CLI_SRC)) $(LIBS_ALL)
+$(B)/keyhole: $(call obj,$(CLI_SRC)) $(LIBSCAN) $(LIBS_ALL)
 	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL)
 $(B)/keyhole-shim: $(patsubst %.c,$(B)/shimobj/%.o,$(SHIM_SRC) $(COMMON_SRC))
 	$(SHIM_CC) $(SHIM_LDFLAGS) -o $@ $^
 
 # Unit suites (Check) link the module archives directly.
 $(B)/tests/check_%: $(call obj,tests/unit/check_%.c) $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL) $(CHECK_LIBS)
+SCAN_UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/check_scan*.c \
+  tests/unit/check_migrate*.c))
+$(SCAN_UNIT_BINS): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIBSCAN) $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL) $(CHECK_LIBS)
 # Small helper programs the integration tests drive (raw clients etc.).
@@ -153,6 +163,10 @@ $(B)/static/%: $(B)/shimobj/tests/static/%.o $(B)/shimobj/common/io.o
 	$(SHIM_CC) $(SHIM_LDFLAGS) -o $@ $^
 # Fuzz harnesses as plain replay binaries (gcc): `make test` replays corpora.
 $(B)/fuzz/replay_%: $(call obj,tests/fuzz/%.c tests/fuzz/replay_main.c) $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL)
+$(B)/fuzz/replay_fuzz_scan: $(call obj,tests/fuzz/fuzz_scan.c tests/fuzz/replay_main.c) \
+  $(LIBSCAN) $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL)
 $(B)/bench/%: $(call obj,bench/%.c) $(LIBS_ALL)
@@ -188,6 +202,9 @@ analyze:
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(PKG_CFLAGS)
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(KEYSTORE_SRC) $(AGENT_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+$(B)/fuzz/fuzz_scan: tests/fuzz/fuzz_scan.c $(SCAN_SRC) $(COMMON_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 fuzz-build: $(FUZZ_BINS)

@@ -2,7 +2,7 @@
 /* `keyhole scan PATH...`: reads Dockerfiles, compose files (and the env
  * files they reference), .env files and inspect JSON, walks directories for
  * those names, and prints findings as a table, JSON or SARIF. The scanner
- * (agent/scan*.c) is pure; this file does the I/O. Exit 0 clean, 1
+ * (scan/scan*.c) is pure; this file does the I/O. Exit 0 clean, 1
  * findings, 2 error. Values are masked everywhere. */
 #include <dirent.h>
 #include <errno.h>

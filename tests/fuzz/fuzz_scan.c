@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Fuzz the credential scanner (agent/scan*.c): Dockerfile, compose YAML,
+/* Fuzz the credential scanner (scan/scan*.c): Dockerfile, compose YAML,
  * .env and inspect JSON, all untrusted text from repositories and images.
  * The first input byte picks the type, the rest is the file. Properties:
  * the caps hold, every finding has a reason, and no report (table, JSON,

@@ -3,8 +3,9 @@
 # `keyhole scan` and `keyhole import` end to end on the tests/scan corpus:
 # exit codes 0/1/2, --json and --sarif parse, no corpus value ever appears
 # in any output (stdout or stderr), then `import --from` on a temp store
-# (dry run, store, idempotent second run, --write with backup, conflicts)
-# and `import FILE` with sealed records from `keyhole seal`.
+# (dry run, store, idempotent second run, --write with backup, conflicts;
+# `keyhole policy check` accepts the rules it prints) and `import FILE` with
+# sealed records from `keyhole seal`.
 . "$(dirname "$0")/../lib.sh"
 
 KH=$KH_BUILD/keyhole
@@ -111,6 +112,13 @@ t_eq "scan DIR: only the Dockerfile's findings" \
 	"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["count"], sorted({f["file"][-10:] for f in d["findings"]}))' "$T/out")" \
 	"10 ['Dockerfile']"
 
+# KH201: keyhole-shim dropping to a non-root --user is not "runs as root"
+printf 'FROM debian:12\nCOPY keyhole-shim /keyhole-shim\nENTRYPOINT ["/keyhole-shim", "--user", "10001:10001", "--"]\nCMD ["/app"]\n' >"$T/Dockerfile.shim"
+t_eq "scan: ENTRYPOINT keyhole-shim --user 10001: clean, exit 0" "$(rc_of "$KH" scan "$T/Dockerfile.shim")" 0
+sed -i 's/10001:10001/0/' "$T/Dockerfile.shim"
+t_eq "scan: ENTRYPOINT keyhole-shim --user 0: KH201, exit 1" "$(rc_of "$KH" scan "$T/Dockerfile.shim")" 1
+t_run "... reported as root-user" grep -q "KH201" "$T/out"
+
 # ---- import --from on a temp store ----
 S=$T/store.json K=$T/agent.key
 ks() { "$KH" --store "$S" --key-file "$K" "$@"; }
@@ -136,6 +144,24 @@ sed -n '/^# --- policy/,/^# --- notes/p' "$T/out" | sed '1d;$d' >"$T/policy.json
 t_eq "policy rule grants exactly the 5 secrets to the image" \
 	"$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r), r[0]["match"]["image"], sorted(g["secret"] for g in r[0]["grant"]))' "$T/policy.json")" \
 	"1 acme/app:1 ['acme/api_key', 'acme/aws_access_key_id', 'acme/database_url', 'acme/db_password', 'acme/github_token']"
+# what import prints must load as it is: `keyhole policy check` on it
+policy_of() { # IMPORT-OUTPUT POLICY-DOC
+	{ printf '{"version": 1, "rules": '
+	  sed -n '/^# --- policy/,/^# --- notes/p' "$1" | sed '1d;/^# --- notes/d'
+	  printf '}\n'; } >"$2"
+}
+policy_of "$T/out" "$T/policy-doc.json"
+t_run "policy check accepts import's rules (Dockerfile)" "$KH" policy check "$T/policy-doc.json"
+cp "$C/compose.yml" "$T/compose.yml"
+t_eq "import compose --prefix payments/: exit 0" \
+	"$(rc_of ks import --from "$T/compose.yml" --prefix payments/ --dry-run)" 0
+cat "$T/out" "$T/err" >"$T/all"; no_values "import compose" "$T/all"
+policy_of "$T/out" "$T/policy-doc.json"
+t_run "policy check accepts import's rules (compose, prefix payments/)" \
+	"$KH" policy check "$T/policy-doc.json"
+t_eq "compose rule names: prefix and service, '/' made '-'" \
+	"$(python3 -c 'import json,sys; print([r["name"] for r in json.load(open(sys.argv[1]))["rules"]])' "$T/policy-doc.json")" \
+	"['payments-web', 'payments-worker']"
 
 sum1=$(sha256sum <"$S")
 t_eq "import again: exit 0" "$(rc_of ks import --from "$T/Dockerfile" --prefix acme/)" 0

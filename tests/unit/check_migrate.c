@@ -8,11 +8,13 @@
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
 #include "migrate.h"
+#include "policy.h"
 #include "scan.h"
 
 static int plan(const char *path, enum scan_type t, const char *in, const char *prefix,
@@ -208,7 +210,7 @@ START_TEST(compose_rewrite)
 	pol = json_loads(p.policy, 0, NULL);
 	ck_assert_uint_eq(json_array_size(pol), 2);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(pol, 1), "name")),
-			 "acme/worker");
+			 "acme-worker"); /* '/' is not allowed in a rule name */
 	ck_assert_str_eq(json_string_value(json_object_get(
 				 json_object_get(json_array_get(pol, 1), "match"), "image")),
 			 "acme/worker:1");
@@ -219,6 +221,61 @@ START_TEST(compose_rewrite)
 	ck_assert_ptr_null(strstr(p.rewritten, "glpat-"));
 	mig_plan_free(&p);
 	scan_result_free(&r);
+}
+END_TEST
+
+/* The rules import prints must load as they are: wrapped in a policy
+ * document, the agent's own parser (agent/policy.c) accepts them. */
+static void assert_policy_loads(const struct mig_plan *p)
+{
+	struct policy *pol = NULL;
+	char *doc = NULL, err[512] = "";
+	int e;
+
+	ck_assert_int_gt(asprintf(&doc, "{\"version\": 1, \"rules\": %s}", p->policy), 0);
+	e = policy_parse(doc, strlen(doc), &pol, err, sizeof err);
+	ck_assert_msg(e == 0, "policy rejected: %s\n%s", err, p->policy);
+	policy_free(pol);
+	free(doc);
+}
+
+START_TEST(rule_names_pass_policy_check)
+{
+	static const struct {
+		const char *path, *in, *prefix, *image, *name0;
+		enum scan_type t;
+	} c[] = {
+		{ "compose.yml", "services:\n  api:\n    image: acme/api:1\n    environment:\n"
+		  "      DB_PASSWORD: Sup3rS3cretDbPw\n", "payments/", NULL, "payments-api",
+		  SCAN_T_COMPOSE },
+		{ "compose.yml", "services:\n  api:\n    image: acme/api:1\n    environment:\n"
+		  "      DB_PASSWORD: Sup3rS3cretDbPw\n", "team/payments/", NULL,
+		  "team-payments-api", SCAN_T_COMPOSE },
+		{ "Dockerfile", "FROM x\nENV DB_PASSWORD=Sup3rS3cretDbPw\n", "payments/api/",
+		  "acme/api:1", "payments-api", SCAN_T_DOCKERFILE },
+		{ "Dockerfile", "FROM x\nENV DB_PASSWORD=Sup3rS3cretDbPw\n", NULL,
+		  "registry.example:5000/team/api@sha256:0123", "api", SCAN_T_DOCKERFILE },
+		{ ".env", "DB_PASSWORD=Sup3rS3cretDbPw\n", NULL, NULL, "IMAGE", SCAN_T_ENV },
+		/* service names that sanitize alike still give unique rule names */
+		{ "compose.yml", "services:\n  \"a b\":\n    environment:\n"
+		  "      DB_PASSWORD: Sup3rS3cretDbPw\n  a-b:\n    environment:\n"
+		  "      DB_PASSWORD: Sup3rS3cretDbPw\n  \"w\\u00e9b\":\n    environment:\n"
+		  "      DB_PASSWORD: Sup3rS3cretDbPw\n", "x/", NULL, "x-a-b", SCAN_T_COMPOSE },
+	};
+
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		struct scan_result r;
+		struct mig_plan p;
+		json_t *pol;
+		ck_assert_int_eq(plan(c[i].path, c[i].t, c[i].in, c[i].prefix, c[i].image, &p, &r), 0);
+		assert_policy_loads(&p);
+		pol = json_loads(p.policy, 0, NULL);
+		ck_assert_msg(!strcmp(json_string_value(json_object_get(json_array_get(pol, 0), "name")),
+				      c[i].name0), "%zu: %s", i, p.policy);
+		json_decref(pol);
+		mig_plan_free(&p);
+		scan_result_free(&r);
+	}
 }
 END_TEST
 
@@ -285,6 +342,7 @@ static Suite *migrate_suite(void)
 	tcase_add_test(c, dockerfile_entry_forms);
 	tcase_add_test(c, env_rewrite);
 	tcase_add_test(c, compose_rewrite);
+	tcase_add_test(c, rule_names_pass_policy_check);
 	tcase_add_test(c, same_name_twice);
 	tcase_add_test(c, secret_names);
 	tcase_add_test(c, bad_prefix_refused);

@@ -109,19 +109,19 @@ END_TEST
 START_TEST(corpus_compose_env_inspect)
 {
 	static const struct expect compose[] = {
-		{ 11, "DB_PASSWORD", SCAN_R_NAME },   { 12, "STRIPE_API_KEY", SCAN_R_NAME },
+		{ 11, "DB_PASSWORD", SCAN_R_NAME },   { 12, "STRIPE_API_KEY", SCAN_R_TOKEN },
 		{ 13, "REDIS_URL", SCAN_R_URL_CRED }, { 25, "GITLAB_TOKEN", SCAN_R_TOKEN },
 		{ 21, NULL, SCAN_R_PRIVILEGED },      { 22, NULL, SCAN_R_HOST_NS },
 		{ 30, NULL, SCAN_R_HOST_NS },
 	};
 	static const struct expect env[] = {
 		{ 3, "SMTP_PASSWORD", SCAN_R_NAME },
-		{ 4, "OPENAI_API_KEY", SCAN_R_NAME },
+		{ 4, "OPENAI_API_KEY", SCAN_R_TOKEN },
 		{ 5, "TLS_KEY", SCAN_R_PRIVATE_KEY },
 		{ 9, "JWT_SIGNING", SCAN_R_ENTROPY },
 	};
 	static const struct expect insp[] = {
-		{ 19, "STRIPE_SECRET", SCAN_R_NAME },
+		{ 19, "STRIPE_SECRET", SCAN_R_TOKEN },
 		{ 20, "AWS_SECRET_ACCESS_KEY", SCAN_R_NAME },
 		{ 25, "com.acme.deploy-token", SCAN_R_TOKEN },
 		{ 12, NULL, SCAN_R_ROOT_USER },
@@ -254,6 +254,184 @@ START_TEST(token_formats)
 			ck_assert_msg(rule == t[i].rule, "%zu: rule %s", i, scan_rule_name(rule));
 			ck_assert_ptr_null(strstr(why, t[i].v));
 		}
+	}
+}
+END_TEST
+
+/* Well-known token formats with distinctive prefixes: each has a positive
+ * and negatives (too short, too long for fixed lengths, placeholder body).
+ * want: SCAN_R_TOKEN, SCAN_R_TEST_TOKEN (test-mode keys, lower level), or
+ * SCAN_R_COUNT = must not be reported as a token of any kind. */
+struct fmt { const char *v; enum scan_rule want; const char *what; };
+
+static const struct fmt fmts[] = {
+	{ "sk_live_CGRlrwZbqcabUGJmGEp7CgQ0", SCAN_R_TOKEN, "Stripe" },
+	{ "rk_live_9aB8cD7eF6gH5iJ4kL3m", SCAN_R_TOKEN, "Stripe" },
+	{ "sk_test_76rNicHTp8hkqdlm7tOtHWns", SCAN_R_TEST_TOKEN, "Stripe" },
+	{ "rk_test_PBQFI14zGtSnovm14TUOizwd", SCAN_R_TEST_TOKEN, "Stripe" },
+	{ "sk_live_short", SCAN_R_COUNT, NULL },
+	{ "sk_live_xxxxxxxxxxxxxxxxxxxxxxxx", SCAN_R_COUNT, NULL },
+	{ "sk_live_YOUR_STRIPE_KEY_HERE_0000", SCAN_R_COUNT, NULL },
+	{ "AIzaPtYgjmUhBel31iEl2hpChYgCfrL1spNxnyV", SCAN_R_TOKEN, "Google" },
+	{ "AIzaPtYgjmUhBel31iEl2hpChYgCfrL1spNxny", SCAN_R_COUNT, NULL },   /* 34 */
+	{ "AIzaPtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVQ", SCAN_R_COUNT, NULL }, /* 36 */
+	{ "AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", SCAN_R_COUNT, NULL },
+	{ "npm_gJTeKdNnFRIBXuDL7DxtpYlSXpfKtHF4vUCs", SCAN_R_TOKEN, "npm" },
+	{ "npm_9f8e7d6c5b4a", SCAN_R_COUNT, NULL },
+	{ "pypi-AgEIcHlwaS5vcmcjp1vRt-1fjORS_6ilI8ihN5KXSc7Tvo_hBKqFYY_kv5ZJr3J1TWDtkwtDDb-",
+	  SCAN_R_TOKEN, "PyPI" },
+	{ "pypi-AgEIcHlwaS5vcmcjp1vRt-1fjORS", SCAN_R_COUNT, NULL },
+	{ "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", SCAN_R_TOKEN,
+	  "SendGrid" },
+	{ "SG.xHKas1VOqg6YYZYn9ZhyiA.4uoRgnatmUdjAWtGSU8po", SCAN_R_COUNT, NULL },
+	{ "SG.example", SCAN_R_COUNT, NULL },
+	{ "SKb7a767c76fb008f86bebb2737f6a6f0f", SCAN_R_TOKEN, "Twilio" },
+	{ "SKb7a767c76fb008f86bebb2737f6a6f0", SCAN_R_COUNT, NULL },    /* 31 hex */
+	{ "SKb7a767c76fb008f86bebb2737f6a6f0fz", SCAN_R_COUNT, NULL },  /* runs on */
+	{ "SK00000000000000000000000000000000", SCAN_R_COUNT, NULL },
+	{ "sk-proj-SkpXz9w3QlY7Zkuvqdt7s8Stqcbnr3yBdGBLEPH1qhT61qtc", SCAN_R_TOKEN, "OpenAI" },
+	{ "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", SCAN_R_TOKEN, "OpenAI" },
+	{ "sk-proj-short", SCAN_R_COUNT, NULL },
+	{ "sk-5TY4MyWuUFjsUNPjc01T5GOBUSZGi6HWGK10Zb0RLZ5TR9SP", SCAN_R_COUNT, NULL }, /* bare sk- */
+	{ "sk-ant-api03-i4PzJ59FHz5r1pY4OjE2jBMptUsGr7CmY-uCu3ZR1zTOlUcR64cXQLioDnkHIfxIq2HZt_"
+	  "PlJhx2jIclHkCiHp6bR1", SCAN_R_TOKEN, "Anthropic" },
+	{ "sk-ant-api03-short", SCAN_R_COUNT, NULL },
+	{ "dckr_pat_qbjG3uhkWKFLf6xuI5aHUQPFeNB", SCAN_R_TOKEN, "Docker" },
+	{ "dckr_pat_", SCAN_R_COUNT, NULL },
+	{ "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", SCAN_R_TOKEN, "Hugging Face" },
+	{ "hf_wlavyfErGPmpGXafqfjzLczbttOofLHWj", SCAN_R_COUNT, NULL },
+	{ "AKIAIOSFODNN7EXAMPLE", SCAN_R_COUNT, NULL }, /* AWS's documented example */
+	{ "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", SCAN_R_COUNT, NULL },
+};
+
+static bool is_token_rule(enum scan_rule r)
+{
+	return r == SCAN_R_TOKEN || r == SCAN_R_TEST_TOKEN;
+}
+
+START_TEST(token_formats_well_known)
+{
+	for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+		const struct fmt *t = &fmts[i];
+		enum scan_rule rule = SCAN_R_COUNT;
+		char why[160] = "";
+		bool hit = scan_classify("SOME_VAR", t->v, strlen(t->v), &rule, why, sizeof why);
+		if (t->want == SCAN_R_COUNT) {
+			ck_assert_msg(!hit || !is_token_rule(rule), "%zu: %s taken for a token (%s)", i,
+				      t->v, why);
+			continue;
+		}
+		ck_assert_msg(hit && rule == t->want, "%zu: %s: hit %d rule %s", i, t->v, hit,
+			      hit ? scan_rule_name(rule) : "-");
+		ck_assert_msg(strstr(why, t->what) != NULL, "%zu: reason '%s'", i, why);
+		ck_assert_ptr_null(strstr(why, t->v));
+	}
+	/* test-mode keys are reported at a lower level than live ones */
+	ck_assert_str_eq(scan_rule_level(SCAN_R_TOKEN), "error");
+	ck_assert_str_eq(scan_rule_level(SCAN_R_TEST_TOKEN), "warning");
+	ck_assert(!scan_rule_is_posture(SCAN_R_TEST_TOKEN));
+}
+END_TEST
+
+/* The same values in a .env (name-agnostic) and in free text (RUN): found,
+ * and masked in every report. */
+START_TEST(token_formats_masked_in_reports)
+{
+	for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+		const struct fmt *t = &fmts[i];
+		struct scan_result r;
+		char in[512], *rep[3];
+		if (t->want == SCAN_R_COUNT)
+			continue;
+		scan_result_init(&r);
+		snprintf(in, sizeof in, "CONF=%s\n", t->v);
+		ck_assert_int_eq(scan_str(&r, ".env", SCAN_T_ENV, in), 0);
+		snprintf(in, sizeof in, "FROM x\nUSER app\nRUN curl -H \"X-Key: %s\" https://h/\n",
+			 t->v);
+		ck_assert_int_eq(scan_str(&r, "Dockerfile", SCAN_T_DOCKERFILE, in), 0);
+		ck_assert_msg(r.n == 2, "%zu: %zu findings", i, r.n);
+		ck_assert_int_eq(r.f[0].rule, t->want);
+		ck_assert_int_eq(r.f[1].rule, t->want);
+		ck_assert_str_eq(r.f[1].value, t->v); /* the token, not the RUN line */
+		rep[0] = scan_report_table(&r);
+		rep[1] = scan_report_json(&r);
+		rep[2] = scan_report_sarif(&r, "1");
+		for (size_t k = 0; k < 3; k++) {
+			ck_assert_ptr_nonnull(rep[k]);
+			ck_assert_msg(strstr(rep[k], t->v) == NULL, "%zu: value in report %zu", i, k);
+			ck_assert_ptr_nonnull(strstr(rep[k], r.f[0].masked));
+			free(rep[k]);
+		}
+		scan_result_free(&r);
+	}
+}
+END_TEST
+
+/* KH201: a final stage without USER is fine when its entrypoint is
+ * keyhole-shim dropping to a non-root --user; not otherwise. */
+START_TEST(root_user_and_shim)
+{
+	static const struct { const char *df; bool root; } c[] = {
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n", false },
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--watch\", \"--user=1000:1000\", \"--\", \"app\"]\n",
+		  false },
+		{ "FROM c\nENTRYPOINT /usr/local/bin/keyhole-shim --user 1000:100 -- app\n", false },
+		{ "FROM c\nUSER root\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n",
+		  false },
+		{ "FROM c\nCMD [\"/keyhole-shim\", \"--user\", \"65534\", \"--\", \"app\"]\n", false },
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--\", \"app\"]\n", true },
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"0\", \"--\", \"app\"]\n", true },
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"0:1000\", \"--\", \"app\"]\n", true },
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"app\", \"--\", \"app\"]\n", true },
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--\", \"app\", \"--user\", \"1000\"]\n", true },
+		{ "FROM c\nENTRYPOINT [\"/usr/bin/gosu\", \"--user\", \"1000\", \"app\"]\n", true },
+		{ "FROM c\nENTRYPOINT [\"/not-keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n", true },
+		/* a later ENTRYPOINT replaces the shim's */
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n"
+		  "ENTRYPOINT [\"app\"]\n", true },
+		/* the shim in a builder stage does not count */
+		{ "FROM a\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n"
+		  "FROM c\n", true },
+		/* CMD is the shim's argument list when ENTRYPOINT is something else */
+		{ "FROM c\nENTRYPOINT [\"tini\", \"--\"]\nCMD [\"/keyhole-shim\", \"--user\", \"1000\"]\n",
+		  true },
+	};
+
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		struct scan_result r;
+		scan_result_init(&r);
+		ck_assert_int_eq(scan_str(&r, "Dockerfile", SCAN_T_DOCKERFILE, c[i].df), 0);
+		ck_assert_msg((r.n == 1 && r.f[0].rule == SCAN_R_ROOT_USER) == c[i].root &&
+				      r.n == (c[i].root ? 1u : 0u),
+			      "%zu: %zu findings, want root=%d", i, r.n, c[i].root);
+		scan_result_free(&r);
+	}
+}
+END_TEST
+
+/* The same for an image config (inspect JSON): Entrypoint/Cmd arrays. */
+START_TEST(root_user_and_shim_inspect)
+{
+	static const struct { const char *js; bool root; } c[] = {
+		{ "{\"Config\":{\"User\":\"\",\"Entrypoint\":[\"/keyhole-shim\",\"--user\",\"1000\","
+		  "\"--\"],\"Cmd\":[\"app\"]}}", false },
+		{ "{\"Config\":{\"User\":\"\",\"Entrypoint\":null,\"Cmd\":[\"/keyhole-shim\","
+		  "\"--user=1000\",\"--\",\"app\"]}}", false },
+		{ "{\"Config\":{\"User\":\"\",\"Entrypoint\":[\"/keyhole-shim\",\"--\"],"
+		  "\"Cmd\":[\"app\"]}}", true },
+		{ "{\"Config\":{\"User\":\"root\",\"Entrypoint\":[\"/keyhole-shim\",\"--user\",\"0\"]}}",
+		  true },
+		{ "{\"Config\":{\"User\":\"\",\"Entrypoint\":[\"sh\",\"-c\"],\"Cmd\":[\"/keyhole-shim\","
+		  "\"--user\",\"1000\"]}}", true },
+	};
+
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		struct scan_result r;
+		scan_result_init(&r);
+		ck_assert_int_eq(scan_str(&r, "i.json", SCAN_T_INSPECT, c[i].js), 0);
+		ck_assert_msg((find(&r, 1, NULL, SCAN_R_ROOT_USER) != NULL) == c[i].root,
+			      "%zu: %zu findings, want root=%d", i, r.n, c[i].root);
+		scan_result_free(&r);
 	}
 }
 END_TEST
@@ -542,6 +720,10 @@ static Suite *scan_suite(void)
 	tcase_add_test(c, placeholders);
 	tcase_add_test(c, name_patterns);
 	tcase_add_test(c, token_formats);
+	tcase_add_test(c, token_formats_well_known);
+	tcase_add_test(c, token_formats_masked_in_reports);
+	tcase_add_test(c, root_user_and_shim);
+	tcase_add_test(c, root_user_and_shim_inspect);
 	tcase_add_test(c, entropy_values);
 	tcase_add_test(c, masking);
 	tcase_add_test(c, dockerfile_cases);

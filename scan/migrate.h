@@ -15,6 +15,7 @@
 #define MIG_SHIM_PATH "/keyhole-shim"
 #define MIG_AGENT_DIR "/run/keyhole" /* holds only agent.sock */
 #define MIG_SECRETS_DIR "/run/secrets"
+#define MIG_MAX_RULE_NAME 128 /* docs/policy.md: 1..128 of [A-Za-z0-9._-] */
 
 struct mig_secret {
 	char *var;    /* variable name as found */

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Scan reports: a human table, JSON and SARIF 2.1.0. Pure (memory streams
  * and jansson). Only masked values and reasons ever reach the text; the
  * finding's value field is never read here. */
@@ -7,20 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan.h"
+#include "scan_report.h"
+#include "text.h"
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
-
-/* Untrusted names must not drive the terminal: control bytes become '?'. */
-static char *safe(const char *s, char *buf, size_t sz)
-{
-	size_t i = 0;
-
-	for (; s && *s && i + 1 < sz; s++)
-		buf[i++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
-	buf[i] = '\0';
-	return buf;
-}
 
 char *scan_report_table(const struct scan_result *r)
 {
@@ -33,10 +23,12 @@ char *scan_report_table(const struct scan_result *r)
 	for (size_t i = 0; i < r->n; i++) {
 		const struct scan_finding *x = &r->f[i];
 		char loc[320], file[300], name[300], why[300];
-		snprintf(loc, sizeof loc, "%s:%u", safe(x->file, file, sizeof file), x->line);
+		/* untrusted names must not drive the terminal */
+		snprintf(loc, sizeof loc, "%s:%u", text_safe(x->file, file, sizeof file), x->line);
 		fprintf(f, "%-28s %-5s %-16s %-28s %-12s %s\n", loc, scan_rule_id(x->rule),
-			scan_rule_name(x->rule), x->name ? safe(x->name, name, sizeof name) : "-",
-			x->masked ? x->masked : "-", safe(x->reason, why, sizeof why));
+			scan_rule_name(x->rule), x->name ? text_safe(x->name, name, sizeof name) : "-",
+			x->masked ? x->masked : "-",
+			x->reason ? text_safe(x->reason, why, sizeof why) : "-");
 	}
 	if (r->n)
 		fprintf(f, "%zu finding%s\n", r->n, r->n == 1 ? "" : "s");

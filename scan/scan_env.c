@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* .env files (KEY=VALUE, `export`, quotes incl. multi-line double-quoted
  * values, inline comments) and `docker|podman inspect` JSON (Config.Env,
  * Labels, User, ExposedPorts, HostConfig privileged / host namespaces).
@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "scan.h"
+#include "scan_drivers.h"
+#include "scan_detect.h"
 
 static bool hblank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
@@ -176,17 +177,44 @@ static int insp_labels(struct scan_result *r, const char *file, const char *b, s
 	return e;
 }
 
+#define INSP_MAX_ARGV 64u
+
+/* The process the image starts, Entrypoint + Cmd: keyhole-shim dropping to
+ * a non-root --user? */
+static bool insp_shim_drops(json_t *cfg)
+{
+	json_t *parts[2] = { json_object_get(cfg, "Entrypoint"), json_object_get(cfg, "Cmd") };
+	const char *argv[INSP_MAX_ARGV];
+	size_t argc = 0, i;
+	json_t *v;
+
+	for (size_t p = 0; p < 2; p++)
+		json_array_foreach(parts[p], i, v) {
+			if (argc == INSP_MAX_ARGV || !json_is_string(v))
+				break;
+			argv[argc++] = json_string_value(v);
+		}
+	return scan_shim_drops_root(argv, argc);
+}
+
+static bool insp_root(json_t *cfg)
+{
+	const char *user = json_string_value(json_object_get(cfg, "User"));
+
+	return (!user || !*user || !strcmp(user, "root") || !strcmp(user, "0") ||
+		!strncmp(user, "root:", 5) || !strncmp(user, "0:", 2)) &&
+	       !insp_shim_drops(cfg);
+}
+
 static int insp_posture(struct scan_result *r, const char *file, const char *b, size_t len,
 			json_t *cfg, json_t *hc, const char *who)
 {
 	static const char *const ns[] = { "NetworkMode", "PidMode", "IpcMode" };
-	const char *user = json_string_value(json_object_get(cfg, "User"));
 	json_t *ports = json_object_get(cfg, "ExposedPorts");
 	char why[160];
 	int e = 0;
 
-	if (!user || !*user || !strcmp(user, "root") || !strcmp(user, "0") ||
-	    !strncmp(user, "root:", 5) || !strncmp(user, "0:", 2))
+	if (insp_root(cfg))
 		e = scan_add(r, file, line_of(b, len, "\"User\""), 0, SCAN_R_ROOT_USER, SCAN_SRC_NONE,
 			     NULL, who, "image config runs as root (User empty or root)", NULL, 0);
 	if (!e && json_object_size(ports) > 1) {

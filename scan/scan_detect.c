@@ -1,18 +1,21 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Credential heuristics for one NAME=VALUE pair or a piece of free text:
  * known token formats, PEM private keys, URL user:password, name patterns
- * and Shannon entropy, after ruling out placeholders. Pure; the reason text
- * it produces never contains the value (docs/scan.md lists the rules). */
+ * and Shannon entropy, after ruling out placeholders; and whether an argv
+ * is keyhole-shim dropping root. Pure, part of the core: calls scan_core.c
+ * only. The reason text never contains the value (docs/scan.md). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cleanup.h"
-#include "scan.h"
+#include "scan_detect.h"
 
 static bool c_alnum(char c) { return isalnum((unsigned char)c) != 0; }
+static bool c_alpha(char c) { return isalpha((unsigned char)c) != 0; }
 static bool c_updig(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+static bool c_lhex(char c) { return (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9'); }
 static bool c_alnum_(char c) { return c_alnum(c) || c == '_'; }
 static bool c_alnum_dash(char c) { return c_alnum(c) || c == '_' || c == '-'; }
 
@@ -30,43 +33,113 @@ static bool has_prefix(const char *s, size_t n, const char *p)
 	return n >= l && memcmp(s, p, l) == 0;
 }
 
-/* A known token format starting exactly at s; *ret_len its length. */
-static const char *token_at(const char *s, size_t n, size_t *ret_len)
+/* SendGrid: SG.<22>.<43>, both parts [A-Za-z0-9_-]. */
+static size_t body_sendgrid(const char *s, size_t n)
 {
-	static const char *const gh[] = { "ghp_", "gho_", "ghs_", "ghu_", "ghr_" };
-	size_t k;
+	size_t a = run(s, n, c_alnum_dash), b;
 
-	if ((has_prefix(s, n, "AKIA") || has_prefix(s, n, "ASIA")) &&
-	    run(s + 4, n - 4, c_updig) == 16 && (n == 20 || !c_alnum(s[20]))) {
-		*ret_len = 20;
-		return "AWS access key id format";
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(gh); i++)
-		if (has_prefix(s, n, gh[i]) && (k = run(s + 4, n - 4, c_alnum)) >= 30) {
-			*ret_len = 4 + k;
-			return "GitHub token format";
+	if (a != 22 || a >= n || s[a] != '.')
+		return 0;
+	b = run(s + a + 1, n - a - 1, c_alnum_dash);
+	return b == 43 ? a + 1 + b : 0;
+}
+
+/* OpenAI's older keys: sk-<20>T3BlbkFJ<20> ("OpenAI" in base64 inside). */
+static size_t body_openai_legacy(const char *s, size_t n)
+{
+	size_t k = run(s, n, c_alnum);
+	return k == 48 && memcmp(s + 20, "T3BlbkFJ", 8) == 0 ? k : 0;
+}
+
+/* Known token formats: a distinctive prefix, then a body of ok characters
+ * with min..max (0 = any) length, or a body matcher for the odd shapes.
+ * test: a test/sandbox-mode key, reported as SCAN_R_TEST_TOKEN. */
+struct tok_fmt {
+	const char *prefix, *what;
+	bool (*ok)(char);
+	unsigned min, max;
+	size_t (*body)(const char *s, size_t n);
+	bool test;
+};
+
+static const struct tok_fmt tok_fmts[] = {
+	{ "AKIA", "AWS access key id", c_updig, 16, 16, NULL, false },
+	{ "ASIA", "AWS access key id", c_updig, 16, 16, NULL, false },
+	{ "ghp_", "GitHub token", c_alnum, 30, 0, NULL, false },
+	{ "gho_", "GitHub token", c_alnum, 30, 0, NULL, false },
+	{ "ghs_", "GitHub token", c_alnum, 30, 0, NULL, false },
+	{ "ghu_", "GitHub token", c_alnum, 30, 0, NULL, false },
+	{ "ghr_", "GitHub token", c_alnum, 30, 0, NULL, false },
+	{ "github_pat_", "GitHub fine-grained token", c_alnum_, 22, 0, NULL, false },
+	{ "glpat-", "GitLab token", c_alnum_dash, 20, 0, NULL, false },
+	{ "xoxa-", "Slack token", c_alnum_dash, 10, 0, NULL, false },
+	{ "xoxb-", "Slack token", c_alnum_dash, 10, 0, NULL, false },
+	{ "xoxp-", "Slack token", c_alnum_dash, 10, 0, NULL, false },
+	{ "xoxr-", "Slack token", c_alnum_dash, 10, 0, NULL, false },
+	{ "xoxs-", "Slack token", c_alnum_dash, 10, 0, NULL, false },
+	{ "xoxe-", "Slack token", c_alnum_dash, 10, 0, NULL, false },
+	{ "sk_live_", "Stripe secret key", c_alnum, 20, 0, NULL, false },
+	{ "rk_live_", "Stripe restricted key", c_alnum, 20, 0, NULL, false },
+	{ "sk_test_", "Stripe test-mode secret key", c_alnum, 20, 0, NULL, true },
+	{ "rk_test_", "Stripe test-mode restricted key", c_alnum, 20, 0, NULL, true },
+	{ "AIza", "Google API key", c_alnum_dash, 35, 35, NULL, false },
+	{ "npm_", "npm access token", c_alnum, 36, 36, NULL, false },
+	{ "pypi-AgEIcHlwaS5vcmc", "PyPI API token", c_alnum_dash, 50, 0, NULL, false },
+	{ "pypi-AgENdGVzdC5weXBpLm9yZw", "TestPyPI API token", c_alnum_dash, 50, 0, NULL, true },
+	{ "SG.", "SendGrid API key", NULL, 0, 0, body_sendgrid, false },
+	{ "SK", "Twilio API key", c_lhex, 32, 32, NULL, false },
+	{ "sk-proj-", "OpenAI project API key", c_alnum_dash, 32, 0, NULL, false },
+	{ "sk-svcacct-", "OpenAI service account key", c_alnum_dash, 32, 0, NULL, false },
+	{ "sk-admin-", "OpenAI admin key", c_alnum_dash, 32, 0, NULL, false },
+	{ "sk-", "OpenAI API key", NULL, 0, 0, body_openai_legacy, false },
+	{ "sk-ant-", "Anthropic API key", c_alnum_dash, 40, 0, NULL, false },
+	{ "dckr_pat_", "Docker Hub access token", c_alnum_dash, 27, 0, NULL, false },
+	{ "hf_", "Hugging Face token", c_alpha, 34, 34, NULL, false },
+};
+
+/* A real token's body is random: not a placeholder ("xxxx", "EXAMPLE",
+ * "your_..."), and not a few characters repeated. */
+static bool body_random(const char *b, size_t k)
+{
+	bool seen[256] = { false };
+	size_t distinct = 0, want = k / 4 + 2 < 12 ? k / 4 + 2 : 12;
+
+	if (scan_is_placeholder(b, k))
+		return false;
+	for (size_t i = 0; i < k; i++)
+		if (!seen[(unsigned char)b[i]]) {
+			seen[(unsigned char)b[i]] = true;
+			distinct++;
 		}
-	if (has_prefix(s, n, "github_pat_") && (k = run(s + 11, n - 11, c_alnum_)) >= 22) {
-		*ret_len = 11 + k;
-		return "GitHub fine-grained token format";
-	}
-	if (has_prefix(s, n, "glpat-") && (k = run(s + 6, n - 6, c_alnum_dash)) >= 20) {
-		*ret_len = 6 + k;
-		return "GitLab token format";
-	}
-	if (n > 5 && has_prefix(s, n, "xox") && strchr("abprse", s[3]) && s[3] && s[4] == '-' &&
-	    (k = run(s + 5, n - 5, c_alnum_dash)) >= 10) {
-		*ret_len = 5 + k;
-		return "Slack token format";
+	return distinct >= want;
+}
+
+/* A known token format starting exactly at s; *ret_len its length. */
+static const struct tok_fmt *token_at(const char *s, size_t n, size_t *ret_len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tok_fmts); i++) {
+		const struct tok_fmt *t = &tok_fmts[i];
+		size_t p = strlen(t->prefix), k;
+		if (!has_prefix(s, n, t->prefix))
+			continue;
+		k = t->body ? t->body(s + p, n - p) : run(s + p, n - p, t->ok);
+		if (k == 0 || k < t->min || (t->max && k > t->max))
+			continue;
+		/* the token ends here: a longer word is something else */
+		if ((p + k < n && c_alnum(s[p + k])) || !body_random(s + p, k))
+			continue;
+		*ret_len = p + k;
+		return t;
 	}
 	return NULL;
 }
 
-/* First known token in v: its description; *ret_off and *ret_len its place. */
-static const char *find_token_at(const char *v, size_t n, size_t *ret_off, size_t *ret_len)
+/* First known token in v: its format; *ret_off and *ret_len its place. */
+static const struct tok_fmt *find_token_at(const char *v, size_t n, size_t *ret_off,
+					   size_t *ret_len)
 {
 	for (size_t i = 0; i < n; i++) {
-		const char *t;
+		const struct tok_fmt *t;
 		if (i > 0 && c_alnum(v[i - 1]))
 			continue;
 		t = token_at(v + i, n - i, ret_len);
@@ -78,7 +151,7 @@ static const char *find_token_at(const char *v, size_t n, size_t *ret_off, size_
 	return NULL;
 }
 
-static const char *find_token(const char *v, size_t n)
+static const struct tok_fmt *find_token(const char *v, size_t n)
 {
 	size_t off, len;
 	return find_token_at(v, n, &off, &len);
@@ -255,7 +328,8 @@ static bool high_entropy(const char *v, size_t n, double *ret_h)
 bool scan_classify(const char *name, const char *val, size_t len, enum scan_rule *ret_rule,
 		   char *reason, size_t reason_sz)
 {
-	const char *nm = name_match(name), *tok;
+	const char *nm = name_match(name);
+	const struct tok_fmt *tok;
 	double h = 0;
 
 	if (len > SCAN_MAX_VALUE)
@@ -264,8 +338,8 @@ bool scan_classify(const char *name, const char *val, size_t len, enum scan_rule
 		*ret_rule = SCAN_R_PRIVATE_KEY;
 		snprintf(reason, reason_sz, "private key PEM block");
 	} else if ((tok = find_token(val, len)) != NULL) {
-		*ret_rule = SCAN_R_TOKEN;
-		snprintf(reason, reason_sz, "%s", tok);
+		*ret_rule = tok->test ? SCAN_R_TEST_TOKEN : SCAN_R_TOKEN;
+		snprintf(reason, reason_sz, "%s format", tok->what);
 	} else if (has_url_cred(val, len)) {
 		*ret_rule = SCAN_R_URL_CRED;
 		snprintf(reason, reason_sz, "URL with user:password");
@@ -307,8 +381,9 @@ int scan_check_pair(struct scan_result *r, const char *file, unsigned line, unsi
 int scan_check_text(struct scan_result *r, const char *file, unsigned line, const char *name,
 		    const char *text, size_t len)
 {
-	const char *why, *b, *e;
-	enum scan_rule rule = SCAN_R_TOKEN;
+	const struct tok_fmt *tok = NULL;
+	const char *why = NULL, *b, *e;
+	enum scan_rule rule = SCAN_R_PRIVATE_KEY;
 	size_t off = 0, tl = len;
 	char reason[160];
 
@@ -316,21 +391,79 @@ int scan_check_text(struct scan_result *r, const char *file, unsigned line, cons
 		len = tl = SCAN_MAX_VALUE;
 	b = memmem(text, len, "-----BEGIN ", 11);
 	if (b && has_private_key(b, len - (size_t)(b - text))) {
-		rule = SCAN_R_PRIVATE_KEY;
 		why = "private key PEM block";
 		e = memmem(b, len - (size_t)(b - text), "PRIVATE KEY-----", 16);
 		e = memmem(e + 16, len - (size_t)(e + 16 - text), "PRIVATE KEY-----", 16);
 		off = (size_t)(b - text);
 		tl = e ? (size_t)(e + 16 - b) : len - off;
-	} else if ((why = find_token_at(text, len, &off, &tl)) == NULL && has_url_cred(text, len)) {
+	} else if ((tok = find_token_at(text, len, &off, &tl)) != NULL) {
+		rule = tok->test ? SCAN_R_TEST_TOKEN : SCAN_R_TOKEN;
+	} else if (has_url_cred(text, len)) {
 		rule = SCAN_R_URL_CRED;
 		why = "URL with user:password";
 		off = 0;
 		tl = len;
-	}
-	if (!why)
+	} else {
 		return 0;
-	snprintf(reason, sizeof reason, "%s in %s", why, name);
+	}
+	if (tok)
+		snprintf(reason, sizeof reason, "%s format in %s", tok->what, name);
+	else
+		snprintf(reason, sizeof reason, "%s in %s", why, name);
 	return scan_add(r, file, line, line, rule, SCAN_SRC_NONE, name, NULL, reason, text + off,
 			tl);
+}
+
+/* keyhole-shim's options that take a value (shim/args.c), as the next
+ * word or after '='. */
+static bool shim_valued(const char *a, const char **ret_v, bool *ret_next)
+{
+	static const char *const valued[] = { "--socket", "--dir", "--user", "--secret",
+					      "--optional", "--on-rotate", "--timeout" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(valued); i++) {
+		size_t l = strlen(valued[i]);
+		if (strncmp(a, valued[i], l) != 0 || (a[l] != '\0' && a[l] != '='))
+			continue;
+		*ret_next = a[l] == '\0';
+		*ret_v = a[l] == '=' ? a + l + 1 : NULL;
+		return true;
+	}
+	return false;
+}
+
+/* "UID[:GID]", numeric as the shim wants it, with a UID other than 0. */
+static bool user_not_root(const char *v)
+{
+	size_t d = strspn(v, "0123456789");
+
+	if (d == 0 || (v[d] != '\0' && v[d] != ':'))
+		return false;
+	return strspn(v, "0") < d;
+}
+
+bool scan_shim_drops_root(const char *const *argv, size_t argc)
+{
+	const char *b, *user = NULL;
+
+	if (argc == 0 || !argv[0])
+		return false;
+	b = strrchr(argv[0], '/');
+	if (strcmp(b ? b + 1 : argv[0], "keyhole-shim") != 0)
+		return false;
+	/* The shim's own options run up to "--"; the app's come after. */
+	for (size_t i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i], *v = NULL;
+		bool next = false;
+		if (!shim_valued(a, &v, &next))
+			continue;
+		if (next) {
+			if (++i >= argc)
+				break;
+			v = argv[i];
+		}
+		if (!strncmp(a, "--user", 6))
+			user = v;
+	}
+	return user && user_not_root(user);
 }

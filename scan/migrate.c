@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Import planning (migrate.h): picks the credentials of one scanned file
  * that can be moved, rewrites the file without them (Dockerfile ENV/ARG
  * instructions rebuilt, compose/.env entries dropped by line range), wraps
@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "proto.h"
+#include "scan_lex.h"
 
 struct mig_ctx {
 	const char *path, *buf;
@@ -381,21 +382,72 @@ static const struct mig_secret *secret_of(const struct mig_plan *p, const char *
 	return NULL;
 }
 
+/* A policy rule name: 1..MIG_MAX_RULE_NAME of [A-Za-z0-9._-]
+ * (agent/policy.c). Runs of other bytes ('/' of a prefix, spaces, UTF-8)
+ * become one '-'; "app" if nothing is left. */
+static void rule_name_clean(const char *raw, char *out, size_t outsz)
+{
+	size_t o = 0, lim = outsz - 1 < MIG_MAX_RULE_NAME ? outsz - 1 : MIG_MAX_RULE_NAME;
+	bool dash = false;
+
+	for (const char *c = raw; *c; c++) {
+		if (!isalnum((unsigned char)*c) && !strchr("._-", *c)) {
+			dash = o > 0;
+			continue;
+		}
+		if (o + dash + 1 > lim)
+			break;
+		if (dash)
+			out[o++] = '-';
+		out[o++] = *c;
+		dash = false;
+	}
+	out[o] = '\0';
+	if (o == 0)
+		snprintf(out, outsz, "app");
+}
+
+/* <prefix><service> for a compose service; else the prefix, or the
+ * image's last path element without tag or digest. */
+static void rule_name(const char *prefix, const char *svc, const char *image, char *out,
+		      size_t outsz)
+{
+	const char *b = strrchr(image, '/');
+	char raw[600];
+
+	if (svc) {
+		snprintf(raw, sizeof raw, "%s%s", prefix ? prefix : "", svc);
+	} else {
+		snprintf(raw, sizeof raw, "%s", prefix && *prefix ? prefix : (b ? b + 1 : image));
+		raw[strcspn(raw, ":@")] = '\0';
+	}
+	rule_name_clean(raw, out, outsz);
+}
+
+/* Rule names are unique in a policy: a name taken already gets "-2", "-3".. */
+static void rule_name_unique(json_t *rules, char *name, size_t namesz)
+{
+	char base[MIG_MAX_RULE_NAME + 1];
+	size_t i;
+	json_t *r;
+
+	snprintf(base, sizeof base, "%s", name);
+	for (unsigned k = 2;; k++) {
+		bool taken = false;
+		json_array_foreach(rules, i, r)
+			taken |= !strcmp(json_string_value(json_object_get(r, "name")), name);
+		if (!taken)
+			return;
+		snprintf(name, namesz, "%.*s-%u", MIG_MAX_RULE_NAME - 11, base, k);
+	}
+}
+
 /* One rule: the secrets moved from findings of service svc (NULL = all). */
-static json_t *rule_json(const struct mig_ctx *m, const char *prefix, const char *svc,
+static json_t *rule_json(const struct mig_ctx *m, const char *name, const char *svc,
 			 const char *image)
 {
 	json_t *grant = json_array(), *seen = json_object();
-	char name[300];
-	const char *b = strrchr(image, '/');
 
-	if (svc)
-		snprintf(name, sizeof name, "%s%s", prefix ? prefix : "", svc);
-	else
-		snprintf(name, sizeof name, "%s", prefix && *prefix ? prefix : (b ? b + 1 : image));
-	name[strcspn(name, svc ? "" : ":@")] = '\0';
-	if (name[0] && name[strlen(name) - 1] == '/')
-		name[strlen(name) - 1] = '\0';
 	for (size_t i = 0; grant && seen && i < m->r->n; i++) {
 		const struct scan_finding *f = &m->r->f[i];
 		const struct mig_secret *s;
@@ -411,8 +463,22 @@ static json_t *rule_json(const struct mig_ctx *m, const char *prefix, const char
 		json_decref(grant);
 		return NULL;
 	}
-	return json_pack("{s:s, s:{s:s}, s:o}", "name", name[0] ? name : "app", "match",
-			 "image", image, "grant", grant);
+	return json_pack("{s:s, s:{s:s}, s:o}", "name", name, "match", "image", image, "grant",
+			 grant);
+}
+
+/* Append the rule for service svc (NULL = the whole file), if it grants. */
+static void add_rule(const struct mig_ctx *m, json_t *rules, const char *prefix,
+		     const char *svc, const char *image)
+{
+	char name[MIG_MAX_RULE_NAME + 1];
+	json_t *one;
+
+	rule_name(prefix, svc, image, name, sizeof name);
+	rule_name_unique(rules, name, sizeof name);
+	one = rule_json(m, name, svc, image);
+	if (one)
+		json_array_append_new(rules, one);
 }
 
 /* A JSON array of rules: one per compose service that lost secrets, else
@@ -424,17 +490,12 @@ static char *policy_json(const struct mig_ctx *m, const char *prefix, const char
 	char *s;
 
 	if (rules && m->p->type == SCAN_T_COMPOSE) {
-		for (size_t i = 0; i < r->n_services; i++) {
-			const char *img = r->services[i].image ? r->services[i].image
-							       : image ? image : "IMAGE";
-			json_t *one = rule_json(m, prefix, r->services[i].name, img);
-			if (one)
-				json_array_append_new(rules, one);
-		}
+		for (size_t i = 0; i < r->n_services; i++)
+			add_rule(m, rules, prefix, r->services[i].name,
+				 r->services[i].image ? r->services[i].image
+						      : image ? image : "IMAGE");
 	} else if (rules) {
-		json_t *one = rule_json(m, prefix, NULL, image ? image : "IMAGE");
-		if (one)
-			json_array_append_new(rules, one);
+		add_rule(m, rules, prefix, NULL, image ? image : "IMAGE");
 	}
 	s = rules ? json_dumps(rules, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(rules);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Compose file scanner over libyaml's document API: services.*.environment
  * (mapping or list, `<<` merge keys), env_file references (returned for the
  * caller to read), privileged and host network/pid/ipc. Pure; untrusted
@@ -11,7 +11,8 @@
 #include <yaml.h>
 
 #include "cleanup.h"
-#include "scan.h"
+#include "scan_drivers.h"
+#include "scan_detect.h"
 
 #define CO_MAX_VISITS 100000u
 #define CO_MAX_MERGE_DEPTH 8
@@ -172,9 +173,9 @@ static int service(struct co_ctx *c, yaml_node_t *svc)
 {
 	yaml_node_t *env = map_get(c, svc, "environment"), *ef = map_get(c, svc, "env_file");
 	const char *image = scalar(map_get(c, svc, "image"), NULL);
-	int e = 0;
-
 	struct scan_service *ns;
+	char *name, *img;
+	int e = 0;
 
 	if (image && !c->r->image && !(c->r->image = strdup(image)))
 		return -ENOMEM;
@@ -184,14 +185,14 @@ static int service(struct co_ctx *c, yaml_node_t *svc)
 	if (!ns)
 		return -ENOMEM;
 	c->r->services = ns;
-	ns[c->r->n_services] = (struct scan_service){ strdup(c->service),
-						      image ? strdup(image) : NULL };
-	if (!ns[c->r->n_services].name || (image && !ns[c->r->n_services].image)) {
-		free(ns[c->r->n_services].name);
-		free(ns[c->r->n_services].image);
+	name = strdup(c->service);
+	img = image ? strdup(image) : NULL;
+	if (!name || (image && !img)) {
+		free(name);
+		free(img);
 		return -ENOMEM;
 	}
-	c->r->n_services++;
+	ns[c->r->n_services++] = (struct scan_service){ name, img };
 	if (env && env->type == YAML_MAPPING_NODE)
 		e = env_map(c, env, 0, false);
 	else if (env && env->type == YAML_SEQUENCE_NODE)

@@ -1,10 +1,11 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Dockerfile scanner: joins continuation lines (a finding names the line
  * where its instruction starts), reads ENV (both forms), ARG defaults,
  * LABEL, RUN export/echo, and the final stage's posture (USER, EXPOSE,
  * ENTRYPOINT/CMD) plus ADD from URLs in any stage. Pure; untrusted text. */
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,186 +13,17 @@
 #include <strings.h>
 
 #include "cleanup.h"
-#include "scan.h"
-
-static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-
-/* `# escape=`` ` parser directive on the first lines. */
-static char parse_escape(const char *buf, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && buf[i] == '#') {
-		const char *nl = memchr(buf + i, '\n', len - i);
-		size_t e = nl ? (size_t)(nl - buf) : len, k = i + 1;
-		while (k < e && blank(buf[k]))
-			k++;
-		if (e - k >= 8 && !strncasecmp(buf + k, "escape", 6)) {
-			k += 6;
-			while (k < e && blank(buf[k]))
-				k++;
-			if (k < e && buf[k] == '=') {
-				k++;
-				while (k < e && blank(buf[k]))
-					k++;
-				if (k < e && (buf[k] == '`' || buf[k] == '\\'))
-					return buf[k];
-			}
-		}
-		i = e + 1;
-	}
-	return '\\';
-}
-
-void scan_df_iter_init(struct scan_df_iter *it, const char *buf, size_t len)
-{
-	memset(it, 0, sizeof *it);
-	it->buf = buf;
-	it->len = len;
-	it->esc = parse_escape(buf, len);
-}
-
-void scan_df_instr_clear(struct scan_df_instr *in)
-{
-	if (in->text) {
-		sodium_memzero(in->text, in->text_len);
-		free(in->text);
-	}
-	memset(in, 0, sizeof *in);
-}
-
-/* One physical line: [*s, *s + *n), advancing the iterator. */
-static bool next_line(struct scan_df_iter *it, const char **s, size_t *n)
-{
-	const char *nl;
-
-	if (it->pos >= it->len)
-		return false;
-	*s = it->buf + it->pos;
-	nl = memchr(*s, '\n', it->len - it->pos);
-	*n = nl ? (size_t)(nl - *s) : it->len - it->pos;
-	it->pos += *n + (nl ? 1 : 0);
-	it->lineno++;
-	while (*n && blank((*s)[*n - 1]))
-		(*n)--;
-	return true;
-}
-
-static void set_keyword(struct scan_df_instr *in, const char *t, size_t n, size_t *ret_k)
-{
-	size_t k = 0, w = 0;
-
-	while (k < n && blank(t[k]))
-		k++;
-	while (k < n && !blank(t[k])) {
-		if (w < sizeof in->kw - 1)
-			in->kw[w++] = (char)toupper((unsigned char)t[k]);
-		k++;
-	}
-	in->kw[w] = '\0';
-	while (k < n && blank(t[k]))
-		k++;
-	*ret_k = k;
-}
-
-int scan_df_next(struct scan_df_iter *it, struct scan_df_instr *ret)
-{
-	struct scan_df_instr in = { 0 };
-	size_t cap = 0, k;
-	const char *s;
-	size_t n;
-
-	while (next_line(it, &s, &n)) {
-		size_t lead = 0;
-		bool cont;
-		while (lead < n && blank(s[lead]))
-			lead++;
-		/* Blank and comment lines are dropped, inside continuations too
-		 * (as BuildKit does). */
-		if (lead == n || s[lead] == '#')
-			continue;
-		if (!in.text) {
-			in.line = it->lineno;
-			in.off = (size_t)(s - it->buf);
-		}
-		cont = n > 0 && s[n - 1] == it->esc;
-		if (cont)
-			n--;
-		if (in.text_len + n + 2 > cap) {
-			char *nb;
-			cap = (in.text_len + n + 2) * 2;
-			nb = malloc(cap);
-			if (!nb) {
-				scan_df_instr_clear(&in);
-				return -ENOMEM;
-			}
-			if (in.text)
-				memcpy(nb, in.text, in.text_len);
-			scan_df_instr_clear(&(struct scan_df_instr){ .text = in.text,
-								   .text_len = in.text_len });
-			in.text = nb;
-		}
-		memcpy(in.text + in.text_len, s, n);
-		in.text_len += n;
-		in.text[in.text_len] = '\0';
-		in.end_line = it->lineno;
-		in.end_off = it->pos;
-		if (!cont)
-			break;
-	}
-	if (!in.text)
-		return 0;
-	set_keyword(&in, in.text, in.text_len, &k);
-	memmove(in.text, in.text + k, in.text_len - k + 1);
-	in.text_len -= k;
-	*ret = in;
-	return 1;
-}
-
-bool scan_df_word(const char *t, size_t len, size_t *pos, char esc, char *out, size_t *ret_len)
-{
-	size_t i = *pos, o = 0;
-	char q = 0;
-
-	while (i < len && isspace((unsigned char)t[i]))
-		i++;
-	if (i >= len)
-		return false;
-	for (; i < len; i++) {
-		char c = t[i];
-		if (q == '\'') {
-			if (c == '\'')
-				q = 0;
-			else
-				out[o++] = c;
-		} else if (c == esc && i + 1 < len && (q == 0 || strchr("\"$`\\", t[i + 1]))) {
-			out[o++] = t[++i];
-		} else if (q == '"') {
-			if (c == '"')
-				q = 0;
-			else
-				out[o++] = c;
-		} else if (c == '"' || c == '\'') {
-			q = c;
-		} else if (isspace((unsigned char)c)) {
-			break;
-		} else {
-			out[o++] = c;
-		}
-	}
-	out[o] = '\0';
-	*pos = i;
-	*ret_len = o;
-	return true;
-}
-
-/* ---- the scanner proper ---- */
+#include "scan_drivers.h"
+#include "scan_detect.h"
+#include "scan_lex.h"
 
 #define DF_MAX_EXPOSE 32u
+#define DF_MAX_ARGV 64u
 
 struct df_stage {
 	unsigned from_line, user_line, entry_line, cmd_line, n_ports;
 	bool has_user, user_root;
+	bool entry_shim, cmd_shim; /* keyhole-shim --user NONROOT */
 	char first_port[24];
 	unsigned extra_line[DF_MAX_EXPOSE];
 	char extra[DF_MAX_EXPOSE][80];
@@ -373,9 +205,38 @@ static void df_expose(struct df_ctx *c, const struct scan_df_instr *in)
 	}
 }
 
+/* ENTRYPOINT/CMD: is it keyhole-shim dropping to a non-root --user? Exec
+ * form is a JSON array (as the builder reads it), else shell words. */
+static bool df_shim_drops(struct df_ctx *c, const struct scan_df_instr *in)
+{
+	const char *argv[DF_MAX_ARGV];
+	json_t *a = in->text[0] == '[' ? json_loadb(in->text, in->text_len, 0, NULL) : NULL;
+	size_t argc = 0, pos = 0, wl, used = 0;
+	bool drops;
+
+	if (json_is_array(a)) {
+		for (; argc < json_array_size(a) && argc < DF_MAX_ARGV; argc++)
+			if (!(argv[argc] = json_string_value(json_array_get(a, argc))))
+				break;
+	} else {
+		/* decoded words, each NUL-terminated, fit in c->val: every word
+		 * is no longer than its source and followed by a separator */
+		while (argc < DF_MAX_ARGV &&
+		       scan_df_word(in->text, in->text_len, &pos, c->esc, c->val + used, &wl)) {
+			argv[argc++] = c->val + used;
+			used += wl + 1;
+		}
+	}
+	drops = scan_shim_drops_root(argv, argc);
+	json_decref(a);
+	return drops;
+}
+
 static int df_final_posture(struct df_ctx *c)
 {
 	const struct df_stage *st = &c->st;
+	/* the shim starts as root and drops to --user before the app runs */
+	bool shim = st->entry_line ? st->entry_shim : st->cmd_shim;
 	char why[160];
 	int e = 0;
 
@@ -384,11 +245,11 @@ static int df_final_posture(struct df_ctx *c)
 	c->r->final_from_line = st->from_line;
 	c->r->entrypoint_line = st->entry_line;
 	c->r->cmd_line = st->cmd_line;
-	if (!st->has_user)
+	if (!shim && !st->has_user)
 		e = scan_add(c->r, c->file, st->from_line, st->from_line, SCAN_R_ROOT_USER,
 			     SCAN_SRC_NONE, NULL, NULL, "final stage has no USER: runs as root",
 			     NULL, 0);
-	else if (st->user_root)
+	else if (!shim && st->user_root)
 		e = scan_add(c->r, c->file, st->user_line, st->user_line, SCAN_R_ROOT_USER,
 			     SCAN_SRC_NONE, NULL, NULL, "final stage sets USER root", NULL, 0);
 	for (size_t i = 0; e == 0 && i < st->n_extra; i++) {
@@ -423,8 +284,10 @@ static int df_instr(struct df_ctx *c, const struct scan_df_instr *in)
 		df_expose(c, in);
 	} else if (!strcmp(k, "ENTRYPOINT")) {
 		c->st.entry_line = in->line;
+		c->st.entry_shim = df_shim_drops(c, in);
 	} else if (!strcmp(k, "CMD")) {
 		c->st.cmd_line = in->line;
+		c->st.cmd_shim = df_shim_drops(c, in);
 	}
 	return 0;
 }
