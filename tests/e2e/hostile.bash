@@ -32,8 +32,9 @@ case_borrow() {
 	t_run "[$E] the borrower is refused (exit $rc)" test "$rc" -ne 0
 	t_run "[$E] the audit names the nested cgroup" \
 		grep -q "cgroup nested below container ${vid:0:12}" "$D/audit.log"
-	t_eq "[$E] the audit holds one release under the victim's id: its own" \
-		"$(grep -F "\"container_id\":\"$vid\"" "$D/audit.log" | grep -cF '"decision":"release"')" 1
+	t_eq "[$E] the audit holds one release of pay/db under the victim's id: its own" \
+		"$(grep -F "\"container_id\":\"$vid\"" "$D/audit.log" | grep -F '"secret":"pay/db"' |
+			grep -cF '"decision":"release"')" 1
 	out=$(le_cli "$E" "$D" logs e2e-pay-victim 2>&1 | head -2)
 	t_run "[$E] the victim itself still got its secret" \
 		grep -q "pay_db sha256=$(sha "$PAY_DB")" <<<"$out"
