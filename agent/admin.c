@@ -239,21 +239,18 @@ static json_t *do_explain(struct agent *a, json_t *rq)
 static json_t *admin_handle(struct agent *a, const char *json, size_t len)
 {
 	json_error_t je;
-	json_t *rq = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je), *out;
+	json_auto_t *rq = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
 	const char *cmd = json_string_value(json_object_get(rq, "cmd"));
 
 	if (!json_is_object(rq) || !cmd)
-		out = err_reply("request must be a JSON object with \"cmd\"");
-	else if (strcmp(cmd, ADMIN_CMD_STATUS) == 0)
-		out = do_status(a);
-	else if (strcmp(cmd, ADMIN_CMD_RELOAD) == 0)
-		out = do_reload(a);
-	else if (strcmp(cmd, ADMIN_CMD_EXPLAIN) == 0)
-		out = do_explain(a, rq);
-	else
-		out = err_reply("unknown command");
-	json_decref(rq);
-	return out;
+		return err_reply("request must be a JSON object with \"cmd\"");
+	if (strcmp(cmd, ADMIN_CMD_STATUS) == 0)
+		return do_status(a);
+	if (strcmp(cmd, ADMIN_CMD_RELOAD) == 0)
+		return do_reload(a);
+	if (strcmp(cmd, ADMIN_CMD_EXPLAIN) == 0)
+		return do_explain(a, rq);
+	return err_reply("unknown command");
 }
 
 void admin_readable(struct agent *a, struct conn *c)

@@ -83,10 +83,11 @@ static int queue_value(struct release *rel, struct conn *c, const struct policy_
 static int queue_secret(struct release *rel, struct conn *c, const struct policy_grant_ref *g,
 			enum audit_decision ok, struct held *h)
 {
+	cleanup_ks_secret struct ks_secret *owned = NULL; /* when not cached */
 	struct ks_secret *s = NULL;
-	bool owned = false;
+	bool is_owned = false;
 	char why[128];
-	int r = get_secret(rel, g->grant->secret, &s, &owned);
+	int r = get_secret(rel, g->grant->secret, &s, &is_owned);
 
 	if (r < 0) {
 		snprintf(why, sizeof(why), "%s%s", r == -ENOENT ? "not in store" : "store error: ",
@@ -94,11 +95,11 @@ static int queue_secret(struct release *rel, struct conn *c, const struct policy
 		conn_audit(rel->audit, c, g->rule->name, g->grant->secret, 0, AUDIT_DENY, why);
 		return queue_denied(rel, c, g->grant->secret, why);
 	}
+	if (is_owned)
+		owned = s;
 	r = queue_value(rel, c, g, s, ok);
 	if (r == 0)
 		h->version = s->version;
-	if (owned)
-		ks_secret_free(s);
 	if (r == -EIO)
 		return queue_denied(rel, c, g->grant->secret, "audit log unavailable");
 	return r < 0 ? r : 1;

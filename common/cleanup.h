@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static inline void cleanup_freep(void *p)
@@ -23,7 +24,18 @@ static inline void cleanup_closep(int *fd)
 	}
 }
 
+/* For NUL-terminated text that may hold a secret (a passphrase, a value
+ * read from a tty): wiped up to its terminator, then freed. */
+static inline void cleanup_erase_strp(char **p)
+{
+	if (*p) {
+		explicit_bzero(*p, strlen(*p));
+		free(*p);
+	}
+}
+
 #define cleanup_free __attribute__((cleanup(cleanup_freep)))
+#define cleanup_erase_str __attribute__((cleanup(cleanup_erase_strp)))
 #define cleanup_close __attribute__((cleanup(cleanup_closep)))
 
 static inline void *steal_pointer_(void *pp)

@@ -35,6 +35,13 @@ struct ks_secret {
 	uint64_t version;
 };
 void ks_secret_free(struct ks_secret *s);
+/* Scope-bound: `cleanup_ks_secret struct ks_secret *s = NULL;` is wiped and
+ * freed on every return path (steal_pointer to keep it). */
+static inline void ks_secret_freep(struct ks_secret **s)
+{
+	ks_secret_free(*s);
+}
+#define cleanup_ks_secret __attribute__((cleanup(ks_secret_freep)))
 
 struct ks_init_opts {
 	const char *key_file; /* write the private key here (0400); NULL: key
