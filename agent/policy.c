@@ -764,23 +764,19 @@ static bool match_posture(const struct policy *p, const struct policy_rule *r,
 }
 
 int policy_protect_paths(struct policy *p, const char *engine_url, const char *store,
-			 const char *admin_socket)
+			 const char *key_file, const char *admin_socket)
 {
-	const char *in[3] = { engine_url, store, admin_socket };
+	const char *in[4] = { engine_url, store, key_file, admin_socket };
 	char clean[ENGINE_MAX_PATH];
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		const char *s = in[i];
 		if (!s || (i != 0 && strstr(s, "://")))
-			continue;
+			continue; /* unset, or a store URL such as etcd:// */
 		if (i == 0 && strncmp(s, "unix://", 7) == 0)
 			s += 7;
-		if (engine_clean_path(s, clean, sizeof(clean)) < 0)
+		if (engine_clean_path(s, clean, sizeof(clean)) < 0 || strcmp(clean, "/") == 0)
 			return -EINVAL;
-		if (i != 0 && strcmp(clean, "/") != 0) /* the directory holding it */
-			*strrchr(clean, '/') = '\0';
-		if (!clean[0] || strcmp(clean, "/") == 0)
-			continue; /* would refuse every bind mount; "/" is refused anyway */
 		if (p->n_agent_paths >= POLICY_MAX_AGENT_PATHS)
 			return -EINVAL;
 		if (!(p->agent_paths[p->n_agent_paths] = strdup(clean)))

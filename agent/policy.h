@@ -57,8 +57,8 @@ struct policy {
 	struct policy_rule *rules;
 	size_t n_rules;
 	char digest[65]; /* sha256 hex of the file bytes */
-	/* The agent's own engine socket, store and admin directories: a bind
-	 * mount of them fails "host_mounts" (policy_protect_paths). Owned. */
+	/* The agent's own engine socket, store, key file and admin socket: a
+	 * bind mount exposing them fails "host_mounts" (policy_protect_paths). */
 	char *agent_paths[POLICY_MAX_AGENT_PATHS];
 	size_t n_agent_paths;
 };
@@ -109,14 +109,17 @@ void policy_describe(const struct policy_identity *id, char *buf, size_t len);
 /* Does any rule grant secret (to anyone)? */
 bool policy_mentions(const struct policy *p, const char *secret);
 
-/* Tell p the agent's own paths, so that "privileged": false and
- * "host_mounts": false also refuse a bind mount of them: the socket path of
- * engine_url ("unix:///run/docker.sock"), the directory of store (skipped
- * when it is a URL such as etcd://) and the directory of admin_socket. Any
- * may be NULL. Call after policy_parse, before evaluating. 0, -EINVAL (a
- * path is not absolute or is too long) or -ENOMEM. Pure. */
+/* Tell p the agent's own files, so that "privileged": false and
+ * "host_mounts": false also refuse a bind mount of them, of a directory
+ * holding them, or of a path below them: the socket of engine_url
+ * ("unix:///run/docker.sock"), the store (skipped when it is a URL such as
+ * etcd://), the key file and the admin socket. Any may be NULL. Files, not
+ * their directories: the agent socket directory, meant to be mounted, may
+ * sit next to them. Call after policy_parse, before evaluating. 0, -EINVAL
+ * (a path is not absolute -- resolve relative ones first --, is "/" or is
+ * too long) or -ENOMEM. Pure. */
 int policy_protect_paths(struct policy *p, const char *engine_url, const char *store,
-			 const char *admin_socket);
+			 const char *key_file, const char *admin_socket);
 
 /* The length of the longest prefix of s, at most max bytes, that is valid
  * UTF-8 (no partial, overlong or surrogate sequence). Every truncation of a

@@ -584,16 +584,19 @@ END_TEST
 START_TEST(posture_agent_paths)
 {
 	static const struct { const char *src; const char *why; } binds[] = {
-		{ "/srv/ks", "bind mount of /srv/ks" },
+		{ "/srv/ks/store.khs", "bind mount of /srv/ks/store.khs" },
+		{ "/srv/ks", "bind mount of /srv/ks (exposes /srv/ks/store.khs)" },
 		{ "/srv", "bind mount of /srv (exposes /srv/" },
-		{ "/srv/ks/sub", "bind mount of /srv/ks/sub (exposes /srv/ks)" },
 		{ "/srv/eng", "(exposes /srv/eng/e.sock)" },
 		{ "/srv/eng/e.sock", "bind mount of /srv/eng/e.sock" },
-		{ "/run/adm", "bind mount of /run/adm" },
+		{ "/srv/key", "bind mount of /srv/key" },
+		{ "/run/adm", "bind mount of /run/adm (exposes /run/adm/admin.sock)" },
 		{ "/var/lib", "bind mount of /var/lib (exposes /var/lib/keyhole)" },
 		{ "/etc/keyhole/x", "bind mount of /etc/keyhole/x (exposes /etc/keyhole)" },
+		{ "/run/keyhole-admin", "bind mount of /run/keyhole-admin" },
 		{ "/home/u/.local/share/podman.sock", "bind mount of /home/u/.local/share/podman.sock" },
 		{ "/srv/other", NULL }, { "/srv/ksx", NULL }, { "/srv/eng/e.sockx", NULL },
+		{ "/srv/ks/run", NULL }, /* next to the store: the agent socket dir of a lab */
 		{ "/data", NULL }, { "/run/keyhole", NULL }, /* the agent socket dir is meant to be */
 	};
 
@@ -606,8 +609,8 @@ START_TEST(posture_agent_paths)
 		ck_assert_int_eq(parse("{\"version\":1,\"rules\":[{\"name\":\"r\",\"require\":"
 				       "{\"host_mounts\":false},\"grant\":[" G("s") "]}]}"), 0);
 		ck_assert_int_eq(policy_protect_paths(P, "unix:///srv/eng//e.sock", "/srv/ks/store.khs",
-						      "/run/adm/admin.sock"), 0);
-		ck_assert_uint_eq(P->n_agent_paths, 3);
+						      "/srv/key", "/run/adm/admin.sock"), 0);
+		ck_assert_uint_eq(P->n_agent_paths, 4);
 		policy_eval_free(EV);
 		EV = NULL;
 		ck_assert_int_eq(policy_eval(P, &ID, &EV), 0);
@@ -617,12 +620,13 @@ START_TEST(posture_agent_paths)
 			ck_assert_msg(strstr(EV->rules[0].why, binds[i].why) != NULL, "%s: '%s'",
 				      binds[i].src, EV->rules[0].why);
 	}
-	/* etcd stores are not paths; relative paths are refused */
+	/* etcd stores are not paths; relative paths and "/" are refused */
 	ck_assert_int_eq(parse(RULE("", G("a"))), 0);
-	ck_assert_int_eq(policy_protect_paths(P, NULL, "etcd://10.0.0.1:2379/kh", NULL), 0);
+	ck_assert_int_eq(policy_protect_paths(P, NULL, "etcd://10.0.0.1:2379/kh", NULL, NULL), 0);
 	ck_assert_uint_eq(P->n_agent_paths, 0);
-	ck_assert_int_eq(policy_protect_paths(P, "unix://run/x.sock", NULL, NULL), -EINVAL);
-	ck_assert_int_eq(policy_protect_paths(P, NULL, "store.khs", NULL), -EINVAL);
+	ck_assert_int_eq(policy_protect_paths(P, "unix://run/x.sock", NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(policy_protect_paths(P, NULL, "store.khs", NULL, NULL), -EINVAL);
+	ck_assert_int_eq(policy_protect_paths(P, NULL, NULL, "//", NULL), -EINVAL);
 }
 END_TEST
 
