@@ -17,6 +17,42 @@
 #include "proto.h"
 #include "text.h"
 
+/* "%.*s", CUT(s, n): at most n bytes of s, never a partial character. */
+#define CUT(s, n) (int)policy_utf8_prefix((s), (n)), (s)
+
+size_t policy_utf8_prefix(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < max && p[i]) {
+		unsigned c = p[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+			 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		uint32_t cp = n == 2 ? (c & 0x1f) : n == 3 ? (c & 0x0f) : (c & 0x07);
+		static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+
+		if (n == 0 || n > max - i)
+			break;
+		for (size_t k = 1; k < n; k++) { /* stops at the NUL: it is no continuation */
+			if ((p[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (n > 1 && (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)))
+			break;
+		i += n;
+	}
+	return i;
+}
+
+/* After a vsnprintf that may have cut inside a character. */
+static void utf8_trim(char *buf, size_t len)
+{
+	if (len)
+		buf[policy_utf8_prefix(buf, len - 1)] = '\0';
+}
+
 struct pctx {
 	char *err;
 	size_t errlen;
@@ -30,6 +66,7 @@ __attribute__((format(printf, 2, 3))) static int perr(struct pctx *c, const char
 	if (c->errlen)
 		vsnprintf(c->err, c->errlen, fmt, ap);
 	va_end(ap);
+	utf8_trim(c->err, c->errlen);
 	return -EINVAL;
 }
 
@@ -44,7 +81,7 @@ static int check_keys(struct pctx *c, const char *where, json_t *o, const char *
 		for (i = 0; allowed[i] && strcmp(allowed[i], k) != 0; i++)
 			;
 		if (!allowed[i])
-			return perr(c, "%s: unknown key '%.64s'", where, k);
+			return perr(c, "%s: unknown key '%.*s'", where, CUT(k, 64));
 	}
 	return 0;
 }
@@ -100,8 +137,8 @@ static int parse_labels(struct pctx *c, const char *where, json_t *l, struct pol
 		if (!json_is_string(v) || strlen(k) > POLICY_MAX_STR || !*k ||
 		    strlen(json_string_value(v)) > POLICY_MAX_STR ||
 		    strlen(json_string_value(v)) != json_string_length(v))
-			return perr(c, "%s.labels.%.64s: must be a string of at most %u characters",
-				    where, k, POLICY_MAX_STR);
+			return perr(c, "%s.labels.%.*s: must be a string of at most %u characters",
+				    where, CUT(k, 64), POLICY_MAX_STR);
 		r->label_keys[i] = k;
 		r->label_vals[i++] = json_string_value(v);
 	}
@@ -142,26 +179,92 @@ static int parse_match(struct pctx *c, const char *where, json_t *m, struct poli
 	return 0;
 }
 
+/* Linux capability names, by number (capability.h); bit 63 is "ALL". */
+static const char *const cap_names[] = {
+	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
+	"SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
+	"NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO",
+	"SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+	"SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE",
+	"AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
+	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+};
+#define CAP_ALL_BIT 63
+#define CAP_N (sizeof(cap_names) / sizeof(cap_names[0]))
+
+/* "cap_sys_admin" / "SYS_ADMIN" / "all" -> its bit, or -1. The engine side
+ * arrives normalized (engine_json.c); the policy side may be spelled either way. */
+static int cap_bit(const char *s)
+{
+	char u[40];
+	size_t n;
+
+	if ((s[0] | 0x20) == 'c' && (s[1] | 0x20) == 'a' && (s[2] | 0x20) == 'p' && s[3] == '_')
+		s += 4;
+	n = strlen(s);
+	if (n == 0 || n >= sizeof(u))
+		return -1;
+	for (size_t i = 0; i <= n; i++)
+		u[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 'a' + 'A') : s[i];
+	if (strcmp(u, "ALL") == 0)
+		return CAP_ALL_BIT;
+	for (size_t i = 0; i < CAP_N; i++)
+		if (strcmp(u, cap_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int parse_caps(struct pctx *c, const char *where, json_t *a, struct policy_rule *r)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(a) || json_array_size(a) > 64)
+		return perr(c, "%s.require.capabilities: must be an array of at most 64 names",
+			    where);
+	json_array_foreach(a, i, v) {
+		int b = json_is_string(v) ? cap_bit(json_string_value(v)) : -1;
+		if (b < 0)
+			return perr(c, "%s.require.capabilities[%zu]: not a capability name (like "
+				    "\"NET_BIND_SERVICE\" or \"ALL\")", where, i);
+		r->caps_allowed |= (uint64_t)1 << b;
+	}
+	r->has_caps = true;
+	return 0;
+}
+
+/* "key": false sets *ret (a requirement); true asks nothing. */
+static int get_req(struct pctx *c, const char *where, json_t *q, const char *key, bool *ret)
+{
+	json_t *v = json_object_get(q, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return perr(c, "%s.require.%s: must be true or false", where, key);
+	*ret = json_is_false(v);
+	return 0;
+}
+
 static int parse_require(struct pctx *c, const char *where, json_t *q, struct policy_rule *r)
 {
-	static const char *const keys[] = { "privileged", "root", NULL };
-	json_t *v;
+	static const char *const keys[] = { "privileged", "root", "host_namespaces",
+					    "unconfined", "host_mounts", "devices",
+					    "capabilities", NULL };
 	int e;
 
 	if (!json_is_object(q))
 		return perr(c, "%s.require: must be an object", where);
-	if ((e = check_keys(c, where, q, keys)) < 0)
+	if ((e = check_keys(c, where, q, keys)) < 0 ||
+	    (e = get_req(c, where, q, "privileged", &r->req_unprivileged)) < 0 ||
+	    (e = get_req(c, where, q, "root", &r->req_nonroot)) < 0 ||
+	    (e = get_req(c, where, q, "host_namespaces", &r->req_no_host_ns)) < 0 ||
+	    (e = get_req(c, where, q, "unconfined", &r->req_confined)) < 0 ||
+	    (e = get_req(c, where, q, "host_mounts", &r->req_no_host_mounts)) < 0 ||
+	    (e = get_req(c, where, q, "devices", &r->req_no_devices)) < 0)
 		return e;
-	if ((v = json_object_get(q, "privileged"))) {
-		if (!json_is_boolean(v))
-			return perr(c, "%s.require.privileged: must be true or false", where);
-		r->req_unprivileged = json_is_false(v);
-	}
-	if ((v = json_object_get(q, "root"))) {
-		if (!json_is_boolean(v))
-			return perr(c, "%s.require.root: must be true or false", where);
-		r->req_nonroot = json_is_false(v);
-	}
+	if (json_object_get(q, "capabilities"))
+		return parse_caps(c, where, json_object_get(q, "capabilities"), r);
 	return 0;
 }
 
@@ -378,6 +481,8 @@ void policy_free(struct policy *p)
 		free(p->rules[i].label_vals);
 		free(p->rules[i].grants);
 	}
+	for (size_t i = 0; i < p->n_agent_paths; i++)
+		free(p->agent_paths[i]);
 	free(p->rules);
 	json_decref(p->doc);
 	free(p);
@@ -393,13 +498,15 @@ __attribute__((format(printf, 3, 4))) static bool fail(char *why, size_t len, co
 	va_start(ap, fmt);
 	vsnprintf(why, len, fmt, ap);
 	va_end(ap);
+	utf8_trim(why, len);
 	return false;
 }
 
 static bool rule_needs_meta(const struct policy_rule *r)
 {
 	return r->name_glob || r->image_glob || r->image_id || r->n_labels ||
-	       r->req_unprivileged || r->req_nonroot;
+	       r->req_unprivileged || r->req_nonroot || r->req_no_host_ns || r->req_confined ||
+	       r->req_no_host_mounts || r->req_no_devices || r->has_caps;
 }
 
 /* Selectors the kernel vouches for: runtime, container id, uid, gid, cgroup. */
@@ -409,15 +516,15 @@ static bool match_kernel(const struct policy_rule *r, const struct peer *pe, cha
 		return fail(why, len, "runtime '%s' is not '%s'", runtime_name(pe->cg.runtime),
 			    runtime_name(r->runtime));
 	if (r->container_id && strcmp(r->container_id, pe->cg.id) != 0)
-		return fail(why, len, "container_id '%.12s' is not '%.12s'",
-			    pe->cg.id[0] ? pe->cg.id : "(none)", r->container_id);
+		return fail(why, len, "container_id '%.*s' is not '%.12s'",
+			    CUT(pe->cg.id[0] ? pe->cg.id : "(none)", 12), r->container_id);
 	if (r->has_uid && r->uid != pe->uid)
 		return fail(why, len, "uid %u is not %u", (unsigned)pe->uid, (unsigned)r->uid);
 	if (r->has_gid && r->gid != pe->gid)
 		return fail(why, len, "gid %u is not %u", (unsigned)pe->gid, (unsigned)r->gid);
 	if (r->cgroup_glob && fnmatch(r->cgroup_glob, pe->cg.path, 0) != 0)
-		return fail(why, len, "cgroup '%.120s' does not match '%.120s'", pe->cg.path,
-			    r->cgroup_glob);
+		return fail(why, len, "cgroup '%.*s' does not match '%.*s'", CUT(pe->cg.path, 120),
+			    CUT(r->cgroup_glob, 120));
 	return true;
 }
 
@@ -425,30 +532,262 @@ static bool match_meta(const struct policy_rule *r, const struct container_meta 
 		       size_t len)
 {
 	if (r->name_glob && fnmatch(r->name_glob, m->name, 0) != 0)
-		return fail(why, len, "name '%.120s' does not match '%.120s'", m->name, r->name_glob);
+		return fail(why, len, "name '%.*s' does not match '%.*s'", CUT(m->name, 120),
+			    CUT(r->name_glob, 120));
 	if (r->image_glob && fnmatch(r->image_glob, m->image, 0) != 0)
-		return fail(why, len, "image '%.120s' does not match '%.120s'", m->image,
-			    r->image_glob);
+		return fail(why, len, "image '%.*s' does not match '%.*s'", CUT(m->image, 120),
+			    CUT(r->image_glob, 120));
 	if (r->image_id && strcmp(r->image_id, m->image_id) != 0)
-		return fail(why, len, "image_id '%.80s' is not '%.80s'", m->image_id, r->image_id);
+		return fail(why, len, "image_id '%.*s' is not '%.*s'", CUT(m->image_id, 80),
+			    CUT(r->image_id, 80));
 	for (size_t i = 0; i < r->n_labels; i++) {
 		json_t *v = m->labels ? json_object_get(m->labels, r->label_keys[i]) : NULL;
 		if (!json_is_string(v) || strcmp(json_string_value(v), r->label_vals[i]) != 0)
-			return fail(why, len, "label '%.60s' is %s%.60s%s, not '%.60s'",
-				    r->label_keys[i], json_is_string(v) ? "'" : "",
-				    json_is_string(v) ? json_string_value(v) : "absent",
-				    json_is_string(v) ? "'" : "", r->label_vals[i]);
+			return fail(why, len, "label '%.*s' is %s%.*s%s, not '%.*s'",
+				    CUT(r->label_keys[i], 60), json_is_string(v) ? "'" : "",
+				    CUT(json_is_string(v) ? json_string_value(v) : "absent", 60),
+				    json_is_string(v) ? "'" : "", CUT(r->label_vals[i], 60));
 	}
-	if (r->req_unprivileged && m->privileged)
-		return fail(why, len, "container is privileged (require privileged: false)");
-	if (r->req_nonroot && m->root)
-		return fail(why, len, "container runs as root (user '%.40s'; require root: false)",
-			    m->user);
 	return true;
 }
 
-static bool rule_match(const struct policy_rule *r, const struct policy_identity *id, char *why,
-		       size_t len)
+__attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t len, size_t *off,
+								const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off += (size_t)n;
+	if (*off >= len) /* cut: never inside a character */
+		utf8_trim(buf, len);
+}
+
+/* ---- require: the container's posture (docs/policy.md) ---- */
+
+/* What "privileged": false refuses among added capabilities. */
+#define CAPS_DANGEROUS                                                                      \
+	((uint64_t)1 << CAP_ALL_BIT | (uint64_t)1 << 21 /* SYS_ADMIN */ |                   \
+	 (uint64_t)1 << 19 /* SYS_PTRACE */ | (uint64_t)1 << 16 /* SYS_MODULE */ |            \
+	 (uint64_t)1 << 2 /* DAC_READ_SEARCH */ | (uint64_t)1 << 17 /* SYS_RAWIO */ |         \
+	 (uint64_t)1 << 39 /* BPF */)
+
+/* Engine sockets and keyhole's own directories. A bind mount refuses when
+ * its source is one of these, lies below one, or holds one (a parent,
+ * "/" included). Podman and Docker both reject symlinks only lexically, so
+ * this is lexical too (docs/threat-model.md). */
+static const char *const protected_paths[] = {
+	"/proc", "/sys", "/run/docker.sock", "/var/run/docker.sock",
+	"/run/podman/podman.sock", "/var/run/podman/podman.sock",
+	"/run/containerd/containerd.sock", "/run/crio/crio.sock",
+	"/var/lib/keyhole", "/etc/keyhole", "/run/keyhole-admin", NULL,
+};
+/* Engine sockets wherever they are (rootless podman, a lab's --engine). */
+static const char *const socket_names[] = { "docker.sock", "podman.sock", "containerd.sock",
+					    "crio.sock", NULL };
+
+/* Causes, joined by ", " into a fixed buffer, cut on characters. */
+struct causes {
+	char buf[POLICY_WHY_MAX];
+	size_t off;
+};
+
+__attribute__((format(printf, 2, 3))) static void cause(struct causes *c, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (c->off + 3 >= sizeof(c->buf))
+		return;
+	if (c->off)
+		c->off += (size_t)snprintf(c->buf + c->off, sizeof(c->buf) - c->off, ", ");
+	va_start(ap, fmt);
+	n = vsnprintf(c->buf + c->off, sizeof(c->buf) - c->off, fmt, ap);
+	va_end(ap);
+	c->off = n < 0 ? c->off : c->off + (size_t)n;
+	if (c->off >= sizeof(c->buf)) {
+		utf8_trim(c->buf, sizeof(c->buf));
+		c->off = sizeof(c->buf);
+	}
+}
+
+/* "CapAdd A B" for the added capabilities whose bit is in refuse (an
+ * unknown name is always refused). */
+static void cap_causes(const struct container_meta *m, uint64_t refuse, bool allowlist,
+		       struct causes *c)
+{
+	char list[POLICY_WHY_MAX];
+	size_t off = 0, i;
+	json_t *v;
+
+	list[0] = '\0';
+	json_array_foreach(m->cap_add, i, v) {
+		const char *name = json_string_value(v);
+		int b = name ? cap_bit(name) : -1;
+		if (!name || (b >= 0 && !(refuse >> b & 1)))
+			continue;
+		appendf(list, sizeof(list), &off, "%s%.*s", off ? " " : "", CUT(name, 32));
+	}
+	if (off)
+		cause(c, "CapAdd %s%s", list, allowlist ? " not allowed" : "");
+}
+
+static void ns_causes(const struct container_meta *m, struct causes *c)
+{
+	if (m->host_pid)
+		cause(c, "host pid namespace");
+	if (m->host_ipc)
+		cause(c, "host ipc namespace");
+	if (m->host_net)
+		cause(c, "host network namespace");
+	if (m->host_userns)
+		cause(c, "host user namespace");
+}
+
+static void confinement_causes(const struct container_meta *m, struct causes *c)
+{
+	if (m->seccomp_unconfined)
+		cause(c, "seccomp unconfined");
+	if (m->apparmor_unconfined)
+		cause(c, "apparmor unconfined");
+	if (m->paths_unmasked)
+		cause(c, "masked paths unconfined (systempaths=unconfined)");
+}
+
+/* src exposes path: equal, below it, or a directory above it. */
+static bool path_exposes(const char *src, const char *path)
+{
+	size_t s = strlen(src), n = strlen(path);
+
+	if (strcmp(src, "/") == 0)
+		return true;
+	if (s <= n)
+		return memcmp(src, path, s) == 0 && (path[s] == '\0' || path[s] == '/');
+	return memcmp(src, path, n) == 0 && src[n] == '/';
+}
+
+static const char *exposed(const struct policy *p, const char *src)
+{
+	const char *base = strrchr(src, '/') + 1;
+
+	for (size_t i = 0; socket_names[i]; i++)
+		if (strcmp(base, socket_names[i]) == 0)
+			return "an engine socket";
+	for (size_t i = 0; protected_paths[i]; i++)
+		if (path_exposes(src, protected_paths[i]))
+			return protected_paths[i];
+	for (size_t i = 0; i < p->n_agent_paths; i++)
+		if (path_exposes(src, p->agent_paths[i]))
+			return p->agent_paths[i];
+	return NULL;
+}
+
+static void mount_causes(const struct policy *p, const struct container_meta *m,
+			 struct causes *c)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(m->binds, i, v) {
+		const char *src = json_string_value(v), *what;
+		if (!src || src[0] != '/' || !(what = exposed(p, src)))
+			continue;
+		if (strcmp(src, "/") == 0 || strcmp(src, what) == 0 || what[0] != '/')
+			cause(c, "bind mount of %.*s", CUT(src, 120));
+		else
+			cause(c, "bind mount of %.*s (exposes %s)", CUT(src, 120), what);
+	}
+}
+
+/* Every cause "privileged": false refuses (docs/policy.md). */
+static void privileged_causes(const struct policy *p, const struct container_meta *m,
+			      struct causes *c)
+{
+	if (m->privileged)
+		cause(c, "container is privileged");
+	cap_causes(m, CAPS_DANGEROUS, false, c);
+	ns_causes(m, c);
+	confinement_causes(m, c);
+	mount_causes(p, m, c);
+}
+
+static bool refuse_if(struct causes *c, const char *key, char *why, size_t len)
+{
+	if (!c->off)
+		return true;
+	return fail(why, len, "require %s: %s", key, c->buf);
+}
+
+static bool match_posture(const struct policy *p, const struct policy_rule *r,
+			  const struct policy_identity *id, char *why, size_t len)
+{
+	const struct container_meta *m = id->meta;
+	struct causes c = { .off = 0 };
+
+	if (r->req_unprivileged)
+		privileged_causes(p, m, &c);
+	if (!refuse_if(&c, "privileged=false", why, len))
+		return false;
+	if (r->req_no_host_ns)
+		ns_causes(m, &c);
+	if (!refuse_if(&c, "host_namespaces=false", why, len))
+		return false;
+	if (r->req_confined)
+		confinement_causes(m, &c);
+	if (!refuse_if(&c, "unconfined=false", why, len))
+		return false;
+	if (r->req_no_host_mounts)
+		mount_causes(p, m, &c);
+	if (!refuse_if(&c, "host_mounts=false", why, len))
+		return false;
+	if (r->req_no_devices && m->n_devices)
+		cause(&c, "%u device(s) added (--device)", m->n_devices);
+	if (!refuse_if(&c, "devices=false", why, len))
+		return false;
+	if (r->has_caps)
+		cap_causes(m, ~r->caps_allowed, true, &c);
+	if (!refuse_if(&c, "capabilities", why, len))
+		return false;
+	if (r->req_nonroot && m->root)
+		return fail(why, len, "require root=false: container runs as root (Config.User "
+			    "'%.*s')", CUT(m->user, 40));
+	/* exec -u 0 into a --user 1000 container: the kernel's word wins */
+	if (r->req_nonroot && id->peer->uid == 0)
+		return fail(why, len, "require root=false: caller runs as uid 0 (Config.User "
+			    "'%.*s')", CUT(m->user, 40));
+	return true;
+}
+
+int policy_protect_paths(struct policy *p, const char *engine_url, const char *store,
+			 const char *key_file, const char *admin_socket)
+{
+	const char *in[4] = { engine_url, store, key_file, admin_socket };
+	char clean[ENGINE_MAX_PATH];
+
+	for (size_t i = 0; i < 4; i++) {
+		const char *s = in[i];
+		if (!s || (i != 0 && strstr(s, "://")))
+			continue; /* unset, or a store URL such as etcd:// */
+		if (i == 0 && strncmp(s, "unix://", 7) == 0)
+			s += 7;
+		if (engine_clean_path(s, clean, sizeof(clean)) < 0 || strcmp(clean, "/") == 0)
+			return -EINVAL;
+		if (p->n_agent_paths >= POLICY_MAX_AGENT_PATHS)
+			return -EINVAL;
+		if (!(p->agent_paths[p->n_agent_paths] = strdup(clean)))
+			return -ENOMEM;
+		p->n_agent_paths++;
+	}
+	return 0;
+}
+
+static bool rule_match(const struct policy *p, const struct policy_rule *r,
+		       const struct policy_identity *id, char *why, size_t len)
 {
 	if (!match_kernel(r, id->peer, why, len))
 		return false;
@@ -458,7 +797,7 @@ static bool rule_match(const struct policy_rule *r, const struct policy_identity
 		if (!id->meta)
 			return fail(why, len, "needs container metadata: %s",
 				    id->meta_err ? id->meta_err : "no --engine configured");
-		if (!match_meta(r, id->meta, why, len))
+		if (!match_meta(r, id->meta, why, len) || !match_posture(p, r, id, why, len))
 			return false;
 	}
 	snprintf(why, len, "matched");
@@ -493,7 +832,7 @@ int policy_eval(const struct policy *p, const struct policy_identity *id,
 		const struct policy_rule *r = &p->rules[i];
 		struct policy_rule_result *rr = &e->rules[e->n_rules++];
 		rr->rule = r;
-		rr->matched = rule_match(r, id, rr->why, sizeof(rr->why));
+		rr->matched = rule_match(p, r, id, rr->why, sizeof(rr->why));
 		if (!rr->matched)
 			continue;
 		for (size_t g = 0; g < r->n_grants; g++)
@@ -521,10 +860,12 @@ void policy_describe(const struct policy_identity *id, char *buf, size_t len)
 	if (pe->cg.runtime == RT_HOST)
 		snprintf(buf, len, "host process pid %d uid %u", (int)pe->pid, (unsigned)pe->uid);
 	else if (id->meta && id->meta->name[0])
-		snprintf(buf, len, "%s container %.120s", runtime_name(pe->cg.runtime),
-			 id->meta->name);
+		snprintf(buf, len, "%s container %.*s", runtime_name(pe->cg.runtime),
+			 CUT(id->meta->name, 120));
 	else
-		snprintf(buf, len, "%s container %.12s", runtime_name(pe->cg.runtime), pe->cg.id);
+		snprintf(buf, len, "%s container %.*s", runtime_name(pe->cg.runtime),
+			 CUT(pe->cg.id, 12));
+	utf8_trim(buf, len);
 }
 
 bool policy_mentions(const struct policy *p, const char *secret)
@@ -534,21 +875,6 @@ bool policy_mentions(const struct policy *p, const char *secret)
 			if (strcmp(p->rules[i].grants[g].secret, secret) == 0)
 				return true;
 	return false;
-}
-
-__attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t len, size_t *off,
-								const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*off >= len)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, len - *off, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*off += (size_t)n;
 }
 
 void policy_deny_reason(const struct policy *p, const struct policy_eval *e,
@@ -564,7 +890,7 @@ void policy_deny_reason(const struct policy *p, const struct policy_eval *e,
 		return;
 	buf[0] = '\0';
 	policy_describe(id, who, sizeof(who));
-	appendf(buf, len, &off, "no rule grants '%.100s' to %s", secret, who);
+	appendf(buf, len, &off, "no rule grants '%.*s' to %s", CUT(secret, 100), who);
 	for (size_t i = 0; i < e->n_rules; i++) {
 		const struct policy_rule *r = e->rules[i].rule;
 		bool grants = false;

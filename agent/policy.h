@@ -21,6 +21,7 @@
 #define POLICY_MAX_STR 255u          /* globs, label keys and values */
 #define POLICY_MAX_RULE_NAME 128u
 #define POLICY_WHY_MAX 400u
+#define POLICY_MAX_AGENT_PATHS 4u   /* policy_protect_paths */
 
 struct policy_grant {
 	const char *secret;
@@ -41,6 +42,12 @@ struct policy_rule {
 	gid_t gid;
 	/* require: true = must hold (the JSON says "privileged": false etc.) */
 	bool req_unprivileged, req_nonroot;
+	bool req_no_host_ns;      /* "host_namespaces": false */
+	bool req_confined;        /* "unconfined": false */
+	bool req_no_host_mounts;  /* "host_mounts": false */
+	bool req_no_devices;      /* "devices": false */
+	bool has_caps;            /* "capabilities": [...] given */
+	uint64_t caps_allowed;    /* bit = index in policy_cap_names */
 	struct policy_grant *grants;
 	size_t n_grants;
 };
@@ -50,6 +57,10 @@ struct policy {
 	struct policy_rule *rules;
 	size_t n_rules;
 	char digest[65]; /* sha256 hex of the file bytes */
+	/* The agent's own engine socket, store, key file and admin socket: a
+	 * bind mount exposing them fails "host_mounts" (policy_protect_paths). */
+	char *agent_paths[POLICY_MAX_AGENT_PATHS];
+	size_t n_agent_paths;
 };
 
 /* Who asks. meta is NULL when not in a container or when no metadata could
@@ -97,5 +108,23 @@ void policy_deny_reason(const struct policy *p, const struct policy_eval *e,
 void policy_describe(const struct policy_identity *id, char *buf, size_t len);
 /* Does any rule grant secret (to anyone)? */
 bool policy_mentions(const struct policy *p, const char *secret);
+
+/* Tell p the agent's own files, so that "privileged": false and
+ * "host_mounts": false also refuse a bind mount of them, of a directory
+ * holding them, or of a path below them: the socket of engine_url
+ * ("unix:///run/docker.sock"), the store (skipped when it is a URL such as
+ * etcd://), the key file and the admin socket. Any may be NULL. Files, not
+ * their directories: the agent socket directory, meant to be mounted, may
+ * sit next to them. Call after policy_parse, before evaluating. 0, -EINVAL
+ * (a path is not absolute -- resolve relative ones first --, is "/" or is
+ * too long) or -ENOMEM. Pure. */
+int policy_protect_paths(struct policy *p, const char *engine_url, const char *store,
+			 const char *key_file, const char *admin_socket);
+
+/* The length of the longest prefix of s, at most max bytes, that is valid
+ * UTF-8 (no partial, overlong or surrogate sequence). Every truncation of a
+ * name or reason uses it, so a cut never makes a reason that JSON (the
+ * audit line, explain) refuses. */
+size_t policy_utf8_prefix(const char *s, size_t max);
 
 #endif

@@ -5,7 +5,8 @@
  * selectors meet the matcher too. The policy is admin-written, but a parser
  * or matcher crash takes every container's secrets down with the agent.
  * Properties: a failure names a reason; a success holds only valid secret
- * and file names, modes within 07777, and counts within the caps. */
+ * and file names, modes within 07777, and counts within the caps; every
+ * reason, however cut, is valid UTF-8 (the audit line is JSON). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,14 @@ static void eval_one(const struct policy *p, const struct policy_identity *id)
 	}
 	policy_deny_reason(p, e, id, "db/password", why, sizeof why);
 	FUZZ_CHECK(strnlen(why, sizeof why) < sizeof why);
+	json_t *js = json_string(why); /* jansson refuses invalid UTF-8 */
+	FUZZ_CHECK(js);
+	json_decref(js);
+	for (size_t i = 0; i < e->n_rules; i++) {
+		js = json_string(e->rules[i].why);
+		FUZZ_CHECK(js);
+		json_decref(js);
+	}
 	policy_describe(id, who, sizeof who);
 	FUZZ_CHECK(strnlen(who, sizeof who) < sizeof who);
 	policy_eval_free(e);
@@ -74,9 +83,19 @@ static void eval_all(const struct policy *p)
 	FUZZ_CHECK(meta.labels);
 	id = (struct policy_identity){ &ctr, &meta, NULL };
 	eval_one(p, &id);
+	/* the same container, privileged in effect, entered as uid 0 */
+	meta.cap_add = json_pack("[s, s]", "NET_BIND_SERVICE", "SYS_ADMIN");
+	meta.binds = json_pack("[s, s]", "/", "/srv/\xc3\xa9\xc3\xa9");
+	FUZZ_CHECK(meta.cap_add && meta.binds);
+	meta.host_pid = meta.host_net = meta.seccomp_unconfined = meta.paths_unmasked = true;
+	meta.n_devices = 1;
+	ctr.uid = 0;
+	eval_one(p, &id);
 	id = (struct policy_identity){ &ctr, NULL, "engine unreachable: test" };
 	eval_one(p, &id);
 	json_decref(meta.labels);
+	json_decref(meta.cap_add);
+	json_decref(meta.binds);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

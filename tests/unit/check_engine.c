@@ -143,6 +143,121 @@ START_TEST(test_privileged_fixtures)
 }
 END_TEST
 
+/* Posture fields as each engine really reports them (tests/fixtures: podman
+ * 4.3.1 and docker 20.10.24 compat API, every container run --user 1000). */
+static bool has_str(const json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v)
+		if (strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+static void parse_fixture(const char *name, struct container_meta *m)
+{
+	size_t n;
+	char *b = load_fixture(name, &n);
+
+	ck_assert_msg(engine_parse_container(b, n, m) == 0, "%s", name);
+	free(b);
+	ck_assert(json_is_array(m->cap_add) && json_is_array(m->binds));
+	ck_assert_str_eq(m->user, "1000");
+	ck_assert(!m->root && !m->privileged);
+}
+
+START_TEST(test_posture_fixtures)
+{
+	struct container_meta m;
+	const char *e[2] = { "docker", "podman" };
+	char f[64];
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(f, sizeof(f), "inspect_%s_user1000.json", e[i]);
+		parse_fixture(f, &m);
+		ck_assert_uint_eq(json_array_size(m.cap_add), 0);
+		ck_assert_uint_eq(json_array_size(m.binds), 0);
+		ck_assert(!m.host_pid && !m.host_ipc && !m.host_net && !m.host_userns);
+		ck_assert(!m.seccomp_unconfined && !m.apparmor_unconfined && !m.paths_unmasked);
+		ck_assert_uint_eq(m.n_devices, 0);
+		container_meta_clear(&m);
+		snprintf(f, sizeof(f), "inspect_%s_capsys.json", e[i]);
+		parse_fixture(f, &m);
+		ck_assert(has_str(m.cap_add, "SYS_ADMIN"));
+		/* podman lists only what is added beyond its defaults */
+		ck_assert_uint_eq(json_array_size(m.cap_add), i == 0 ? 2 : 1);
+		container_meta_clear(&m);
+		snprintf(f, sizeof(f), "inspect_%s_pidhost.json", e[i]);
+		parse_fixture(f, &m);
+		ck_assert(m.host_pid && !m.host_ipc && !m.host_net && !m.host_userns);
+		container_meta_clear(&m);
+		snprintf(f, sizeof(f), "inspect_%s_nshost.json", e[i]);
+		parse_fixture(f, &m);
+		ck_assert(!m.host_pid && m.host_net);
+		/* podman 4.3 reports neither --ipc=host nor --userns=host */
+		ck_assert(m.host_ipc == (i == 0) && m.host_userns == (i == 0));
+		container_meta_clear(&m);
+		snprintf(f, sizeof(f), "inspect_%s_seccomp.json", e[i]);
+		parse_fixture(f, &m);
+		ck_assert(m.seccomp_unconfined && m.apparmor_unconfined && !m.paths_unmasked);
+		container_meta_clear(&m);
+		snprintf(f, sizeof(f), "inspect_%s_bindroot.json", e[i]);
+		parse_fixture(f, &m);
+		ck_assert_uint_eq(json_array_size(m.binds), 3);
+		ck_assert(has_str(m.binds, "/") && has_str(m.binds, "/proc") && has_str(m.binds, "/run"));
+		container_meta_clear(&m);
+	}
+	parse_fixture("inspect_docker_capall.json", &m);
+	ck_assert_uint_eq(json_array_size(m.cap_add), 1);
+	ck_assert(has_str(m.cap_add, "ALL"));
+	container_meta_clear(&m);
+	parse_fixture("inspect_podman_capall.json", &m); /* podman expands ALL */
+	ck_assert_uint_eq(json_array_size(m.cap_add), 26);
+	ck_assert(has_str(m.cap_add, "SYS_ADMIN") && has_str(m.cap_add, "BPF"));
+	container_meta_clear(&m);
+	parse_fixture("inspect_docker_syspaths.json", &m); /* seccomp:unconfined, --device */
+	ck_assert(m.seccomp_unconfined && m.paths_unmasked && !m.apparmor_unconfined);
+	ck_assert_uint_eq(m.n_devices, 1);
+	container_meta_clear(&m);
+	parse_fixture("inspect_podman_unmask.json", &m); /* seccomp:unconfined, unmask=ALL unseen */
+	ck_assert(m.seccomp_unconfined && !m.paths_unmasked);
+	container_meta_clear(&m);
+	parse_fixture("inspect_podman_sock.json", &m);
+	ck_assert(has_str(m.binds, "/sys") && has_str(m.binds, "/tmp/posture-lab/d/docker.sock"));
+	ck_assert_uint_eq(json_array_size(m.binds), 2);
+	container_meta_clear(&m);
+}
+END_TEST
+
+START_TEST(test_clean_path)
+{
+	static const char *const ok[][2] = {
+		{ "/", "/" }, { "//", "/" }, { "/a/b/", "/a/b" }, { "//a//./b/.", "/a/b" },
+		{ "/a/../b", "/b" }, { "/../..", "/" }, { "/a/b/../../..", "/" },
+		{ "/proc/./1/..", "/proc" }, { "/run/../run/docker.sock", "/run/docker.sock" },
+		{ "/a/..b/.c", "/a/..b/.c" },
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(engine_clean_path(ok[i][0], out, sizeof(out)) == 0, "%s", ok[i][0]);
+		ck_assert_str_eq(out, ok[i][1]);
+	}
+	ck_assert_int_eq(engine_clean_path("a/b", out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(engine_clean_path("", out, sizeof(out)), -EINVAL);
+	/* cap = 16: at most 15 bytes out */
+	ck_assert_int_eq(engine_clean_path("/0123456789abcde", out, 16), -EINVAL);
+	ck_assert_int_eq(engine_clean_path("/0123456789abcd", out, 16), 0);
+	ck_assert_int_eq(engine_clean_path("/0123456/789abcd", out, 16), -EINVAL);
+	ck_assert_int_eq(engine_clean_path("/0123456/789abc", out, 16), 0);
+	ck_assert_str_eq(out, "/0123456/789abc");
+	ck_assert_int_eq(engine_clean_path("/0123456789abcdef/..", out, 16), -EINVAL);
+	ck_assert_int_eq(engine_clean_path("/a", out, 1), -EINVAL);
+}
+END_TEST
+
 /* Hostile variants: each edits the docker fixture at one spot. */
 struct variant {
 	const char *name;
@@ -178,6 +293,38 @@ static const struct variant variants[] = {
 	{ "label value NUL", "Config", "Labels", "{\"team\":\"pay\\u0000ments\"}", -EBADMSG },
 	{ "Config.Image int", "Config", "Image", "1", -EBADMSG },
 	{ "User int", "Config", "User", "0", -EBADMSG },
+	{ "CapAdd null", "HostConfig", "CapAdd", "null", 0 },
+	{ "CapAdd missing", "HostConfig", "CapAdd", NULL, 0 },
+	{ "CapAdd string", "HostConfig", "CapAdd", "\"ALL\"", -EBADMSG },
+	{ "CapAdd int entry", "HostConfig", "CapAdd", "[1]", -EBADMSG },
+	{ "CapAdd empty name", "HostConfig", "CapAdd", "[\"\"]", -EBADMSG },
+	{ "CapAdd bare CAP_", "HostConfig", "CapAdd", "[\"CAP_\"]", -EBADMSG },
+	{ "CapAdd odd chars", "HostConfig", "CapAdd", "[\"SYS ADMIN\"]", -EBADMSG },
+	{ "CapAdd NUL", "HostConfig", "CapAdd", "[\"SYS\\u0000ADMIN\"]", -EBADMSG },
+	{ "PidMode int", "HostConfig", "PidMode", "1", -EBADMSG },
+	{ "PidMode null", "HostConfig", "PidMode", "null", 0 },
+	{ "IpcMode array", "HostConfig", "IpcMode", "[\"host\"]", -EBADMSG },
+	{ "NetworkMode NUL", "HostConfig", "NetworkMode", "\"host\\u0000\"", -EBADMSG },
+	{ "UsernsMode object", "HostConfig", "UsernsMode", "{}", -EBADMSG },
+	{ "SecurityOpt string", "HostConfig", "SecurityOpt", "\"seccomp=unconfined\"", -EBADMSG },
+	{ "SecurityOpt int entry", "HostConfig", "SecurityOpt", "[0]", -EBADMSG },
+	{ "SecurityOpt other", "HostConfig", "SecurityOpt", "[\"label=disable\",\"x\",\"\"]", 0 },
+	{ "AppArmorProfile int", "", "AppArmorProfile", "0", -EBADMSG },
+	{ "MaskedPaths object", "HostConfig", "MaskedPaths", "{}", -EBADMSG },
+	{ "Devices string", "HostConfig", "Devices", "\"/dev/sda\"", -EBADMSG },
+	{ "Binds object", "HostConfig", "Binds", "{}", -EBADMSG },
+	{ "Binds int entry", "HostConfig", "Binds", "[7]", -EBADMSG },
+	{ "Binds named volume", "HostConfig", "Binds", "[\"data:/data\"]", 0 },
+	{ "Binds bare /:", "HostConfig", "Binds", "[\"/:\"]", 0 },
+	{ "Mounts object", "", "Mounts", "{}", -EBADMSG },
+	{ "Mounts entry string", "", "Mounts", "[\"/:/host\"]", -EBADMSG },
+	{ "Mounts no Type", "", "Mounts", "[{\"Source\":\"/\"}]", -EBADMSG },
+	{ "Mounts bind no Source", "", "Mounts", "[{\"Type\":\"bind\"}]", -EBADMSG },
+	{ "Mounts bind relative", "", "Mounts", "[{\"Type\":\"bind\",\"Source\":\"x\"}]",
+	  -EBADMSG },
+	{ "Mounts bind Source int", "", "Mounts", "[{\"Type\":\"bind\",\"Source\":1}]", -EBADMSG },
+	{ "Mounts volume", "", "Mounts", "[{\"Type\":\"volume\",\"Name\":\"v\"}]", 0 },
+	{ "Mounts null", "", "Mounts", "null", 0 },
 };
 
 static json_t *apply_variant(const struct variant *v)
@@ -207,7 +354,8 @@ START_TEST(test_variants)
 	ck_assert_msg(r == v->err, "%s: %d, want %d", v->name, r, v->err);
 	if (r == 0) {
 		ck_assert(json_is_object(m.labels));
-		ck_assert_uint_eq(json_object_size(m.labels), 0);
+		if (strcmp(v->key, "Labels") == 0)
+			ck_assert_uint_eq(json_object_size(m.labels), 0);
 		container_meta_clear(&m);
 	}
 	json_decref(j);
@@ -253,6 +401,80 @@ START_TEST(test_caps)
 	}
 	json_object_set_new(cfg, "Labels", labels);
 	ck_assert_int_eq(parse_json(j, &m), -EBADMSG);
+	json_decref(j);
+}
+END_TEST
+
+/* [pre0suf, pre1suf, ...] */
+static json_t *array_of(size_t n, const char *pre, const char *suf)
+{
+	json_t *a = json_array();
+	char s[64];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(s, sizeof(s), "%s%zu%s", pre, i, suf);
+		json_array_append_new(a, json_string(s));
+	}
+	return a;
+}
+
+START_TEST(test_posture_caps)
+{
+	json_t *j = load_json("inspect_docker_labels.json");
+	json_t *hc = json_object_get(j, "HostConfig"), *mounts;
+	struct container_meta m;
+	char *path;
+
+	json_object_set_new(hc, "CapAdd", array_of(ENGINE_MAX_CAPS, "cap_x", ""));
+	ck_assert_int_eq(parse_json(j, &m), 0);
+	ck_assert_uint_eq(json_array_size(m.cap_add), ENGINE_MAX_CAPS);
+	ck_assert_str_eq(json_string_value(json_array_get(m.cap_add, 3)), "X3");
+	container_meta_clear(&m);
+	json_object_set_new(hc, "CapAdd", array_of(ENGINE_MAX_CAPS + 1, "X", ""));
+	ck_assert_int_eq(parse_json(j, &m), -EBADMSG);
+	json_object_set_new(hc, "CapAdd", json_pack("[s]", "CAP_01234567890123456789012345678901"));
+	ck_assert_int_eq(parse_json(j, &m), -EBADMSG); /* 32 bytes after CAP_ */
+	json_object_set_new(hc, "CapAdd", json_pack("[s]", "CAP_0123456789012345678901234567890"));
+	ck_assert_int_eq(parse_json(j, &m), 0);
+	container_meta_clear(&m);
+	json_object_del(hc, "CapAdd");
+	json_object_set_new(hc, "Binds", array_of(ENGINE_MAX_MOUNTS, "/b/", ":/x"));
+	ck_assert_int_eq(parse_json(j, &m), 0);
+	ck_assert_uint_eq(json_array_size(m.binds), ENGINE_MAX_MOUNTS);
+	container_meta_clear(&m);
+	json_object_set_new(hc, "Binds", array_of(ENGINE_MAX_MOUNTS + 1, "/b/", ":/x"));
+	ck_assert_int_eq(parse_json(j, &m), -EBADMSG);
+	json_object_set_new(hc, "Binds", array_of(ENGINE_MAX_MOUNTS, "/same/./:/x", ""));
+	ck_assert_int_eq(parse_json(j, &m), 0);
+	ck_assert_uint_eq(json_array_size(m.binds), 1); /* cleaned, once */
+	container_meta_clear(&m);
+	json_object_del(hc, "Binds");
+	path = malloc(ENGINE_MAX_PATH + 1);
+	memset(path, 'a', ENGINE_MAX_PATH);
+	path[0] = '/';
+	path[ENGINE_MAX_PATH] = '\0';
+	mounts = json_pack("[{s:s, s:s}]", "Type", "bind", "Source", path);
+	json_object_set_new(j, "Mounts", mounts);
+	ck_assert_int_eq(parse_json(j, &m), -EBADMSG);
+	path[ENGINE_MAX_PATH - 1] = '\0';
+	json_object_set_new(j, "Mounts", json_pack("[{s:s, s:s}]", "Type", "bind", "Source", path));
+	ck_assert_int_eq(parse_json(j, &m), 0);
+	container_meta_clear(&m);
+	json_object_set_new(j, "Mounts", json_array());
+	for (size_t i = 0; i <= ENGINE_MAX_MOUNTS; i++)
+		json_array_append_new(json_object_get(j, "Mounts"),
+				      json_pack("{s:s}", "Type", "volume"));
+	ck_assert_int_eq(parse_json(j, &m), -EBADMSG);
+	json_object_del(j, "Mounts");
+	json_object_set_new(hc, "SecurityOpt", array_of(ENGINE_MAX_SECOPTS + 1, "label=", ""));
+	ck_assert_int_eq(parse_json(j, &m), -EBADMSG);
+	json_object_set_new(hc, "SecurityOpt", json_pack("[s,s]", "SECCOMP:Unconfined", "apparmor=x"));
+	ck_assert_int_eq(parse_json(j, &m), 0);
+	ck_assert(m.seccomp_unconfined && !m.apparmor_unconfined);
+	container_meta_clear(&m);
+	json_object_set_new(hc, "Devices", array_of(ENGINE_MAX_DEVICES + 1, "/dev/", ""));
+	ck_assert_int_eq(parse_json(j, &m), -EBADMSG);
+	free(path);
 	json_decref(j);
 }
 END_TEST
@@ -511,6 +733,9 @@ static Suite *engine_suite(void)
 	tcase_add_test(tp, test_privileged_fixtures);
 	tcase_add_loop_test(tp, test_variants, 0, (int)(sizeof(variants) / sizeof(variants[0])));
 	tcase_add_test(tp, test_caps);
+	tcase_add_test(tp, test_posture_fixtures);
+	tcase_add_test(tp, test_posture_caps);
+	tcase_add_test(tp, test_clean_path);
 	tcase_add_test(tp, test_not_json);
 	tcase_add_test(tp, test_root_users);
 	tcase_set_timeout(tc, 20);

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Posture e2e (tests/e2e/posture.bash) in real podman containers: a container
+# privileged in effect, or a root process exec'd into a --user 1000 one, is
+# refused under require {"privileged": false, "root": false}.
+E=podman
+KH_ROOT=${KH_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$KH_ROOT/tests/e2e/posture.bash"
+pos_run_all
