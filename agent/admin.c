@@ -149,12 +149,21 @@ static json_t *identity_json(const struct conn *c)
 			      c->peer.cg.id[0] ? c->peer.cg.id : NULL, "cgroup", c->peer.cg.path);
 
 	if (o && m) {
-		json_t *x = json_pack("{s:s, s:s, s:s, s:O, s:b, s:s, s:b}", "name", m->name,
+		json_t *x = json_pack("{s:s, s:s, s:s, s:O?, s:b, s:s, s:b}", "name", m->name,
 				      "image", m->image, "image_id", m->image_id, "labels",
-				      m->labels ? m->labels : json_object(), "privileged",
-				      m->privileged, "user", m->user, "root", m->root);
+				      m->labels, "privileged", m->privileged, "user", m->user,
+				      "root", m->root);
+		json_t *p = json_pack("{s:O?, s:O?, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i}",
+				      "cap_add", m->cap_add, "binds", m->binds, "host_pid",
+				      m->host_pid, "host_ipc", m->host_ipc, "host_net", m->host_net,
+				      "host_userns", m->host_userns, "seccomp_unconfined",
+				      m->seccomp_unconfined, "apparmor_unconfined",
+				      m->apparmor_unconfined, "paths_unmasked", m->paths_unmasked,
+				      "devices", (int)m->n_devices);
 		json_object_update(o, x);
+		json_object_update(o, p);
 		json_decref(x);
+		json_decref(p);
 	}
 	if (o && c->meta_err[0])
 		json_object_set_new(o, "metadata_error", json_string(c->meta_err));

@@ -44,6 +44,9 @@ struct agent_opts {
 
 struct agent {
 	struct agent_opts o;
+	struct {
+		char *store, *key_file, *admin_socket; /* absolute (realpath), or NULL */
+	} paths;
 	int lfd, afd, sigfd, ksfd;
 	struct ks_store *ks;
 	struct policy *pol;

@@ -16,6 +16,7 @@
 #include <malloc.h>
 
 #include "agent.h"
+#include "cleanup.h"
 #include "listen.h"
 #include "log.h"
 #include "loop.h"
@@ -149,6 +150,28 @@ static void check_private(const char *what, const char *path)
 		       "and rotate what may have leaked", what, path, (unsigned)(st.st_mode & 07777));
 }
 
+/* The agent's own files as absolute paths, for the policy's host-mount
+ * check (a container must not bind-mount them); NULL when absent. */
+static char *abs_or_null(const char *path)
+{
+	return path && !strstr(path, "://") ? realpath(path, NULL) : NULL;
+}
+
+static char *abs_socket(const char *path)
+{
+	char *dir, *slash, *out = NULL;
+	cleanup_free char *copy = strdup(path);
+
+	if (!copy || !(slash = strrchr(copy, '/')))
+		return NULL;
+	*slash = '\0';
+	dir = realpath(*copy ? copy : "/", NULL);
+	if (dir && asprintf(&out, "%s/%s", strcmp(dir, "/") ? dir : "", slash + 1) < 0)
+		out = NULL;
+	free(dir);
+	return out;
+}
+
 static void setup(struct agent *a)
 {
 	struct ks_open_opts ko = { a->o.key_file, a->o.passphrase_fd, false };
@@ -159,6 +182,9 @@ static void setup(struct agent *a)
 		check_private("store", a->o.store);
 	if (a->o.key_file)
 		check_private("key file", a->o.key_file);
+	a->paths.store = abs_or_null(a->o.store);
+	a->paths.key_file = abs_or_null(a->o.key_file);
+	a->paths.admin_socket = abs_socket(a->o.admin_socket);
 	if (reload_policy(a, err, sizeof(err)) < 0)
 		fatalx(1, "policy %s does not validate: %s", a->o.policy, err);
 	if ((r = ks_open(a->o.store, &ko, &a->ks)) < 0)
@@ -201,6 +227,9 @@ int main(int argc, char **argv)
 		identify_fini(&a.idf); /* stops the lookup thread before its engine goes */
 	engine_free(a.eng);
 	engine_free(a.eng_admin);
+	free(a.paths.store);
+	free(a.paths.key_file);
+	free(a.paths.admin_socket);
 	rl_free(a.rl);
 	policy_free(a.pol);
 	ks_close(a.ks);

@@ -42,6 +42,14 @@ int reload_policy(struct agent *a, char *err, size_t errlen)
 	r = policy_parse(buf, len, &p, err, errlen);
 	if (r < 0)
 		return r;
+	/* bind mounts of the agent's own files count as host mounts */
+	r = policy_protect_paths(p, a->o.engine, a->paths.store, a->paths.key_file,
+				 a->paths.admin_socket);
+	if (r < 0) {
+		snprintf(err, errlen, "policy: the agent's own paths: %s", strerror(-r));
+		policy_free(p);
+		return r;
+	}
 	if (a->pol && strcmp(p->digest, a->pol->digest) == 0) {
 		policy_free(p); /* unchanged */
 		return 0;
