@@ -97,7 +97,7 @@ static int exec_code(uid_t which, gid_t unused)
 			return 1;
 		close(fd);
 	}
-	int code = exec_cmd(&o, &err);
+	int code = exec_cmd(&o, 0, &err);
 	if (which)
 		unlink(nx0);
 	return code;
@@ -118,13 +118,11 @@ static int spawn_env(uid_t u, gid_t g)
 		    script[] = "[ \"$KEYHOLE_DIR\" = /run/x ] && exit 42";
 	static char *cmd[] = { sh, c, script, NULL };
 	struct shim_opts o;
-	sigset_t m;
 	int st;
 	memset(&o, 0, sizeof o);
 	o.dir = "/run/x";
 	o.cmd = cmd;
-	sigemptyset(&m);
-	pid_t p = exec_spawn(&o, &m);
+	pid_t p = exec_spawn(&o, 0);
 	if (p < 0 || waitpid(p, &st, 0) != p)
 		return 1;
 	return reap_exit_code(st);
