@@ -10,6 +10,8 @@
  *                                  by SIGTERM's default
  *   shim_app stubborn OUT          like sig, but ignores SIGTERM (only
  *                                  SIGKILL ends it)
+ *   shim_app exiton N OUT          like sig, and exits 0 after logging
+ *                                  signal N (an image's STOPSIGNAL)
  *   shim_app zombies N OUT [MS]    orphan N grandchildren that live MS ms
  *                                  (default 100; they become the shim's to
  *                                  reap), then behave like sig */
@@ -78,7 +80,8 @@ static bool catchable(int sig)
 	return sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD && (sig < 32 || sig > 34);
 }
 
-__attribute__((noreturn)) static int sig_loop(const char *out, const char *file, bool stubborn)
+__attribute__((noreturn)) static int sig_loop(const char *out, const char *file, bool stubborn,
+					      int exit_on)
 {
 	sigset_t block, old;
 	sigemptyset(&block);
@@ -106,6 +109,8 @@ __attribute__((noreturn)) static int sig_loop(const char *out, const char *file,
 			sig_name(s, name, sizeof name);
 			snprintf(line, sizeof line, "%s%s%s\n", name, val[0] ? " " : "", val);
 			append(out, line);
+			if (s == exit_on)
+				exit(0);
 			if (s == SIGTERM) {
 				signal(SIGTERM, SIG_DFL);
 				sigprocmask(SIG_SETMASK, &old, NULL);
@@ -150,13 +155,15 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "exit"))
 		return atoi(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "sig"))
-		return sig_loop(argv[2], argc >= 4 ? argv[3] : NULL, false);
+		return sig_loop(argv[2], argc >= 4 ? argv[3] : NULL, false, 0);
 	if (argc >= 3 && !strcmp(argv[1], "stubborn"))
-		return sig_loop(argv[2], NULL, true);
+		return sig_loop(argv[2], NULL, true, 0);
+	if (argc >= 4 && !strcmp(argv[1], "exiton"))
+		return sig_loop(argv[3], NULL, false, atoi(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "zombies")) {
 		orphan(atoi(argv[2]), argc >= 5 ? atol(argv[4]) : 100);
-		return sig_loop(argv[3], NULL, false);
+		return sig_loop(argv[3], NULL, false, 0);
 	}
-	fprintf(stderr, "usage: shim_app env|id|exit N|sig OUT [FILE]|stubborn OUT|zombies N OUT\n");
+	fprintf(stderr, "usage: shim_app env|id|exit N|sig OUT [FILE]|stubborn OUT|exiton N OUT|zombies N OUT\n");
 	return 2;
 }
