@@ -124,6 +124,8 @@ static int rx_reserve(struct fetch_rx *rx)
 
 static void rx_consume(struct fetch_rx *rx, size_t n)
 {
+	if (n == 0)
+		return;
 	memmove(rx->buf, rx->buf + n, rx->have - n);
 	explicit_bzero(rx->buf + rx->have - n, n);
 	rx->have -= n;
@@ -164,7 +166,7 @@ int fetch_batch(int fd, struct fetch_rx *rx, const struct shim_opts *o, int64_t 
 {
 	for (;;) {
 		size_t used = 0;
-		int r = batch_feed(rx->buf, rx->have, o, set, b, &used);
+		int r = rx->have ? batch_feed(rx->buf, rx->have, o, set, b, &used) : 0;
 		rx_consume(rx, used);
 		if (r != 0)
 			return r == 1 ? 0 : r;
