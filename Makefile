@@ -131,6 +131,8 @@ $(B)/keyhole: $(call obj,$(CLI_SRC)) $(LIBS_ALL)
 	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL)
 $(B)/keyhole-shim: $(patsubst %.c,$(B)/shimobj/%.o,$(SHIM_SRC) $(COMMON_SRC))
 	$(SHIM_CC) $(SHIM_LDFLAGS) -o $@ $^
+# --version is compiled in: a new VERSION rebuilds the file that prints it.
+$(B)/shimobj/shim/main.o: VERSION
 
 # Unit suites (Check) link the module archives directly.
 $(B)/tests/check_%: $(call obj,tests/unit/check_%.c) $(LIBS_ALL)
