@@ -43,25 +43,30 @@ HARDEN := $(filter-out -O2 -D_FORTIFY_SOURCE=3,$(HARDEN)) -O1 -g -fsanitize=addr
 LDHARDEN += -fsanitize=address,undefined
 endif
 
-DEFS     = -D_GNU_SOURCE -Icommon -Ikeystore -Iagent -Ishim -Iscan
+# One version string for keyholed, keyhole and keyhole-shim (--version).
+VERSION  := $(shell cat VERSION 2>/dev/null || echo unknown)
+KH_VERSION_DEF = -DKH_VERSION=\"$(VERSION)\"
+
+DEFS     = -D_GNU_SOURCE -Icommon -Ikeystore -Iagent -Ishim -Iscan $(KH_VERSION_DEF)
 CFLAGS_ALL = $(WARN) $(HARDEN) -g $(DEFS) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 
 # The shim: static, small, libc only. musl when present, else glibc static-pie.
+# KH_LOG_TINY: common/log.c prints through common/fmt.c with write(2), so the
+# shim links neither stdio nor printf's float code (the agent and CLI keep
+# stdio). The shim itself uses no malloc (shim/mem.c).
 MUSL_GCC := $(shell command -v musl-gcc 2>/dev/null)
+SHIM_DEFS = -D_GNU_SOURCE -DKH_LOG_TINY $(KH_VERSION_DEF) -Icommon -Ishim
 ifneq ($(MUSL_GCC),)
 SHIM_CC  = musl-gcc
 SHIM_CFLAGS = $(WARN) -Os -fstack-protector-strong -fstack-clash-protection $(CF_PROT) \
   -ftrivial-auto-var-init=zero -fno-strict-overflow -fno-strict-aliasing -ffunction-sections \
-  -fdata-sections -D_GNU_SOURCE -Icommon -Ishim -fno-asynchronous-unwind-tables -fno-unwind-tables \
+  -fdata-sections $(SHIM_DEFS) -fno-asynchronous-unwind-tables -fno-unwind-tables \
   $(EXTRA_CFLAGS)
-# noseparate-code: no page-aligned padding between headers, text and rodata
-# (saves ~8 KiB, keeps the shim under 64 KiB; RELRO and NX stack unchanged).
-SHIM_LDFLAGS = -static -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack \
-  -Wl,-z,noseparate-code -s
+SHIM_LDFLAGS = -static -Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -s
 else
 SHIM_CC  = $(CC)
 SHIM_CFLAGS = $(WARN) -Os -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection \
-  $(CF_PROT) -ftrivial-auto-var-init=zero -fPIE -D_GNU_SOURCE -Icommon -Ishim $(EXTRA_CFLAGS)
+  $(CF_PROT) -ftrivial-auto-var-init=zero -fPIE $(SHIM_DEFS) $(EXTRA_CFLAGS)
 SHIM_LDFLAGS = -static-pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack -s
 endif
 
@@ -143,6 +148,8 @@ $(B)/keyhole: $(call obj,$(CLI_SRC)) $(LIBSCAN) $(LIBS_ALL)
 	$(CC) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL)
 $(B)/keyhole-shim: $(patsubst %.c,$(B)/shimobj/%.o,$(SHIM_SRC) $(COMMON_SRC))
 	$(SHIM_CC) $(SHIM_LDFLAGS) -o $@ $^
+# --version is compiled in: a new VERSION rebuilds the file that prints it.
+$(B)/shimobj/shim/main.o: VERSION
 
 # Unit suites (Check) link the module archives directly.
 $(B)/tests/check_%: $(call obj,tests/unit/check_%.c) $(LIBS_ALL)
@@ -205,6 +212,10 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(KEYSTORE_SRC) $(AGENT_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 $(B)/fuzz/fuzz_scan: tests/fuzz/fuzz_scan.c $(SCAN_SRC) $(COMMON_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+# The shim's reply handling: its own modules, nothing of the agent's.
+$(B)/fuzz/fuzz_shim_batch: tests/fuzz/fuzz_shim_batch.c $(COMMON_SRC) shim/batch.c shim/set.c shim/mem.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 fuzz-build: $(FUZZ_BINS)

@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: MIT
 /* One-line diagnostics on stderr: "prog: message[: strerror]". Used only by
- * main layers; messages name secrets, never their values. */
+ * main layers; messages name secrets, never their values. Built with
+ * KH_LOG_TINY (the static shim only), it formats with fmt.c and writes the
+ * line with one write(2): no stdio, same text for what the shim prints. */
 #include "log.h"
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef KH_LOG_TINY
+#include <unistd.h>
+
+#include "fmt.h"
+#else
+#include <stdio.h>
+#endif
 
 static const char *prog = "keyhole";
 static bool dbg;
@@ -19,6 +27,20 @@ void log_init(const char *progname, bool debug)
 	dbg = debug;
 }
 
+#ifdef KH_LOG_TINY
+static void vlog(int err, const char *fmt, va_list ap)
+{
+	char msg[1024], line[1400];
+	fmt_vsnprintf(msg, sizeof msg, fmt, ap);
+	size_t n = err ? fmt_snprintf(line, sizeof line, "%s: %s: %s\n", prog, msg, strerror(err))
+		       : fmt_snprintf(line, sizeof line, "%s: %s\n", prog, msg);
+	if (n >= sizeof line) {
+		n = sizeof line - 1;
+		line[n - 1] = '\n';
+	}
+	(void)!write(2, line, n);
+}
+#else
 static void vlog(int err, const char *fmt, va_list ap)
 {
 	char msg[1024];
@@ -28,6 +50,7 @@ static void vlog(int err, const char *fmt, va_list ap)
 	else
 		fprintf(stderr, "%s: %s\n", prog, msg);
 }
+#endif
 
 void log_warn(const char *fmt, ...)
 {

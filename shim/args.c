@@ -6,11 +6,10 @@
 #include "shim.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "fmt.h"
 
 struct signame {
 	const char *name;
@@ -21,7 +20,7 @@ static const struct signame signames[] = {
 	{ "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT },
 	{ "TERM", SIGTERM }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
 	{ "WINCH", SIGWINCH }, { "KILL", SIGKILL }, { "CONT", SIGCONT },
-	{ "ALRM", SIGALRM },
+	{ "ALRM", SIGALRM }, { "PWR", SIGPWR },   { "TSTP", SIGTSTP },
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
@@ -30,22 +29,26 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
 	va_list ap;
 	va_start(ap, fmt);
 	if (errlen)
-		vsnprintf(err, errlen, fmt, ap);
+		fmt_vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }
 
-/* Decimal in [0, max], no sign, no junk. */
+/* Decimal in [0, max], no sign, no junk, at most 10 digits. */
 static int parse_ulong(const char *s, unsigned long max, unsigned long *ret)
 {
-	char *end;
-	if (!s || s[0] < '0' || s[0] > '9')
+	unsigned long long v = 0;
+	size_t n = 0;
+	if (!s || !s[0])
 		return -EINVAL;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
+	for (; s[n]; n++) {
+		if (s[n] < '0' || s[n] > '9' || n >= 10)
+			return -EINVAL;
+		v = v * 10 + (unsigned)(s[n] - '0');
+	}
+	if (v > max)
 		return -EINVAL;
-	*ret = v;
+	*ret = (unsigned long)v;
 	return 0;
 }
 
@@ -69,9 +72,10 @@ static int parse_user(const char *s, struct shim_opts *o)
 {
 	char buf[32];
 	unsigned long u, g;
-	if (strlen(s) >= sizeof buf)
+	size_t n = strlen(s);
+	if (n >= sizeof buf)
 		return -EINVAL;
-	strcpy(buf, s);
+	memcpy(buf, s, n + 1);
 	char *colon = strchr(buf, ':');
 	if (colon)
 		*colon = '\0';
@@ -127,18 +131,55 @@ static int opt_value(int argc, char **argv, int *i, const char *opt, char **ret)
 	return 0;
 }
 
+static int parse_rotate(const char *v, struct shim_opts *o, char *err, size_t errlen)
+{
+	int sig = strcmp(v, "none") ? args_signal(v) : 0;
+	if (sig < 0)
+		return fail(err, errlen, "--on-rotate: unknown signal '%s' (HUP, USR1, 10, none, restart)",
+			    v);
+	o->rotate_given = true;
+	o->rotate = !strcmp(v, "none") ? SHIM_ROTATE_NONE
+		    : sig == 0	       ? SHIM_ROTATE_RESTART
+				       : SHIM_ROTATE_SIGNAL;
+	o->rotate_signal = sig;
+	return 0;
+}
+
+static int parse_seconds(const char *opt, const char *v, unsigned *ret, char *err,
+			 size_t errlen)
+{
+	unsigned long n;
+	if (parse_ulong(v, SHIM_MAX_TIMEOUT, &n) < 0)
+		return fail(err, errlen, "%s wants 0..%u seconds", opt, SHIM_MAX_TIMEOUT);
+	*ret = (unsigned)n;
+	return 0;
+}
+
+static int parse_flag(const char *a, struct shim_opts *o)
+{
+	if (!strcmp(a, "--watch"))
+		o->watch = true;
+	else if (!strcmp(a, "--allow-disk"))
+		o->allow_disk = true;
+	else if (!strcmp(a, "--allow-none"))
+		o->allow_none = true;
+	else if (!strcmp(a, "--version"))
+		o->version = true;
+	else
+		return 0;
+	return 1;
+}
+
 static int parse_one(int argc, char **argv, int *i, struct shim_opts *o, char *err, size_t errlen)
 {
-	static const char *const valued[] = { "--socket", "--dir", "--user", "--secret",
-					      "--optional", "--on-rotate", "--timeout" };
+	static const char *const valued[] = { "--socket",    "--dir",	  "--user",
+					      "--secret",    "--optional", "--on-rotate",
+					      "--timeout",   "--stop-timeout" };
 	const char *a = argv[*i];
 	char *v = NULL;
-	unsigned long n;
 
-	if (!strcmp(a, "--watch"))
-		return o->watch = true, 0;
-	if (!strcmp(a, "--allow-disk"))
-		return o->allow_disk = true, 0;
+	if (parse_flag(a, o))
+		return 0;
 	for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
 		int r = opt_value(argc, argv, i, valued[k], &v);
 		if (r < 0)
@@ -147,20 +188,14 @@ static int parse_one(int argc, char **argv, int *i, struct shim_opts *o, char *e
 			continue;
 		switch (k) {
 		case 0: o->socket_path = v; return v[0] ? 0 : fail(err, errlen, "empty --socket");
-		case 1: o->dir = v; return v[0] ? 0 : fail(err, errlen, "empty --dir");
+		case 1: o->dir = v; return v[0] && strlen(v) < 4096 ? 0 : fail(err, errlen, "bad --dir");
 		case 2:
 			return parse_user(v, o) ? fail(err, errlen, "--user wants UID[:GID] (numeric)") : 0;
 		case 3: return add_want(o, v, false, err, errlen);
 		case 4: return add_want(o, v, true, err, errlen);
-		case 5:
-			if ((o->rotate_signal = args_signal(v)) < 0)
-				return fail(err, errlen, "--on-rotate: unknown signal '%s'", v);
-			return 0;
-		default:
-			if (parse_ulong(v, SHIM_MAX_TIMEOUT, &n) < 0)
-				return fail(err, errlen, "--timeout wants 0..%u seconds", SHIM_MAX_TIMEOUT);
-			o->timeout_s = (unsigned)n;
-			return 0;
+		case 5: return parse_rotate(v, o, err, errlen);
+		case 6: return parse_seconds("--timeout", v, &o->timeout_s, err, errlen);
+		default: return parse_seconds("--stop-timeout", v, &o->stop_timeout_s, err, errlen);
 		}
 	}
 	return fail(err, errlen, "unknown option '%s'", a);
@@ -175,13 +210,18 @@ int args_parse(int argc, char **argv, const char *env_socket, const char *env_di
 	memset(&o, 0, sizeof o);
 	o.socket_path = env_socket && env_socket[0] ? env_socket : SHIM_DEFAULT_SOCKET;
 	o.dir = env_dir && env_dir[0] ? env_dir : SHIM_DEFAULT_DIR;
-	o.rotate_signal = SIGHUP;
+	o.rotate = SHIM_ROTATE_NONE;
+	o.stop_timeout_s = SHIM_DEFAULT_STOP_TIMEOUT;
 	o.timeout_s = 10;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))
 			break;
 		if (parse_one(argc, argv, &i, &o, err, errlen) < 0)
 			return -EINVAL;
+	}
+	if (o.version) {
+		*ret = o;
+		return 0;
 	}
 	if (i >= argc || i + 1 >= argc)
 		return fail(err, errlen, "missing '-- CMD [ARG...]'");

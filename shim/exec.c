@@ -1,50 +1,74 @@
 // SPDX-License-Identifier: MIT
-/* Starting the app (tini spawn): in the child, restore the signal mask and
- * default dispositions, drop privileges, export KEYHOLE_DIR and execvp.
- * Secret values are never put in argv or the environment; only the
- * directory is. Exit codes: 127 not found, 126 not executable, 111 other. */
+/* Starting the app (tini spawn): restore the signal state the shim was
+ * started with, drop privileges, export KEYHOLE_DIR and execvpe. Secret
+ * values are never put in argv or the environment; only the directory is.
+ * The environment is copied into mmap'd pages (no setenv: the static shim
+ * links no malloc). Exit codes: 127 not found, 126 not executable, 111
+ * other. */
 #include "shim.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-int exec_cmd(const struct shim_opts *o, int *ret_err)
+#include "fmt.h"
+
+#define ENV_KEY "KEYHOLE_DIR="
+
+/* environ without KEYHOLE_DIR, plus KEYHOLE_DIR=dir. */
+static char **make_env(const char *dir, size_t *ret_bytes)
 {
+	size_t n = 0, dl = strlen(dir);
+	for (char **e = environ; e && *e; e++)
+		n++;
+	size_t bytes = (n + 2) * sizeof(char *) + sizeof ENV_KEY + dl;
+	char **env = mem_alloc(bytes);
+	if (!env)
+		return NULL;
+	char *kv = (char *)(env + n + 2);
+	memcpy(kv, ENV_KEY, sizeof ENV_KEY - 1);
+	memcpy(kv + sizeof ENV_KEY - 1, dir, dl + 1);
+	size_t k = 0;
+	for (char **e = environ; e && *e; e++)
+		if (strncmp(*e, ENV_KEY, sizeof ENV_KEY - 1))
+			env[k++] = *e;
+	env[k++] = kv;
+	env[k] = NULL;
+	*ret_bytes = bytes;
+	return env;
+}
+
+int exec_cmd(const struct shim_opts *o, uint64_t old_mask, int *ret_err)
+{
+	size_t bytes = 0;
 	int r;
-	signal(SIGPIPE, SIG_DFL); /* ignored dispositions survive exec */
+	reap_restore(old_mask);
 	if (o->have_user && (r = privdrop(o->uid, o->gid)) < 0) {
 		*ret_err = -r;
 		return SHIM_EXIT_SYSTEM;
 	}
-	if (setenv("KEYHOLE_DIR", o->dir, 1) < 0) {
-		*ret_err = errno;
+	char **env = make_env(o->dir, &bytes);
+	if (!env) {
+		*ret_err = ENOMEM;
 		return SHIM_EXIT_SYSTEM;
 	}
-	execvp(o->cmd[0], o->cmd);
-	*ret_err = errno;
-	return errno == ENOENT || errno == ENOTDIR ? SHIM_EXIT_NOTFOUND : SHIM_EXIT_NOEXEC;
+	execvpe(o->cmd[0], o->cmd, env);
+	int e = errno;
+	mem_free(env, bytes);
+	*ret_err = e;
+	return e == ENOENT || e == ENOTDIR ? SHIM_EXIT_NOTFOUND : SHIM_EXIT_NOEXEC;
 }
 
-pid_t exec_spawn(const struct shim_opts *o, const sigset_t *child_mask)
+pid_t exec_spawn(const struct shim_opts *o, uint64_t old_mask)
 {
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid < 0 ? -errno : pid;
-	/* Child: handlers are not inherited across exec, but ignored
-	 * dispositions are; reset the ones the parent may have set. */
-	for (size_t i = 0; i < reap_n_forward; i++)
-		signal(reap_forward_signals[i], SIG_DFL);
-	sigprocmask(SIG_SETMASK, child_mask, NULL);
 	int err = 0;
-	int code = exec_cmd(o, &err);
+	int code = exec_cmd(o, old_mask, &err);
 	/* The parent only sees the exit code; say why once, here. */
 	char msg[512];
-	int n = snprintf(msg, sizeof msg, "keyhole-shim: %s: %s\n", o->cmd[0], strerror(err));
-	if (n > 0)
-		(void)!write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+	size_t n = fmt_snprintf(msg, sizeof msg, "keyhole-shim: %s: %s\n", o->cmd[0], strerror(err));
+	(void)!write(2, msg, n < sizeof msg ? n : sizeof msg - 1);
 	_exit(code);
 }

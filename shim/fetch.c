@@ -1,41 +1,56 @@
 // SPDX-License-Identifier: MIT
 /* Talking to keyholed: connect (with backoff while the agent is not up yet),
- * send one REQUEST, read batches of SECRET/DENIED/REVOKED up to END. Every
- * reply is untrusted: lengths capped before buffering (proto_frame_check),
- * exact-size decode, names and file names validated, END count checked,
- * duplicate file names refused, unrequested secrets dropped. Frame bytes are
- * wiped from the receive buffer as soon as they have been consumed. */
+ * send one REQUEST, read bytes until batch.c has seen a whole batch. Every
+ * wait also watches a cancel fd (the signalfd before the app starts), so a
+ * SIGTERM never waits for the agent. The receive buffer is locked pages
+ * grown to the frame being read, capped by the frame header before it
+ * grows, and wiped as soon as frames have been consumed. */
 #include "clock.h"
 #include "shim.h"
 
 #include <errno.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
 
-#define RX_CAP (PROTO_HDR + PROTO_MAX_PAYLOAD)
-#define MAX_BATCH_MSGS (4u * SHIM_MAX_SECRETS)
-#define MAX_SET_BYTES (64u << 20) /* all values together */
+#define RX_MIN 4096u
 
-static void sleep_ms(int64_t ms)
+/* poll fd (-1 = none) and cancel_fd for up to timeout ms: 1 if fd is
+ * ready, 0 on timeout, -ECANCELED, or -errno. */
+static int wait_fd(int fd, int cancel_fd, int timeout)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+			       { .fd = cancel_fd, .events = POLLIN } };
+	int r = poll(p, 2, timeout);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (p[1].revents)
+		return -ECANCELED;
+	return r > 0 && p[0].revents ? 1 : 0;
+}
+
+int fetch_sleep(int64_t ms, int cancel_fd)
+{
+	int64_t end = (int64_t)clock_ms() + ms;
+	for (int64_t left = ms; left > 0; left = end - (int64_t)clock_ms()) {
+		int r = wait_fd(-1, cancel_fd, (int)left);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int connect_once(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sa.sun_path)
+	size_t n = strlen(path);
+	if (n >= sizeof sa.sun_path)
 		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path));
+	memcpy(sa.sun_path, path, n);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -47,7 +62,7 @@ static int connect_once(const char *path)
 	return fd;
 }
 
-int fetch_connect(const char *path, int64_t deadline_ms)
+int fetch_connect(const char *path, int64_t deadline_ms, int cancel_fd)
 {
 	int64_t backoff = 10;
 	for (;;) {
@@ -57,7 +72,9 @@ int fetch_connect(const char *path, int64_t deadline_ms)
 		int64_t left = deadline_ms - (int64_t)clock_ms();
 		if (left <= 0)
 			return fd;
-		sleep_ms(backoff < left ? backoff : left);
+		int r = fetch_sleep(backoff < left ? backoff : left, cancel_fd);
+		if (r < 0)
+			return r;
 		backoff = backoff * 2 > 500 ? 500 : backoff * 2;
 	}
 }
@@ -75,188 +92,85 @@ int fetch_send_request(int fd, const struct shim_opts *o)
 	return io_write_all(fd, buf, (size_t)n);
 }
 
-int fetch_rx_init(struct fetch_rx *rx)
-{
-	rx->have = 0;
-	rx->buf = malloc(RX_CAP);
-	return rx->buf ? 0 : -ENOMEM;
-}
-
 void fetch_rx_free(struct fetch_rx *rx)
 {
-	if (rx->buf) {
-		explicit_bzero(rx->buf, RX_CAP);
-		free(rx->buf);
-	}
-	rx->buf = NULL;
-	rx->have = 0;
+	mem_secret_free(rx->buf, rx->cap);
+	memset(rx, 0, sizeof *rx);
 }
 
-/* Wait for one whole frame in rx; returns its payload length or -errno. */
-static int rx_frame(int fd, struct fetch_rx *rx, int64_t deadline_ms, uint32_t *ret_len)
+/* Room for the frame that starts the buffer (its header is checked against
+ * the cap first), or RX_MIN. */
+static int rx_reserve(struct fetch_rx *rx)
 {
+	uint32_t plen = 0;
+	size_t need = RX_MIN;
+	int r = proto_frame_check(rx->buf, rx->have, PROTO_MAX_PAYLOAD, &plen);
+	if (r == -EMSGSIZE)
+		return -EBADMSG;
+	if (rx->have >= PROTO_HDR)
+		need = PROTO_HDR + (size_t)plen > need ? PROTO_HDR + (size_t)plen : need;
+	if (need <= rx->cap)
+		return 0;
+	uint8_t *nb = mem_secret_alloc(need);
+	if (!nb)
+		return -ENOMEM;
+	if (rx->have)
+		memcpy(nb, rx->buf, rx->have);
+	mem_secret_free(rx->buf, rx->cap);
+	rx->buf = nb;
+	rx->cap = need;
+	return 0;
+}
+
+static void rx_consume(struct fetch_rx *rx, size_t n)
+{
+	if (n == 0)
+		return;
+	memmove(rx->buf, rx->buf + n, rx->have - n);
+	explicit_bzero(rx->buf + rx->have - n, n);
+	rx->have -= n;
+}
+
+/* Read more bytes: 0, -EPIPE, -ETIMEDOUT, -ECANCELED or -errno. */
+static int rx_fill(int fd, struct fetch_rx *rx, int64_t deadline_ms, int cancel_fd)
+{
+	int r = rx_reserve(rx);
+	if (r < 0)
+		return r;
 	for (;;) {
-		int r = proto_frame_check(rx->buf, rx->have, PROTO_MAX_PAYLOAD, ret_len);
-		if (r == 0)
-			return 0;
-		if (r != -EAGAIN)
-			return -EBADMSG;
 		int timeout = -1;
 		if (deadline_ms >= 0) {
 			/* past the deadline: still take what is already there */
 			int64_t left = deadline_ms - (int64_t)clock_ms();
 			timeout = left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
 		}
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int pr = poll(&p, 1, timeout);
-		if (pr < 0 && errno != EINTR)
-			return -errno;
-		if (pr == 0 && timeout == 0)
+		r = wait_fd(fd, cancel_fd, timeout);
+		if (r < 0)
+			return r;
+		if (r == 0 && timeout == 0)
 			return -ETIMEDOUT;
-		if (pr <= 0)
-			continue;
-		ssize_t n = io_read_some(fd, rx->buf + rx->have, RX_CAP - rx->have);
-		if (n < 0)
-			return (int)n;
-		if (n == 0)
-			return -EPIPE;
-		rx->have += (size_t)n;
+		if (r > 0)
+			break;
 	}
-}
-
-static void rx_consume(struct fetch_rx *rx, uint32_t payload_len)
-{
-	size_t fl = PROTO_HDR + payload_len;
-	memmove(rx->buf, rx->buf + fl, rx->have - fl);
-	explicit_bzero(rx->buf + rx->have - fl, fl);
-	rx->have -= fl;
-}
-
-static const struct shim_want *want_of(const struct shim_opts *o, const char *name)
-{
-	for (size_t i = 0; i < o->n_want; i++)
-		if (!strcmp(o->want[i].name, name))
-			return &o->want[i];
-	return NULL;
-}
-
-static size_t set_bytes(const struct shim_set *set)
-{
-	size_t t = 0;
-	for (size_t i = 0; i < set->n; i++)
-		t += set->s[i].value_len;
-	return t;
-}
-
-static int on_secret(const struct proto_secret *m, const struct shim_opts *o,
-		     struct shim_set *set)
-{
-	if (!proto_secret_name_valid(m->name) || !proto_file_name_valid(m->file))
-		return -EBADMSG;
-	const struct shim_want *w = want_of(o, m->name);
-	if (o->n_want && !w)
-		return 0; /* not asked for: ignored */
-	uint16_t mode = (uint16_t)(m->mode & 0777u);
-	struct shim_secret *old = set_find(set, m->name);
-	size_t old_len = old ? old->value_len : 0;
-	if (set_bytes(set) - old_len + m->value_len > MAX_SET_BYTES)
-		return -EBADMSG;
-	int r = set_put(set, m->name, w && w->file ? w->file : m->file, m->version,
-			mode ? mode : 0400, m->value, m->value_len);
-	return r == -EEXIST || r == -EINVAL ? -EBADMSG : r;
-}
-
-static int on_denied(const struct proto_denied *m, struct shim_set *set, struct fetch_batch *b)
-{
-	if (!proto_secret_name_valid(m->name) || b->n_denied >= SHIM_MAX_SECRETS)
-		return -EBADMSG;
-	if (!b->denied && !(b->denied = calloc(SHIM_MAX_SECRETS, sizeof *b->denied)))
-		return -ENOMEM;
-	struct fetch_denied *d = &b->denied[b->n_denied++];
-	memcpy(d->name, m->name, sizeof d->name);
-	memcpy(d->reason, m->reason, sizeof d->reason);
-	set_del(set, m->name);
+	ssize_t n = io_read_some(fd, rx->buf + rx->have, rx->cap - rx->have);
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		return -EPIPE;
+	rx->have += (size_t)n;
 	return 0;
-}
-
-static int on_revoked(const struct proto_revoked *m, struct shim_set *set, struct fetch_batch *b)
-{
-	if (!proto_secret_name_valid(m->name) || b->n_revoked >= SHIM_MAX_SECRETS)
-		return -EBADMSG;
-	strcpy(b->revoked[b->n_revoked++], m->name);
-	set_del(set, m->name);
-	return 0;
-}
-
-static int on_msg(const struct proto_msg *m, const struct shim_opts *o, struct shim_set *set,
-		  struct fetch_batch *b)
-{
-	switch (m->type) {
-	case PROTO_SECRET:
-		return on_secret(&m->u.secret, o, set);
-	case PROTO_DENIED:
-		return on_denied(&m->u.denied, set, b);
-	case PROTO_REVOKED:
-		return on_revoked(&m->u.revoked, set, b);
-	case PROTO_ERROR:
-		b->error = m->u.error;
-		b->got_error = true;
-		return -EPROTO;
-	case PROTO_END:
-	case PROTO_REQUEST:
-	case PROTO_ADMIN:
-	case PROTO_ADMIN_REPLY:
-		break;
-	}
-	return -EBADMSG;
 }
 
 int fetch_batch(int fd, struct fetch_rx *rx, const struct shim_opts *o, int64_t deadline_ms,
-		struct shim_set *set, struct fetch_batch *b)
+		int cancel_fd, struct shim_set *set, struct batch *b)
 {
-	struct proto_msg *m = malloc(sizeof *m);
-	uint32_t count = 0, len;
-	int r;
-
-	if (!m)
-		return -ENOMEM;
 	for (;;) {
-		r = rx_frame(fd, rx, deadline_ms, &len);
-		if (r < 0)
-			break;
-		r = proto_decode(rx->buf + PROTO_HDR, len, m) < 0 ? -EBADMSG : 0;
-		if (r == 0 && m->type == PROTO_END) {
-			r = m->u.end.count == count ? 1 : -EBADMSG;
-		} else if (r == 0) {
-			r = ++count > MAX_BATCH_MSGS ? -EBADMSG : on_msg(m, o, set, b);
-		}
-		explicit_bzero(m, sizeof *m);
-		rx_consume(rx, len);
+		size_t used = 0;
+		int r = rx->have ? batch_feed(rx->buf, rx->have, o, set, b, &used) : 0;
+		rx_consume(rx, used);
 		if (r != 0)
-			break;
+			return r == 1 ? 0 : r;
+		if ((r = rx_fill(fd, rx, deadline_ms, cancel_fd)) < 0)
+			return r;
 	}
-	free(m);
-	return r == 1 ? 0 : r;
-}
-
-void fetch_batch_free(struct fetch_batch *b)
-{
-	free(b->denied);
-	memset(b, 0, sizeof *b);
-}
-
-size_t fetch_missing(const struct shim_opts *o, const struct shim_set *set,
-		     const char **ret_missing, size_t cap)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < o->n_want; i++) {
-		bool found = false;
-		if (o->want[i].optional)
-			continue;
-		for (size_t j = 0; j < set->n && !found; j++)
-			found = !strcmp(set->s[j].name, o->want[i].name);
-		if (!found && n < cap)
-			ret_missing[n++] = o->want[i].name;
-	}
-	return n;
 }

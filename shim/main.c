@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
-/* keyhole-shim: container entrypoint. Steps: parse args, fetch the granted
- * secrets from keyholed (fail closed), write them into the tmpfs dir, then
- * either exec CMD directly (nothing left running) or, as PID 1 or with
- * --watch, stay resident to forward signals, reap and apply rotations.
- * Exit codes are in shim.h and docs/shim.md. */
+/* keyhole-shim: container entrypoint. Steps, tini style: make the process
+ * undumpable and block the signals first; parse args; fetch the granted
+ * secrets from keyholed (fail closed; a SIGTERM/INT/QUIT meanwhile ends it
+ * at once); write them into the tmpfs dir; then either exec CMD directly
+ * (nothing left running) or, as PID 1 or with --watch, stay resident to
+ * forward signals, reap and apply rotations. Exit codes are in shim.h and
+ * docs/shim.md. */
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -17,13 +18,32 @@
 #include "shim.h"
 #include "text.h"
 
+#ifndef KH_VERSION
+#define KH_VERSION "unknown"
+#endif
 #define BUSY_MARGIN_MS 250
 
 static const char usage[] =
 	"usage: keyhole-shim [--socket PATH] [--dir DIR] [--user UID[:GID]]\n"
-	"         [--secret NAME[=FILE]]... [--optional NAME]... [--watch]\n"
-	"         [--on-rotate SIGNAL|restart] [--timeout SECONDS] [--allow-disk]\n"
-	"         -- CMD [ARG...]\n";
+	"         [--secret NAME[=FILE]]... [--optional NAME]... [--allow-none]\n"
+	"         [--watch] [--on-rotate SIGNAL|restart|none] [--stop-timeout SECONDS]\n"
+	"         [--timeout SECONDS] [--allow-disk] -- CMD [ARG...]\n"
+	"       keyhole-shim --version\n";
+
+static int g_sigfd = -1; /* the signalfd: main layer state, read by stop() */
+
+/* A stop signal (sig, or 0: read it) before the app runs: wipe, exit
+ * 128+N. Nothing was written, or (dirfd >= 0) it is removed. */
+__attribute__((noreturn)) static void stop(struct shim_set *set, int dirfd, int sig)
+{
+	sig = sig > 0 ? sig : reap_read(g_sigfd);
+	sig = sig > 0 ? sig : SIGTERM;
+	set_free(set);
+	if (dirfd >= 0)
+		(void)deliver_clean(dirfd);
+	log_warnx("signal %d before the app started; not starting it", sig);
+	exit(128 + sig);
+}
 
 static int fetch_exit(int e)
 {
@@ -38,32 +58,41 @@ static int fetch_exit(int e)
 	}
 }
 
+static void report_denied(struct batch *b)
+{
+	for (size_t i = 0; i < b->n_denied; i++) {
+		text_sanitize(b->denied[i].reason);
+		log_warnx("secret %s denied: %s", b->denied[i].name, b->denied[i].reason);
+	}
+}
+
 /* One attempt: connect, request, read the first batch. Returns the fd, or
  * -EBUSY when the agent said it is busy (worth retrying); exits otherwise. */
 static int fetch_once(const struct shim_opts *o, int64_t deadline, long backoff_ms,
 		      struct shim_set *set)
 {
-	struct fetch_batch b;
-	struct fetch_rx rx;
-	int fd, e;
-
+	struct batch b;
+	struct fetch_rx rx = { NULL, 0, 0 };
 	memset(&b, 0, sizeof b);
-	fd = fetch_connect(o->socket_path, deadline);
+	int fd = fetch_connect(o->socket_path, deadline, g_sigfd);
+	if (fd == -ECANCELED)
+		stop(set, -1, 0);
 	if (fd < 0)
 		fatal_errno(SHIM_EXIT_UNREACHABLE, fd, "agent unreachable at %s", o->socket_path);
 	/* If the send fails the agent may already have said why (ERROR, e.g.
 	 * busy) and closed: read that before giving up. */
 	int se = fetch_send_request(fd, o);
-	if (fetch_rx_init(&rx) < 0)
-		fatalx(SHIM_EXIT_SYSTEM, "out of memory");
-	e = fetch_batch(fd, &rx, o, deadline, set, &b);
+	int e = fetch_batch(fd, &rx, o, deadline, g_sigfd, set, &b);
 	fetch_rx_free(&rx);
+	if (e == -ECANCELED)
+		stop(set, -1, 0);
 	/* Retry only if the next attempt still starts well before the
 	 * deadline; otherwise report the agent's reason. */
 	if (e == -EPROTO && b.error.code == PROTO_E_BUSY &&
 	    (int64_t)clock_ms() + backoff_ms + BUSY_MARGIN_MS < deadline) {
 		close(fd);
 		set_free(set);
+		batch_free(&b);
 		return -EBUSY;
 	}
 	if (e < 0 || se < 0)
@@ -77,11 +106,8 @@ static int fetch_once(const struct shim_opts *o, int64_t deadline, long backoff_
 		fatal_errno(SHIM_EXIT_UNREACHABLE, se, "sending the request");
 	if (e < 0)
 		fatal_errno(fetch_exit(e), e, "reading the agent's reply");
-	for (size_t i = 0; i < b.n_denied; i++) {
-		text_sanitize(b.denied[i].reason);
-		log_warnx("secret %s denied: %s", b.denied[i].name, b.denied[i].reason);
-	}
-	fetch_batch_free(&b);
+	report_denied(&b);
+	batch_free(&b);
 	return fd;
 }
 
@@ -92,17 +118,17 @@ static int fetch(const struct shim_opts *o, struct shim_set *set)
 	long backoff_ms = 10;
 	int fd;
 	while ((fd = fetch_once(o, deadline, backoff_ms, set)) == -EBUSY) {
-		struct timespec ts = { 0, backoff_ms * 1000000L };
-		nanosleep(&ts, NULL);
+		if (fetch_sleep(backoff_ms, g_sigfd) == -ECANCELED)
+			stop(set, -1, 0);
 		backoff_ms = backoff_ms * 2 > 500 ? 500 : backoff_ms * 2;
 	}
 	return fd;
 }
 
-static void check_required(const struct shim_opts *o, struct shim_set *set)
+static void check_granted(const struct shim_opts *o, struct shim_set *set)
 {
 	const char *missing[PROTO_MAX_NAMES];
-	size_t n = fetch_missing(o, set, missing, PROTO_MAX_NAMES);
+	size_t n = batch_missing(o, set, missing, PROTO_MAX_NAMES);
 	for (size_t i = 0; i < n; i++)
 		log_warnx("required secret %s not delivered", missing[i]);
 	if (n) {
@@ -110,6 +136,10 @@ static void check_required(const struct shim_opts *o, struct shim_set *set)
 		fatalx(SHIM_EXIT_DENIED, "%zu required secret(s) missing; not starting %s", n,
 		       o->cmd[0]);
 	}
+	/* Asked for everything and got nothing: fail closed. */
+	if (o->n_want == 0 && set->n == 0 && !o->allow_none)
+		fatalx(SHIM_EXIT_DENIED, "no secret granted to this container (see: keyhole "
+					 "explain --container ID); --allow-none starts the app anyway");
 }
 
 static int deliver(const struct shim_opts *o, struct shim_set *set)
@@ -133,33 +163,70 @@ static int deliver(const struct shim_opts *o, struct shim_set *set)
 	return dirfd;
 }
 
+/* --user as non-root: fine when it names what we already are. */
+static void check_user(const struct shim_opts *o)
+{
+	if (!o->have_user || privdrop_check(o->uid, o->gid) == 0)
+		return;
+	fatalx(SHIM_EXIT_USAGE,
+	       "runs as uid %u gid %u, not root, so --user %u:%u cannot be applied: run the "
+	       "container as --user %u:%u (with the tmpfs owned by it), or start the shim as root",
+	       (unsigned)getuid(), (unsigned)getgid(), (unsigned)o->uid, (unsigned)o->gid,
+	       (unsigned)o->uid, (unsigned)o->gid);
+}
+
+static void parse(int argc, char **argv, struct shim_opts *o)
+{
+	char err[256];
+	if (args_parse(argc, argv, getenv("KEYHOLE_SOCKET"), getenv("KEYHOLE_DIR"), o, err,
+		       sizeof err) < 0) {
+		log_warnx("%s", err);
+		(void)!write(2, usage, sizeof usage - 1);
+		exit(SHIM_EXIT_USAGE);
+	}
+	if (o->version) {
+		static const char v[] = "keyhole-shim " KH_VERSION "\n";
+		exit(write(1, v, sizeof v - 1) == (ssize_t)sizeof v - 1 ? 0 : SHIM_EXIT_SYSTEM);
+	}
+	if (o->watch && !o->rotate_given)
+		log_info("--watch with no --on-rotate: a rotation swaps the files and sends the app "
+			 "nothing (--on-rotate HUP|SIG|restart to signal or restart it)");
+}
+
 int main(int argc, char **argv)
 {
 	struct shim_opts o;
 	struct shim_set set = { NULL, 0 };
-	char err[256];
+	uint64_t old_mask = 0;
 	int e;
 
+	/* First: no core, no ptrace or /proc/PID/mem for the app's uid. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	g_sigfd = reap_setup(&old_mask);
 	log_init("keyhole-shim", false);
-	if (args_parse(argc, argv, getenv("KEYHOLE_SOCKET"), getenv("KEYHOLE_DIR"), &o, err,
-		       sizeof err) < 0) {
-		log_warnx("%s", err);
-		fputs(usage, stderr);
-		return SHIM_EXIT_USAGE;
-	}
+	if (g_sigfd < 0)
+		fatal_errno(SHIM_EXIT_SYSTEM, g_sigfd, "blocking signals");
+	parse(argc, argv, &o);
+	check_user(&o);
 	signal(SIGPIPE, SIG_IGN); /* agent gone: EPIPE, not death */
 	int agentfd = fetch(&o, &set);
-	check_required(&o, &set);
+	check_granted(&o, &set);
 	if (!o.watch) {
 		close(agentfd);
 		agentfd = -1;
 	}
 	int dirfd = deliver(&o, &set);
-	if (!o.watch)
-		set_free(&set); /* values are on tmpfs now; wipe our copies */
+	if (o.watch)
+		set_drop_values(&set); /* the files on the tmpfs are the state */
+	else
+		set_free(&set);
+	int sig = reap_read(g_sigfd); /* one that came while writing */
+	if (sig > 0)
+		stop(&set, dirfd, sig);
 	if (o.watch || getpid() == 1)
-		return watch_run(&o, dirfd, agentfd, &set);
+		return watch_run(&o, dirfd, agentfd, g_sigfd, old_mask, &set);
 	close(dirfd);
-	int code = exec_cmd(&o, &e);
+	close(g_sigfd);
+	int code = exec_cmd(&o, old_mask, &e);
 	fatal_errno(code, e, "%s", o.cmd[0]);
 }

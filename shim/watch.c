@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* The resident shim (PID 1, or --watch): one poll loop over a signalfd and
- * the agent connection. Signals are forwarded to the child and zombies
- * reaped; pushed batches are applied to a copy of the set, which replaces
- * the live one (new version on disk, then --on-rotate) only when it differs.
- * If the agent goes away we reconnect with backoff and re-request, and the
- * agent's full answer replaces the set. Part of the main layer: it logs. */
+ * the agent connection. Every signal but SIGCHLD is forwarded to the child
+ * and zombies are reaped. The shim holds no value between rotations: a
+ * pushed batch is applied to the set's entries, compared against the files
+ * on the tmpfs (they are the state), written as a new version only when it
+ * differs, and its values are wiped at once. Then --on-rotate: nothing (the
+ * default), a signal, or a restart (SIGTERM, SIGKILL after --stop-timeout,
+ * the new app only once the old one is reaped). If the agent goes away we
+ * reconnect with backoff and re-request; its full answer replaces the set.
+ * Part of the main layer: it logs. */
 #include "clock.h"
 #include "shim.h"
 
@@ -12,12 +16,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "text.h"
 #include "log.h"
+#include "text.h"
 
 #define BATCH_MS 5000
 #define BACKOFF_MIN_MS 100
@@ -26,15 +28,17 @@
 struct res {
 	const struct shim_opts *o;
 	int sigfd, dirfd, agentfd;
-	sigset_t child_mask;
+	uint64_t old_mask;
 	pid_t child;
-	bool restarting;
+	bool restarting; /* the old app was asked to stop; start a new one */
+	bool stopping;   /* a stop signal came while restarting: do not */
+	int64_t kill_at; /* restarting: SIGKILL the old app then (0 = done) */
 	struct shim_set *set;
 	struct fetch_rx rx;
 	int64_t retry_at, backoff;
 };
 
-static void report_batch(struct fetch_batch *b)
+static void report_batch(struct batch *b)
 {
 	for (size_t i = 0; i < b->n_denied; i++) {
 		text_sanitize(b->denied[i].reason);
@@ -44,11 +48,30 @@ static void report_batch(struct fetch_batch *b)
 		log_warnx("secret %s revoked", b->revoked[i]);
 }
 
-/* Swap in `next` if it differs from the live set, then tell the child. */
+static void rotate_action(struct res *r)
+{
+	const struct shim_opts *o = r->o;
+	if (r->child <= 0 || r->restarting)
+		return;
+	switch (o->rotate) {
+	case SHIM_ROTATE_NONE:
+		break;
+	case SHIM_ROTATE_SIGNAL:
+		(void)kill(r->child, o->rotate_signal);
+		break;
+	case SHIM_ROTATE_RESTART:
+		r->restarting = true;
+		r->kill_at = (int64_t)clock_ms() + (int64_t)o->stop_timeout_s * 1000;
+		(void)kill(r->child, SIGTERM);
+		break;
+	}
+}
+
+/* Swap in `next` if it differs from the files, then act on the app. */
 static void apply(struct res *r, struct shim_set *next)
 {
 	const struct shim_opts *o = r->o;
-	if (set_equal(next, r->set)) {
+	if (deliver_same(r->dirfd, next, r->set)) {
 		set_free(next);
 		return;
 	}
@@ -59,16 +82,10 @@ static void apply(struct res *r, struct shim_set *next)
 		set_free(next);
 		return;
 	}
+	set_drop_values(next);
 	set_free(r->set);
 	*r->set = *next;
-	if (r->child <= 0 || r->restarting)
-		return;
-	if (o->rotate_signal) {
-		(void)kill(r->child, o->rotate_signal);
-	} else {
-		r->restarting = true;
-		(void)kill(r->child, SIGTERM);
-	}
+	rotate_action(r);
 }
 
 static void drop_agent(struct res *r, int err)
@@ -79,27 +96,28 @@ static void drop_agent(struct res *r, int err)
 		log_errno(err, "agent connection lost; reconnecting");
 	close(r->agentfd);
 	r->agentfd = -1;
-	r->rx.have = 0;
+	fetch_rx_free(&r->rx);
 	r->retry_at = (int64_t)clock_ms() + r->backoff;
 	r->backoff = r->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff * 2;
 }
 
-/* Read one batch; a push modifies a copy of the live set, a resync after
+/* Read one batch; a push modifies a copy of the entries, a resync after
  * reconnect (full) starts from an empty set. */
 static void on_agent(struct res *r, bool full)
 {
 	struct shim_set next = { NULL, 0 };
-	struct fetch_batch b;
+	struct batch b;
 	memset(&b, 0, sizeof b);
 	int e = full ? 0 : set_copy(&next, r->set);
 	if (e == 0)
-		e = fetch_batch(r->agentfd, &r->rx, r->o, (int64_t)clock_ms() + BATCH_MS, &next, &b);
+		e = fetch_batch(r->agentfd, &r->rx, r->o, (int64_t)clock_ms() + BATCH_MS, -1, &next,
+				&b);
 	if (e == -EPROTO) {
 		text_sanitize(b.error.reason);
 		log_warnx("agent error %u: %s", b.error.code, b.error.reason);
 	}
 	report_batch(&b);
-	fetch_batch_free(&b);
+	batch_free(&b);
 	if (e < 0) {
 		set_free(&next);
 		drop_agent(r, e);
@@ -111,7 +129,7 @@ static void on_agent(struct res *r, bool full)
 
 static void reconnect(struct res *r)
 {
-	int fd = fetch_connect(r->o->socket_path, 0);
+	int fd = fetch_connect(r->o->socket_path, 0, -1);
 	int e = fd < 0 ? fd : fetch_send_request(fd, r->o);
 	if (e < 0) {
 		if (fd >= 0)
@@ -126,33 +144,61 @@ static void reconnect(struct res *r)
 	on_agent(r, true);
 }
 
+/* The app is gone: 1 with *ret_code when the shim is done, else restart. */
+static int on_exit_of_child(struct res *r, int st, int *ret_code)
+{
+	if (!r->restarting || r->stopping) {
+		*ret_code = reap_exit_code(st);
+		return 1;
+	}
+	r->restarting = false;
+	r->kill_at = 0;
+	r->child = exec_spawn(r->o, r->old_mask);
+	if (r->child < 0) {
+		log_errno(r->child, "cannot restart the command");
+		*ret_code = SHIM_EXIT_SYSTEM;
+		return 1;
+	}
+	return 0;
+}
+
 /* Handle pending signals. Returns 1 with *ret_code set when we are done. */
 static int on_signals(struct res *r, int *ret_code)
 {
-	struct signalfd_siginfo si;
-	while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-		int sig = (int)si.ssi_signo, st;
+	int sig, st;
+	while ((sig = reap_read(r->sigfd)) > 0) {
 		if (sig != SIGCHLD) {
-			for (size_t i = 0; i < reap_n_forward; i++)
-				if (reap_forward_signals[i] == sig && r->child > 0)
-					(void)kill(r->child, sig);
+			if (r->restarting && (REAP_BIT(sig) & REAP_STOP_MASK))
+				r->stopping = true;
+			if (r->child > 0)
+				(void)kill(r->child, sig);
 			continue;
 		}
-		if (!reap_children(r->child, &st))
-			continue;
-		if (!r->restarting) {
-			*ret_code = reap_exit_code(st);
+		if (reap_children(r->child, &st) && on_exit_of_child(r, st, ret_code))
 			return 1;
-		}
-		r->restarting = false;
-		r->child = exec_spawn(r->o, &r->child_mask);
-		if (r->child < 0) {
-			log_errno(r->child, "cannot restart the command");
-			*ret_code = SHIM_EXIT_SYSTEM;
-			return 1;
-		}
 	}
 	return 0;
+}
+
+static void escalate(struct res *r)
+{
+	if (!r->restarting || !r->kill_at || (int64_t)clock_ms() < r->kill_at)
+		return;
+	log_warnx("the app did not exit %u s after SIGTERM; sending SIGKILL", r->o->stop_timeout_s);
+	(void)kill(r->child, SIGKILL);
+	r->kill_at = 0;
+}
+
+static int poll_timeout(const struct res *r)
+{
+	int64_t now = (int64_t)clock_ms(), t = -1;
+	if (r->o->watch && r->agentfd < 0)
+		t = r->retry_at > now ? r->retry_at - now : 0;
+	if (r->restarting && r->kill_at) {
+		int64_t k = r->kill_at > now ? r->kill_at - now : 0;
+		t = t < 0 || k < t ? k : t;
+	}
+	return t > 60000 ? 60000 : (int)t;
 }
 
 static int loop(struct res *r)
@@ -161,52 +207,44 @@ static int loop(struct res *r)
 	for (;;) {
 		struct pollfd p[2] = { { .fd = r->sigfd, .events = POLLIN },
 				       { .fd = r->agentfd, .events = POLLIN } };
-		int timeout = -1;
-		if (r->o->watch && r->agentfd < 0) {
-			int64_t left = r->retry_at - (int64_t)clock_ms();
-			timeout = left < 0 ? 0 : (int)left;
-		}
-		if (poll(p, 2, timeout) < 0 && errno != EINTR)
+		if (poll(p, 2, poll_timeout(r)) < 0 && errno != EINTR)
 			return SHIM_EXIT_SYSTEM;
 		if (on_signals(r, &code))
 			return code;
-		if (r->agentfd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			on_agent(r, false);
-		else if (r->o->watch && r->agentfd < 0 && (int64_t)clock_ms() >= r->retry_at)
+		escalate(r);
+		if (r->agentfd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			do
+				on_agent(r, false);
+			while (r->agentfd >= 0 && r->rx.have > 0);
+		} else if (r->o->watch && r->agentfd < 0 && (int64_t)clock_ms() >= r->retry_at) {
 			reconnect(r);
+		}
 	}
 }
 
-int watch_run(const struct shim_opts *o, int dirfd, int agentfd, struct shim_set *set)
+int watch_run(const struct shim_opts *o, int dirfd, int agentfd, int sigfd, uint64_t old_mask,
+	      struct shim_set *set)
 {
-	struct res r = { .o = o, .dirfd = dirfd, .agentfd = agentfd, .set = set,
-			 .backoff = BACKOFF_MIN_MS };
-	int code;
+	struct res r = { .o = o, .sigfd = sigfd, .dirfd = dirfd, .agentfd = agentfd,
+			 .old_mask = old_mask, .set = set, .backoff = BACKOFF_MIN_MS };
+	int code, e;
 
-	r.sigfd = reap_setup(&r.child_mask);
-	if (r.sigfd < 0) {
-		log_errno(r.sigfd, "signalfd");
-		return SHIM_EXIT_SYSTEM;
-	}
-	if (o->watch && fetch_rx_init(&r.rx) < 0) {
-		log_warnx("out of memory");
-		return SHIM_EXIT_SYSTEM;
-	}
-	r.child = exec_spawn(o, &r.child_mask);
-	if (r.child < 0) {
+	if ((e = reap_widen(sigfd)) < 0) {
+		log_errno(e, "signalfd");
+		code = SHIM_EXIT_SYSTEM;
+	} else if ((r.child = exec_spawn(o, old_mask)) < 0) {
 		log_errno(r.child, "fork");
 		code = SHIM_EXIT_SYSTEM;
 	} else {
 		code = loop(&r);
 	}
-	int e = deliver_clean(dirfd);
-	if (e < 0)
+	if ((e = deliver_clean(dirfd)) < 0)
 		log_errno(e, "cleaning %s", o->dir);
 	set_free(set);
 	fetch_rx_free(&r.rx);
 	if (r.agentfd >= 0)
 		close(r.agentfd);
-	close(r.sigfd);
+	close(sigfd);
 	close(dirfd);
 	return code;
 }

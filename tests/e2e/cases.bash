@@ -23,7 +23,8 @@ val() { local t=$1 v=$1: i; for ((i = 0; i < 200; i++)); do v+=$t; done; printf 
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 PAY_DB="paydb-$RANDOM$RANDOM-$$" PAY_TOKEN="paytok-$RANDOM$RANDOM-$$"
 BILL_KEY="billkey-$RANDOM$RANDOM-$$" HARD_X="hardx-$RANDOM$RANDOM-$$"
-ALL_VALUES=("$PAY_DB" "$PAY_TOKEN" "$BILL_KEY" "$HARD_X")
+LIFE_X="lifex-$RANDOM$RANDOM-$$"
+ALL_VALUES=("$PAY_DB" "$PAY_TOKEN" "$BILL_KEY" "$HARD_X" "$LIFE_X")
 
 write_policy() {
 	cat >"$D/policy.json" <<JSON
@@ -45,7 +46,11 @@ write_policy() {
     { "name": "hardened",
       "match": { "runtime": "$E", "name": "e2e-hard-*" },
       "require": { "privileged": false, "root": false },
-      "grant": [ { "secret": "hard/x", "file": "x" } ] }
+      "grant": [ { "secret": "hard/x", "file": "x" } ] },
+    { "name": "lifecycle",
+      "match": { "runtime": "$E", "name": "e2e-life-*" },
+      "require": { "privileged": false },
+      "grant": [ { "secret": "life/x", "file": "life" } ] }
   ] }
 JSON
 }
@@ -54,6 +59,7 @@ setup_agent() {
 	kh_store_new "$D" || t_skip "keyhole init failed"
 	kh_put "$D" pay/db "$PAY_DB" && kh_put "$D" pay/token "$PAY_TOKEN" &&
 		kh_put "$D" bill/key "$BILL_KEY" && kh_put "$D" hard/x "$HARD_X" &&
+		kh_put "$D" life/x "$LIFE_X" &&
 		kh_put "$D" rot/a "$(val k1)" && kh_put "$D" rot/b "$(val k1)" ||
 		{ t_notok "[$E] store setup"; t_done; }
 	write_policy
@@ -228,6 +234,58 @@ case_explain() {
 	[ -z "${KH_E2E_VERBOSE:-}" ] && [ "$T_FAILS" -eq 0 ] || sed "s/^/# explain: /" <<<"$out"
 }
 
+# 10. the stop signal: `stop` delivers the container's stop signal (here
+# SIGPWR, not SIGTERM) through the resident shim to the app, which exits;
+# the stop returns long before the engine's grace period would kill it.
+case_stop() {
+	local t0 el code
+	le_run "$E" "$D" -d --name e2e-life-stop --stop-signal SIGPWR --stop-timeout 20 \
+		"$LE_IMAGE" $SHIM --user 1000 --watch -- /bin/shim_app exiton 30 /out/stop.log \
+		>/dev/null 2>&1
+	if ! le_wait_line "$D/out/stop.log" '^ready$' 15; then
+		t_notok "[$E] stop: the app started"
+		le_cli "$E" "$D" logs e2e-life-stop 2>&1 | sed 's/^/# /' | tail -5
+		return
+	fi
+	t0=$(date +%s%3N)
+	le_cli "$E" "$D" stop e2e-life-stop >/dev/null 2>&1
+	el=$(($(date +%s%3N) - t0))
+	echo "# [$E] $E stop (stop signal SIGPWR) took ${el} ms"
+	t_run "[$E] stop: the app got the container's stop signal (SIGPWR)" grep -qx PWR "$D/out/stop.log"
+	code=$(le_cli "$E" "$D" inspect -f '{{.State.ExitCode}}' e2e-life-stop 2>/dev/null)
+	t_eq "[$E] stop: the app exited on it and the shim passed its status on" "$code" 0
+	if [ "$el" -lt 10000 ]; then t_ok "[$E] stop: done well inside the 20 s grace (${el} ms)"
+	else t_notok "[$E] stop: done well inside the 20 s grace (${el} ms)"; fi
+	le_cli "$E" "$D" rm -f e2e-life-stop >/dev/null 2>&1
+}
+
+# 11. non-root flow: `run --user 1000:1000` (the shim starts as 1000, the
+# tmpfs is 1000's), --user 1000:1000 on the shim is then a no-op, and
+# --watch still rewrites the files on a rotation.
+case_nonroot() {
+	local out log=$D/out/nonroot.log
+	out=$(le_run "$E" "$D" --rm --name e2e-life-nr1 --user 1000:1000 "$LE_IMAGE" \
+		$SHIM --user 1000:1000 -- $APP stat life 2>&1)
+	t_run "[$E] non-root: shim as 1000 with --user 1000:1000 delivers (file 1000:1000)" \
+		grep -q '^life mode=0400 uid=1000 gid=1000 ' <<<"$out"
+	out=$(le_run "$E" "$D" --rm --name e2e-life-nr2 --user 1000:1000 "$LE_IMAGE" \
+		$SHIM --user 2000 -- $APP show life 2>&1); local rc=$?
+	t_eq "[$E] non-root: --user naming another uid is a usage error (100)" "$rc" 100
+	t_run "[$E] non-root: ... that says what to do" grep -q 'run the container as --user 2000' <<<"$out"
+	le_run "$E" "$D" -d --name e2e-life-nr3 --user 1000:1000 "$LE_IMAGE" \
+		$SHIM --user 1000:1000 --watch --on-rotate HUP -- $APP watch /out/nonroot.log life \
+		>/dev/null 2>&1
+	if ! le_wait_line "$log" "life sha256=$(sha "$LIFE_X")" 15; then
+		t_notok "[$E] non-root: watching container started"
+		le_cli "$E" "$D" logs e2e-life-nr3 2>&1 | sed 's/^/# /' | tail -5
+		return
+	fi
+	kh_rotate "$D" life/x "$LIFE_X-rotated"
+	t_run "[$E] non-root: --watch rewrote the file and the app read it at its HUP" \
+		le_wait_line "$log" "^HUP .*life sha256=$(sha "$LIFE_X-rotated")" 10
+	le_cli "$E" "$D" rm -f e2e-life-nr3 >/dev/null 2>&1
+}
+
 run_all() {
 	local start=$SECONDS
 	setup_agent
@@ -241,6 +299,8 @@ run_all() {
 	case_require
 	case_explain
 	case_borrow
+	case_stop
+	case_nonroot
 	le_cli "$E" "$D" stop -t 2 e2e-rot-1 >/dev/null 2>&1
 	echo "# [$E] cases took $((SECONDS - start)) s"
 	if [ "$T_FAILS" -gt 0 ]; then

@@ -39,7 +39,7 @@ t_eq "real agent: app not started on denial" "$([ -e "$T/started" ] && echo yes 
 t_eq "real agent: no value on stderr" "$(grep -c -e first-pw -e nope <<<"$err")" 0
 
 # --watch: rotation reaches the app, then the agent restarts.
-"${NS[@]}" "$SHIM" --socket "$SOCK" --dir "$T/d" --watch --secret db/password -- \
+"${NS[@]}" "$SHIM" --socket "$SOCK" --dir "$T/d" --watch --on-rotate HUP --secret db/password -- \
 	"$APP" sig "$T/o" db_password 2>"$T/shim.err" & SPID=$!
 t_cleanup "kill -KILL $SPID"
 t_wait_for "grep -q ready '$T/o' 2>/dev/null" 10 || t_notok "watched app started"

@@ -3,7 +3,8 @@
 # keyhole-shim against a scripted agent (tests/tools/shim_fakeagent.c), so
 # hostile replies can be sent too: fetch into a private tmpfs, plain exec
 # (nothing left running), values never in env, --user, --secret NAME=FILE,
-# fail-closed exit codes (101 denied/missing, 102 unreachable, 103 disk dir,
+# fail-closed exit codes (101 denied/missing/nothing granted, 102
+# unreachable, 103 disk dir,
 # 104 agent error or protocol violation) with the app never started, and the
 # retry while the agent is not up yet. Tests with the real keyholed are in
 # shim_agent.sh.
@@ -89,6 +90,19 @@ err=$(shim --secret api --secret never/sent -- touch "$T/started" 2>&1); rc=$?
 t_eq "required but absent from the reply: exit 101, app not started" \
 	"$rc/$([ -e "$T/started" ] && echo yes || echo no)" "101/no"
 t_eq "absent: named on stderr" "$(grep -c 'required secret never/sent not delivered' <<<"$err")" 1
+
+# Nothing asked, nothing granted: fail closed (exit 101) unless --allow-none.
+printf 'denied db/password no rule matches this container\nend\n' >"$T/none"
+fake_start "$T/none"
+rm -f "$T/started"
+err=$(shim -- touch "$T/started" 2>&1); rc=$?
+t_eq "nothing granted: exit 101, app not started" \
+	"$rc/$([ -e "$T/started" ] && echo yes || echo no)" "101/no"
+t_eq "nothing granted: says so and how to find out why" \
+	"$(grep -c 'no secret granted to this container (see: keyhole explain --container ID)' <<<"$err")" 1
+err=$(shim --allow-none -- touch "$T/started" 2>&1); rc=$?
+t_eq "nothing granted, --allow-none: the app starts" "$rc/$([ -e "$T/started" ] && echo yes)" "0/yes"
+t_eq "--version: the Makefile's version" "$("$SHIM" --version)" "keyhole-shim $(cat "$KH_ROOT/VERSION")"
 
 # Hostile or broken replies: exit 104, app not started.
 hostile() { # DESC SCRIPT-LINES...

@@ -4,7 +4,7 @@
 # it stays resident even without --watch, forwards SIGHUP/INT/QUIT/USR1/USR2/
 # WINCH/TERM to the app, reaps orphaned zombies, and exits with the app's
 # status (N, or 128+signal). The scripted agent grants nothing and nothing
-# is required, so the app starts with an empty secrets dir.
+# is required: with --allow-none the app starts with an empty secrets dir.
 . "$(dirname "$0")/../lib.sh"
 t_need_root
 SHIM=$KH_BUILD/keyhole-shim FAKE=$KH_BUILD/tools/shim_fakeagent APP=$KH_BUILD/static/shim_app
@@ -24,7 +24,7 @@ t_wait_for "[ -S '$SOCK' ]" 5
 pid1() {
 	unshare -p -f -m --mount-proc -- sh -c \
 		'mount -t tmpfs -o mode=0755 tmpfs "$0" && exec "$@"' "$T/d" \
-		"$SHIM" --socket "$SOCK" --dir "$T/d" -- "$APP" "$@" & UPID=$!
+		"$SHIM" --socket "$SOCK" --dir "$T/d" --allow-none -- "$APP" "$@" & UPID=$!
 	t_cleanup "kill -KILL $UPID"
 	t_wait_for "pgrep -P $UPID >/dev/null" 5
 	SPID=$(pgrep -P "$UPID")
@@ -63,7 +63,7 @@ t_eq "app's exit status passes through" "$rc" 7
 # --watch without being PID 1: the shim is a child subreaper, so the app's
 # orphans are still its to reap.
 unshare -m -- sh -c 'mount -t tmpfs -o mode=0755 tmpfs "$0" && exec "$@"' "$T/d" \
-	"$SHIM" --socket "$SOCK" --dir "$T/d" --watch -- "$APP" zombies 10 "$T/w.out" 3000 \
+	"$SHIM" --socket "$SOCK" --dir "$T/d" --allow-none --watch -- "$APP" zombies 10 "$T/w.out" 3000 \
 	2>/dev/null & WPID=$!
 t_cleanup "kill -KILL $WPID"
 t_wait_for "grep -q ready '$T/w.out' 2>/dev/null" 5

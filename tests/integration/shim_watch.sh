@@ -52,7 +52,7 @@ printf 'secret db db 0400 3 v3\nend\nhold\n' >"$T/s"
 : >"$T/req.log"
 fake_start "$T/s"
 
-watch "$T/o" -- "$APP" sig "$T/o" db
+watch "$T/o" --on-rotate HUP -- "$APP" sig "$T/o" db
 t_eq "watch flag sent" "$(head -1 "$T/req.log")" "conn 1 flags 1 names "
 t_eq "initial value delivered" "$(seen db)/$(seen api)" "v1/a1"
 touch "$T/go1"
@@ -84,7 +84,7 @@ printf 'secret db db 0400 1 same\nend\nwaitfile %s/go4b\nclose\n' "$T" >"$T/s3.2
 printf 'secret db db 0400 2 changed\nend\nhold\n' >"$T/s3"
 : >"$T/req.log"
 fake_start "$T/s3"
-watch "$T/o3" -- "$APP" sig "$T/o3" db
+watch "$T/o3" --on-rotate HUP -- "$APP" sig "$T/o3" db
 touch "$T/go4"
 t_wait_for "[ \"\$(grep -c . '$T/req.log')\" -ge 2 ]" 10
 touch "$T/go4b"

@@ -4,13 +4,20 @@
  *   shim_app id                    "uid=R/E/S gid=R/E/S groups=N nnp=V"
  *   shim_app exit N                exit with N
  *   shim_app sig OUT [FILE]        append one line per signal received to OUT
- *                                  ("HUP VALUE" reads $KEYHOLE_DIR/FILE);
- *                                  "ready" first; dies by SIGTERM's default
+ *                                  ("HUP VALUE" reads $KEYHOLE_DIR/FILE; a
+ *                                  signal without a name here is "SIG<n>",
+ *                                  the kernel's number); "ready" first; dies
+ *                                  by SIGTERM's default
+ *   shim_app stubborn OUT          like sig, but ignores SIGTERM (only
+ *                                  SIGKILL ends it)
+ *   shim_app exiton N OUT          like sig, and exits 0 after logging
+ *                                  signal N (an image's STOPSIGNAL)
  *   shim_app zombies N OUT [MS]    orphan N grandchildren that live MS ms
  *                                  (default 100; they become the shim's to
  *                                  reap), then behave like sig */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,32 +55,63 @@ static void read_secret(const char *file, char *buf, size_t cap)
 		close(fd);
 }
 
-__attribute__((noreturn)) static int sig_loop(const char *out, const char *file)
+static const struct {
+	int s;
+	const char *n;
+} names[] = {
+	{ SIGHUP, "HUP" },   { SIGINT, "INT" },   { SIGQUIT, "QUIT" },   { SIGTERM, "TERM" },
+	{ SIGUSR1, "USR1" }, { SIGUSR2, "USR2" }, { SIGWINCH, "WINCH" }, { SIGPWR, "PWR" },
+};
+
+static void sig_name(int sig, char *buf, size_t cap)
 {
-	static const struct { int s; const char *n; } sigs[] = {
-		{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGQUIT, "QUIT" }, { SIGTERM, "TERM" },
-		{ SIGUSR1, "USR1" }, { SIGUSR2, "USR2" }, { SIGWINCH, "WINCH" },
-	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].s == sig) {
+			snprintf(buf, cap, "%s", names[i].n);
+			return;
+		}
+	snprintf(buf, cap, "SIG%d", sig);
+}
+
+/* Every signal a process can catch, except SIGCHLD (the orphans) and the
+ * three libc keeps for itself (32-34). */
+static bool catchable(int sig)
+{
+	return sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD && (sig < 32 || sig > 34);
+}
+
+__attribute__((noreturn)) static int sig_loop(const char *out, const char *file, bool stubborn,
+					      int exit_on)
+{
 	sigset_t block, old;
 	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		signal(sigs[i].s, on_sig);
-		sigaddset(&block, sigs[i].s);
+	for (int s = 1; s < 65; s++) {
+		if (!catchable(s))
+			continue;
+		if (s == SIGTERM && stubborn) {
+			signal(s, SIG_IGN);
+			continue;
+		}
+		signal(s, on_sig);
+		sigaddset(&block, s);
 	}
 	sigprocmask(SIG_BLOCK, &block, &old);
 	append(out, "ready\n");
 	for (;;) {
 		sigsuspend(&old);
-		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-			char line[1024], val[512] = "";
-			if (!pending[sigs[i].s])
+		for (int s = 1; s < 65; s++) {
+			char line[1024], val[512] = "", name[16];
+			if (!pending[s])
 				continue;
-			pending[sigs[i].s] = 0;
-			if (sigs[i].s == SIGHUP && file)
+			pending[s] = 0;
+			if (s == SIGHUP && file)
 				read_secret(file, val, sizeof val);
-			snprintf(line, sizeof line, "%s%s%s\n", sigs[i].n, val[0] ? " " : "", val);
+			sig_name(s, name, sizeof name);
+			snprintf(line, sizeof line, "%s%s%s\n", name, val[0] ? " " : "", val);
 			append(out, line);
-			if (sigs[i].s == SIGTERM) {
+			if (s == exit_on)
+				exit(0);
+			if (s == SIGTERM) {
 				signal(SIGTERM, SIG_DFL);
 				sigprocmask(SIG_SETMASK, &old, NULL);
 				raise(SIGTERM);
@@ -117,11 +155,15 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "exit"))
 		return atoi(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "sig"))
-		return sig_loop(argv[2], argc >= 4 ? argv[3] : NULL);
+		return sig_loop(argv[2], argc >= 4 ? argv[3] : NULL, false, 0);
+	if (argc >= 3 && !strcmp(argv[1], "stubborn"))
+		return sig_loop(argv[2], NULL, true, 0);
+	if (argc >= 4 && !strcmp(argv[1], "exiton"))
+		return sig_loop(argv[3], NULL, false, atoi(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "zombies")) {
 		orphan(atoi(argv[2]), argc >= 5 ? atol(argv[4]) : 100);
-		return sig_loop(argv[3], NULL);
+		return sig_loop(argv[3], NULL, false, 0);
 	}
-	fprintf(stderr, "usage: shim_app env|id|exit N|sig OUT [FILE]|zombies N OUT\n");
+	fprintf(stderr, "usage: shim_app env|id|exit N|sig OUT [FILE]|stubborn OUT|exiton N OUT|zombies N OUT\n");
 	return 2;
 }

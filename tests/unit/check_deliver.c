@@ -4,7 +4,8 @@
  * process) so nothing is visible to, or left behind for, other tests; they
  * return early without root. Covers: disk and symlinked dirs refused, the
  * AtomicWriter layout, ownership and modes, swaps that never mix versions,
- * and entries planted by the image that must not redirect any write. */
+ * entries planted by the image that must not redirect any write, and the
+ * files as the watching shim's state (copy of untouched entries, compare). */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -310,6 +311,64 @@ START_TEST(planted_entries_do_not_redirect)
 }
 END_TEST
 
+/* The watching shim's state is on the tmpfs: entries it does not hold are
+ * copied from the current version, and a push is compared with the files. */
+START_TEST(files_are_the_state)
+{
+	if (!tmpfs_setup())
+		return;
+	struct shim_set cur = { NULL, 0 }, next = { NULL, 0 };
+	char buf[64];
+	put(&cur, "x", "alpha", 0400, "A1");
+	put(&cur, "y", "beta", 0440, "B1");
+	int dfd = deliver_open_dir(tmp, false);
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_eq(deliver_apply(dfd, &cur, 1000, 1000), 0);
+	set_drop_values(&cur);
+	/* same entries, nothing held: the same */
+	ck_assert_int_eq(set_copy(&next, &cur), 0);
+	ck_assert(deliver_same(dfd, &next, &cur));
+	/* the same value pushed again: compared with the file, the same */
+	put(&next, "x", "alpha", 0400, "A1");
+	ck_assert(deliver_same(dfd, &next, &cur));
+	/* another value, a longer one, another mode, another file: different */
+	put(&next, "x", "alpha", 0400, "A2");
+	ck_assert(!deliver_same(dfd, &next, &cur));
+	put(&next, "x", "alpha", 0400, "A1+");
+	ck_assert(!deliver_same(dfd, &next, &cur));
+	put(&next, "x", "alpha", 0440, "A1");
+	ck_assert(!deliver_same(dfd, &next, &cur));
+	put(&next, "x", "alpha2", 0400, "A1");
+	ck_assert(!deliver_same(dfd, &next, &cur));
+	/* a rotation of x carries y over from the current version's file */
+	put(&next, "x", "alpha", 0400, "A2");
+	ck_assert_int_eq(deliver_apply(dfd, &next, 1000, 1000), 0);
+	link_eq(dfd, "..data", "..v2");
+	read_at(dfd, "alpha", buf, sizeof buf);
+	ck_assert_str_eq(buf, "A2");
+	read_at(dfd, "beta", buf, sizeof buf);
+	ck_assert_str_eq(buf, "B1");
+	struct stat st;
+	ck_assert_int_eq(fstatat(dfd, "beta", &st, 0), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0440);
+	ck_assert_uint_eq(st.st_uid, 1000);
+	ck_assert(!exists_at(dfd, "..v1"));
+	/* a planted symlink in place of a current file is not followed */
+	set_free(&next);
+	set_drop_values(&cur);
+	ck_assert_int_eq(set_copy(&next, &cur), 0);
+	ck_assert_int_eq(unlinkat(dfd, "..v2/beta", 0), 0);
+	ck_assert_int_eq(symlinkat("/etc/shadow", dfd, "..v2/beta"), 0);
+	put(&next, "x", "alpha", 0400, "A3");
+	ck_assert_int_ne(deliver_apply(dfd, &next, 1000, 1000), 0);
+	link_eq(dfd, "..data", "..v2"); /* the previous version stays */
+	set_free(&next);
+	set_free(&cur);
+	close(dfd);
+	tmpfs_teardown();
+}
+END_TEST
+
 START_TEST(bad_file_name_in_set_refused)
 {
 	if (!tmpfs_setup())
@@ -340,6 +399,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, swap_never_mixes);
 	tcase_add_test(tc, planted_entries_do_not_redirect);
 	tcase_add_test(tc, bad_file_name_in_set_refused);
+	tcase_add_test(tc, files_are_the_state);
 	suite_add_tcase(s, tc);
 	return s;
 }

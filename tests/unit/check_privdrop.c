@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for shim/privdrop.c and shim/exec.c's exit codes. privdrop runs
+/* Unit tests for shim/privdrop.c, shim/exec.c's exit codes and shim/reap.c's
+ * signal masks. privdrop runs
  * in a forked child (it is irreversible); the child reports what it sees
  * through its exit status. Root-only cases return early without root. */
 #include <check.h>
@@ -7,6 +8,7 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -97,7 +99,7 @@ static int exec_code(uid_t which, gid_t unused)
 			return 1;
 		close(fd);
 	}
-	int code = exec_cmd(&o, &err);
+	int code = exec_cmd(&o, 0, &err);
 	if (which)
 		unlink(nx0);
 	return code;
@@ -118,13 +120,11 @@ static int spawn_env(uid_t u, gid_t g)
 		    script[] = "[ \"$KEYHOLE_DIR\" = /run/x ] && exit 42";
 	static char *cmd[] = { sh, c, script, NULL };
 	struct shim_opts o;
-	sigset_t m;
 	int st;
 	memset(&o, 0, sizeof o);
 	o.dir = "/run/x";
 	o.cmd = cmd;
-	sigemptyset(&m);
-	pid_t p = exec_spawn(&o, &m);
+	pid_t p = exec_spawn(&o, 0);
 	if (p < 0 || waitpid(p, &st, 0) != p)
 		return 1;
 	return reap_exit_code(st);
@@ -144,6 +144,53 @@ START_TEST(exit_code_mapping)
 }
 END_TEST
 
+/* tini's list: every signal but the synchronous ones, TTIN/TTOU and the two
+ * that cannot be caught; the ones libcs reserve (32-34) and the real-time
+ * ones included. */
+START_TEST(signal_masks)
+{
+	uint64_t m = reap_async_mask();
+	static const int kept[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP,
+				    SIGSYS, SIGTTIN, SIGTTOU, SIGKILL, SIGSTOP };
+	for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+		ck_assert_msg(!(m & REAP_BIT(kept[i])), "signal %d must not be blocked", kept[i]);
+	for (int sig = 1; sig <= 64; sig++) {
+		bool is_kept = false;
+		for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+			is_kept |= kept[i] == sig;
+		if (!is_kept)
+			ck_assert_msg(m & REAP_BIT(sig), "signal %d must be forwarded", sig);
+	}
+	ck_assert(REAP_STOP_MASK == (REAP_BIT(SIGTERM) | REAP_BIT(SIGINT) | REAP_BIT(SIGQUIT)));
+}
+END_TEST
+
+/* Before the app runs only TERM/INT/QUIT are read; others stay pending. */
+static int stop_mask_child(uid_t u, gid_t g)
+{
+	(void)u;
+	(void)g;
+	uint64_t old;
+	int fd = reap_setup(&old);
+	if (fd < 0)
+		return 1;
+	raise(SIGUSR1);
+	if (reap_read(fd) != 0)
+		return 2; /* USR1 must not be read yet */
+	raise(SIGTERM);
+	if (reap_read(fd) != SIGTERM)
+		return 3;
+	if (reap_widen(fd) < 0 || reap_read(fd) != SIGUSR1)
+		return 4; /* pending USR1 is read once the fd is widened */
+	return 0;
+}
+
+START_TEST(stop_signals_first)
+{
+	ck_assert_int_eq(in_child(stop_mask_child, 0, 0), 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("privdrop");
@@ -154,6 +201,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, exec_exit_codes);
 	tcase_add_test(tc, spawn_sets_dir_and_status);
 	tcase_add_test(tc, exit_code_mapping);
+	tcase_add_test(tc, signal_masks);
+	tcase_add_test(tc, stop_signals_first);
 	suite_add_tcase(s, tc);
 	return s;
 }

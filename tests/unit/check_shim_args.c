@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Unit tests for shim/args.c: defaults and environment, every option, and
  * the command lines that must be refused (bad ids, names, signals, missing
- * "--"), plus shim/set.c's file-uniqueness rule. */
+ * "--"), the rotation defaults (nothing sent unless --on-rotate), plus
+ * shim/set.c's file-uniqueness rule and its values-on-disk entries. */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -43,8 +44,11 @@ START_TEST(defaults)
 	ck_assert_str_eq(o.socket_path, SHIM_DEFAULT_SOCKET);
 	ck_assert_str_eq(o.dir, SHIM_DEFAULT_DIR);
 	ck_assert_uint_eq(o.n_want, 0);
-	ck_assert(!o.watch && !o.allow_disk && !o.have_user);
-	ck_assert_int_eq(o.rotate_signal, SIGHUP);
+	ck_assert(!o.watch && !o.allow_disk && !o.have_user && !o.allow_none && !o.version);
+	/* a rotation swaps the files and sends nothing unless asked */
+	ck_assert_int_eq(o.rotate, SHIM_ROTATE_NONE);
+	ck_assert(!o.rotate_given);
+	ck_assert_uint_eq(o.stop_timeout_s, 10);
 	ck_assert_uint_eq(o.timeout_s, 10);
 	ck_assert_str_eq(o.cmd[0], "/app");
 	ck_assert_str_eq(o.cmd[1], "-x");
@@ -71,7 +75,8 @@ START_TEST(all_options)
 	ck_assert_int_eq(PARSE(&o, NULL, NULL, "--socket", "/x.sock", "--dir=/run/s", "--user",
 			       "1000:2000", "--secret", "db/password=pw", "--secret", "api",
 			       "--optional", "extra/tls", "--watch", "--on-rotate", "SIGUSR1",
-			       "--timeout", "0", "--allow-disk", "--", "/bin/app", "--",
+			       "--timeout", "0", "--allow-disk", "--allow-none", "--stop-timeout",
+			       "3", "--", "/bin/app", "--",
 			       "--watch"),
 			 0);
 	ck_assert_str_eq(o.socket_path, "/x.sock");
@@ -87,9 +92,11 @@ START_TEST(all_options)
 	ck_assert_ptr_null(o.want[1].file);
 	ck_assert_str_eq(o.want[2].name, "extra/tls");
 	ck_assert(o.want[2].optional);
-	ck_assert(o.watch && o.allow_disk);
+	ck_assert(o.watch && o.allow_disk && o.allow_none);
+	ck_assert_int_eq(o.rotate, SHIM_ROTATE_SIGNAL);
 	ck_assert_int_eq(o.rotate_signal, SIGUSR1);
 	ck_assert_uint_eq(o.timeout_s, 0);
+	ck_assert_uint_eq(o.stop_timeout_s, 3);
 	/* everything after the first "--" belongs to CMD */
 	ck_assert_str_eq(o.cmd[0], "/bin/app");
 	ck_assert_str_eq(o.cmd[1], "--");
@@ -123,6 +130,32 @@ START_TEST(signals)
 }
 END_TEST
 
+START_TEST(rotate_actions)
+{
+	struct shim_opts o;
+	ck_assert_int_eq(PARSE(&o, NULL, NULL, "--on-rotate", "HUP", "--", "a"), 0);
+	ck_assert(o.rotate_given && o.rotate == SHIM_ROTATE_SIGNAL && o.rotate_signal == SIGHUP);
+	ck_assert_int_eq(PARSE(&o, NULL, NULL, "--on-rotate=restart", "--", "a"), 0);
+	ck_assert(o.rotate_given && o.rotate == SHIM_ROTATE_RESTART);
+	ck_assert_int_eq(PARSE(&o, NULL, NULL, "--on-rotate", "none", "--", "a"), 0);
+	ck_assert(o.rotate_given && o.rotate == SHIM_ROTATE_NONE);
+	ck_assert_int_eq(PARSE(&o, NULL, NULL, "--on-rotate", "PWR", "--", "a"), 0);
+	ck_assert_int_eq(o.rotate_signal, SIGPWR);
+	ck_assert_int_eq(PARSE(&o, NULL, NULL, "--stop-timeout=0", "--", "a"), 0);
+	ck_assert_uint_eq(o.stop_timeout_s, 0);
+}
+END_TEST
+
+START_TEST(version_needs_no_cmd)
+{
+	struct shim_opts o;
+	ck_assert_int_eq(PARSE(&o, NULL, NULL, "--version"), 0);
+	ck_assert(o.version);
+	ck_assert_int_eq(PARSE(&o, NULL, NULL, "--watch", "--version", "--", "a"), 0);
+	ck_assert(o.version);
+}
+END_TEST
+
 /* Each row must be refused with -EINVAL and a reason. */
 static const char *const bad[][6] = {
 	{ "/app" },                                  /* no "--" */
@@ -148,6 +181,12 @@ static const char *const bad[][6] = {
 	{ "--timeout", "-1", "--", "a" },
 	{ "--timeout", "86401", "--", "a" },
 	{ "--timeout", "1s", "--", "a" },
+	{ "--timeout", "99999999999", "--", "a" },
+	{ "--stop-timeout", "-1", "--", "a" },
+	{ "--stop-timeout", "86401", "--", "a" },
+	{ "--stop-timeout", "", "--", "a" },
+	{ "--on-rotate", "", "--", "a" },
+	{ "--allow-none=1", "--", "a" },
 	{ "--watch=1", "--", "a" },
 };
 
@@ -210,9 +249,21 @@ START_TEST(set_rules)
 	ck_assert_uint_eq(set_find(&s, "a")->value_len, 2);
 	struct shim_set c;
 	ck_assert_int_eq(set_copy(&c, &s), 0);
-	ck_assert(set_equal(&c, &s));
-	ck_assert_int_eq(set_put(&c, "a", "f", 3, 0400, (const uint8_t *)"zy", 2), 0);
-	ck_assert(!set_equal(&c, &s));
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_ptr_ne(c.s[0].value, s.s[0].value);
+	ck_assert_mem_eq(c.s[0].value, "zz", 2);
+	ck_assert_uint_eq(set_bytes(&c), 2);
+	/* values dropped: entries stay, on disk, nothing held */
+	set_drop_values(&s);
+	ck_assert(s.s[0].on_disk && s.s[0].value == NULL);
+	ck_assert_uint_eq(set_bytes(&s), 0);
+	struct shim_set d;
+	ck_assert_int_eq(set_copy(&d, &s), 0);
+	ck_assert(d.s[0].on_disk && d.s[0].value == NULL && !strcmp(d.s[0].file, "f"));
+	/* a pushed value replaces the on-disk entry */
+	ck_assert_int_eq(set_put(&d, "a", "f", 3, 0400, (const uint8_t *)"zy", 2), 0);
+	ck_assert(!d.s[0].on_disk && d.s[0].value != NULL);
+	set_free(&d);
 	set_del(&c, "a");
 	ck_assert_uint_eq(c.n, 0);
 	set_free(&c);
@@ -230,6 +281,8 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, all_options);
 	tcase_add_test(tc, user_gid_defaults_to_uid);
 	tcase_add_test(tc, signals);
+	tcase_add_test(tc, rotate_actions);
+	tcase_add_test(tc, version_needs_no_cmd);
 	tcase_add_loop_test(tc, refused, 0, (int)(sizeof bad / sizeof bad[0]));
 	tcase_add_test(tc, duplicate_file_override);
 	tcase_add_test(tc, too_many_secrets);
