@@ -59,9 +59,15 @@ static json_t *do_status(struct agent *a)
 	struct ks_info *inf = NULL;
 	size_t n = 0;
 	int r = ks_list(a->ks, &inf, &n);
+	json_t *refused = json_array(), *st;
 
+	/* records refused by a keystore check (signature, corrupt, rollback) */
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (inf[i].err)
+			json_array_append_new(refused, json_pack("{s:s, s:s}", "name", inf[i].name,
+								  "error", ks_strerror(inf[i].err)));
 	free(inf);
-	return json_pack("{s:b, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}", "ok", 1,
+	st = json_pack("{s:b, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}", "ok", 1,
 			 "uptime", (json_int_t)(time(NULL) - a->started), "secrets",
 			 r < 0 ? json_null() : json_integer((json_int_t)n), "connections",
 			 (json_int_t)a->n_conns - 1, "watchers", (json_int_t)a->n_watchers,
@@ -72,6 +78,10 @@ static json_t *do_status(struct agent *a)
 			 "denied", (json_int_t)a->denied, "store_error",
 			 a->store_err ? json_string(ks_strerror(a->store_err)) : json_null(),
 			 "store_error_since", (json_int_t)a->store_err_since);
+	if (st && refused)
+		json_object_set(st, "refused", refused);
+	json_decref(refused);
+	return st;
 }
 
 static json_t *do_reload(struct agent *a)

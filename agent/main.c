@@ -24,7 +24,11 @@ static const char usage[] =
 	"                [--engine unix:///run/docker.sock] [--max-conns N]\n"
 	"                [--rate-limit N] [--burst N] [--foreground] [--debug]\n"
 	"                [--etcd-cacert FILE] [--etcd-cert FILE] [--etcd-key FILE] [--etcd-insecure]\n"
+	"                [--writers FILE] [--state FILE]\n"
 	"Defaults: --socket /run/keyhole/agent.sock --admin-socket /run/keyhole-admin/admin.sock\n"
+	"--writers /etc/keyhole/writers (KEYHOLE_WRITERS) --state /var/lib/keyhole/agent.state\n"
+	"(KEYHOLE_STATE): only records signed by a pinned writer and never older than\n"
+	"a version already served are served.\n"
 	"--max-conns 4096, --rate-limit 100 (new connections/s per identity, 0 = off),\n"
 	"--burst 200. keyholed always runs in the foreground (systemd Type=simple).\n";
 
@@ -40,6 +44,36 @@ static unsigned num_arg(const char *opt, const char *s, unsigned max)
 	return (unsigned)v;
 }
 
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+/* keystore's report of a record it refused (signature, corrupt, rollback):
+ * one log and one audit line each; the record is not served, or the newer
+ * value already held keeps being served. */
+static void on_refusal(const struct ks_refusal *f, void *arg)
+{
+	struct agent *a = arg;
+	char why[256];
+
+	if (!f->name) {
+		log_warnx("rollback state %s not saved: %s", a->o.state, ks_strerror(f->err));
+		return;
+	}
+	if (f->err == -ETIME)
+		snprintf(why, sizeof(why), "store offers version %llu, older than version %llu "
+			 "already served: rollback refused, %s", (unsigned long long)f->version,
+			 (unsigned long long)f->mark,
+			 f->kept ? "keeping the newer value" : "not served");
+	else
+		snprintf(why, sizeof(why), "record refused, not served: %s", ks_strerror(f->err));
+	log_warnx("store: %s: %s", f->name, why);
+	agent_audit(a, NULL, NULL, f->name, f->version, AUDIT_STORE, why);
+}
+
 static void parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	static const struct option opts[] = {
@@ -52,6 +86,7 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "debug", 0, NULL, 'd' },	  { "help", 0, NULL, 'h' },
 		{ "etcd-cacert", 1, NULL, 'C' },  { "etcd-cert", 1, NULL, 'E' },
 		{ "etcd-key", 1, NULL, 'K' },	  { "etcd-insecure", 0, NULL, 'I' },
+		{ "writers", 1, NULL, 'W' },	  { "state", 1, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -59,7 +94,9 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 	*o = (struct agent_opts){ .socket = "/run/keyhole/agent.sock",
 				  .admin_socket = "/run/keyhole-admin/admin.sock", .passphrase_fd = -1,
 				  .max_conns = AGENT_DEFAULT_MAX_CONNS, .rate = AGENT_DEFAULT_RATE,
-				  .burst = AGENT_DEFAULT_BURST };
+				  .burst = AGENT_DEFAULT_BURST,
+				  .writers = env_or("KEYHOLE_WRITERS", "/etc/keyhole/writers"),
+				  .state = env_or("KEYHOLE_STATE", "/var/lib/keyhole/agent.state") };
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': o->store = optarg; break;
@@ -80,6 +117,8 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'E': setenv("KEYHOLE_ETCD_CERT", optarg, 1); break;
 		case 'K': setenv("KEYHOLE_ETCD_KEY", optarg, 1); break;
 		case 'I': setenv("KEYHOLE_ETCD_INSECURE", "1", 1); break;
+		case 'W': o->writers = optarg; break;
+		case 'T': o->state = optarg; break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: fputs(usage, stderr); exit(2);
 		}
@@ -128,6 +167,8 @@ static void check_private(const char *what, const char *path)
 static void setup(struct agent *a)
 {
 	struct ks_open_opts ko = { a->o.key_file, a->o.passphrase_fd, false };
+	struct ks_sign_opts so = { .trust_file = a->o.writers, .state_file = a->o.state,
+				   .on_refusal = on_refusal, .refusal_arg = a };
 	char err[512];
 	int r;
 
@@ -137,10 +178,13 @@ static void setup(struct agent *a)
 		check_private("key file", a->o.key_file);
 	if (agent_reload_policy(a, err, sizeof(err)) < 0)
 		fatalx(1, "policy %s does not validate: %s", a->o.policy, err);
-	if ((r = ks_open(a->o.store, &ko, &a->ks)) < 0)
-		fatalx(1, "store %s: %s", a->o.store, ks_strerror(r));
 	if (a->o.audit && (r = audit_open(a->o.audit, &a->audit)) < 0)
 		fatal_errno(1, -r, "audit log %s", a->o.audit);
+	if ((r = ks_open_signed(a->o.store, &ko, &so, &a->ks)) < 0)
+		fatalx(1, "store %s: %s (trust file %s)", a->o.store, ks_strerror(r), a->o.writers);
+	if (ks_format_version(a->ks) < 2)
+		log_warnx("store %s is format 1: records are unsigned until `keyhole migrate "
+			  "--sign`", a->o.store);
 	if (a->o.engine && (r = engine_new(a->o.engine, &a->eng)) < 0)
 		fatal_errno(1, -r, "engine %s", a->o.engine);
 	a->engine_ok = a->eng != NULL;
