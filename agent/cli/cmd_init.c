@@ -47,6 +47,10 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("init", "unexpected argument %s", argv[optind]);
 	o.key_file = pass ? NULL : ctx->key_file;
 	r = ks_init_signed(ctx->store, &o, &so);
+	if (r == -ENOENT || r == -EACCES)
+		return cli_fail(r, "init %s: writing %s, writer key %s and trust file %s",
+				ctx->store, pass ? "the store" : ctx->key_file, so.writer_key,
+				so.trust_file);
 	if (r < 0)
 		return cli_fail(r, "init %s", ctx->store);
 	r = ks_open(ctx->store, &(struct ks_open_opts){ .public_only = true, .passphrase_fd = -1 },
