@@ -41,6 +41,7 @@ trap t__run_cleanups EXIT
 # test's own, so tests never touch the host's.
 if [ -z "${KH_TRUST_DIR:-}" ]; then
 	KH_TRUST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/keyhole-trust.XXXXXX")
+	chmod 0755 "$KH_TRUST_DIR" # agents run as other uids read the trust file
 	export KH_TRUST_DIR
 	export KEYHOLE_WRITERS=$KH_TRUST_DIR/writers KEYHOLE_STATE=$KH_TRUST_DIR/agent.state
 	export KEYHOLE_KNOWN_STORES=$KH_TRUST_DIR/known_stores

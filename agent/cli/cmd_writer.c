@@ -84,7 +84,7 @@ static int do_add(int argc, char **argv)
 		return cli_usage_error("writer", "add takes LABEL and one of --key, --public");
 	if (!ks_writer_label_valid(argv[optind]))
 		return cli_usage_error("writer", "LABEL: 1..63 of [A-Za-z0-9._@-]");
-	r = key ? ks_writer_public(key, pk) : parse_pub(pub, pk);
+	r = key ? ks_writer_public(key, pk) : pub ? parse_pub(pub, pk) : -EINVAL;
 	if (r < 0)
 		return cli_fail(r, "writer add: %s", key ? key : "--public");
 	r = ks_trust_add(cli_trust_file(), pk, argv[optind]);

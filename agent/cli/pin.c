@@ -70,7 +70,8 @@ static bool lookup(const char *text, const char *store_id, char out[KS_FP_LEN])
 
 static int record(const char *path, const char *text, const char *store_id, const char *fp)
 {
-	cleanup_free char *dir = strdup(path), *tmp = NULL;
+	cleanup_free char *dir = strdup(path);
+	cleanup_free char *tmp = NULL;
 	char *slash = dir ? strrchr(dir, '/') : NULL;
 	FILE *f;
 
@@ -93,12 +94,34 @@ static int record(const char *path, const char *text, const char *store_id, cons
 	return 0;
 }
 
+/* Compare with known_stores, or record on first use. */
+static int check_known(const char *path, const char *store_id, const char *fp)
+{
+	char want[KS_FP_LEN], *text = NULL;
+	size_t len = 0;
+	int r = cli_read_small_file(path, 1u << 20, &text, &len);
+
+	if (r < 0 && r != -ENOENT)
+		return cli_fail(r, "%s", path);
+	if (text && lookup(text, store_id, want)) {
+		free(text);
+		return strcmp(want, fp) == 0 ? 0 : mismatch(store_id, want, fp, path);
+	}
+	r = record(path, text, store_id, fp);
+	free(text);
+	if (r < 0)
+		return cli_fail(r, "recording the store's key in %s", path);
+	fprintf(stderr,
+		"keyhole: first use of store %s: public key fingerprint %s\n"
+		"keyhole: recorded in %s; a different key will be refused from now on\n",
+		store_id, fp, path);
+	return 0;
+}
+
 int cli_pin_check(const char *store_id, const uint8_t pk[KS_PK_BYTES])
 {
 	const char *explicit_fp = getenv("KEYHOLE_PUBKEY_FINGERPRINT");
-	cleanup_free char *path = NULL, *text = NULL;
-	char fp[KS_FP_LEN], want[KS_FP_LEN];
-	size_t len = 0;
+	char fp[KS_FP_LEN], *path = NULL;
 	int r;
 
 	ks_fingerprint(pk, fp);
@@ -109,17 +132,7 @@ int cli_pin_check(const char *store_id, const uint8_t pk[KS_PK_BYTES])
 	r = known_path(&path);
 	if (r < 0)
 		return cli_fail(r, "known stores file (set HOME or KEYHOLE_KNOWN_STORES)");
-	r = cli_read_small_file(path, 1u << 20, &text, &len);
-	if (r < 0 && r != -ENOENT)
-		return cli_fail(r, "%s", path);
-	if (text && lookup(text, store_id, want))
-		return strcmp(want, fp) == 0 ? 0 : mismatch(store_id, want, fp, path);
-	r = record(path, text, store_id, fp);
-	if (r < 0)
-		return cli_fail(r, "recording the store's key in %s", path);
-	fprintf(stderr,
-		"keyhole: first use of store %s: public key fingerprint %s\n"
-		"keyhole: recorded in %s; a different key will be refused from now on\n",
-		store_id, fp, path);
-	return 0;
+	r = check_known(path, store_id, fp);
+	free(path);
+	return r;
 }

@@ -54,9 +54,17 @@ const char *cli_check_name(int err)
 static int sign_opts(struct cli_ctx *ctx, enum cli_key need, struct ks_sign_opts *so)
 {
 	const char *wk = cli_writer_key(ctx);
+	struct ks_trusted *t = NULL;
+	size_t n = 0;
+	int r;
 
-	if (need == CLI_KEY_REQUIRED || access(cli_trust_file(), F_OK) == 0)
+	if (need == CLI_KEY_REQUIRED || access(cli_trust_file(), F_OK) == 0) {
 		so->trust_file = cli_trust_file();
+		r = ks_trust_list(so->trust_file, &t, &n); /* its own error first */
+		free(t);
+		if (r < 0 && r != -ENOENT)
+			return cli_fail(r, "trust file %s", so->trust_file);
+	}
 	if (need != CLI_KEY_IF_AVAIL)
 		return 0;
 	if (access(wk, F_OK) < 0) {
