@@ -70,8 +70,31 @@ conform() {
 	kill -TERM $ap; wait $ap 2>/dev/null
 }
 
+# upgrade TAG STORE DIR: the format-1 KAT in the backend, then migrate --sign
+upgrade() {
+	local tag=$1 s=$2 d=$3 out rc
+	CF_S=$s CF_D=$d
+	mkdir -p "$d" && cp "$KH_ROOT/tests/kat/agent.key" "$d/agent.key" && chmod 0400 "$d/agent.key"
+	"$KH_BIN" writer new "$d/writer.key" >/dev/null && "$KH_BIN" writer add "kat-$tag" --key "$d/writer.key" >/dev/null
+	out=$(K list 2>&1)
+	t_run "[$tag] format 1 reads, with a warning" grep -q 'format 1 (records unsigned)' <<<"$out"
+	t_eq "[$tag] format 1 value" "$(K get kat/plain 2>/dev/null)" "correct horse battery staple"
+	out=$(printf x | K put kat/new 2>&1); rc=$?
+	t_eq "[$tag] no writes before migrate (exit 6)" "$rc" 6
+	t_run "[$tag] ... says what to do" grep -q 'migrate --sign' <<<"$out"
+	t_run "[$tag] migrate --sign" K migrate --sign
+	out=$(K verify 2>&1)
+	t_eq "[$tag] signed: verify" "$(tail -1 <<<"$out")" "3 records, 0 failed"
+	t_fails "[$tag] no warning any more" grep -q 'format 1' <<<"$out"
+	t_run "[$tag] writes work" sh -c "printf new | \"\$0\" --store '$s' --key-file '$d/agent.key' put kat/new" "$KH_BIN"
+	out=$(K migrate --sign 2>&1); rc=$?
+	t_eq "[$tag] migrate twice: exit 6 (already signed)" "$rc" 6
+}
+
 d=$(t_tmpdir)
 conform file "$d/store.json" "$d"
+cp "$KH_ROOT/tests/kat/store.json" "$d/v1.json"
+upgrade file "$d/v1.json" "$d/v1"
 
 if command -v etcd >/dev/null && command -v etcdctl >/dev/null && command -v openssl >/dev/null; then
 	e=$(t_tmpdir)
@@ -79,6 +102,20 @@ if command -v etcd >/dev/null && command -v etcdctl >/dev/null && command -v ope
 		conform etcd "$(ec_store "conform$$")" "$e"
 		raw=$(ec_ctl get --print-value-only "/keyhole/conform$$/records/payments%2Fdb")
 		t_run "[etcd] payments/db is the key segment payments%2Fdb" test -n "$raw"
+		# the format-1 KAT written into etcd key by key, as an older keyhole did
+		python3 - "$KH_ROOT/tests/kat/store.json" "$e/v1" <<'PY'
+import json, os, sys
+s = json.load(open(sys.argv[1])); os.makedirs(sys.argv[2], exist_ok=True)
+recs = s.pop("records")
+open(sys.argv[2] + "/meta", "w").write(json.dumps(s))
+for n, r in recs.items():
+    open(sys.argv[2] + "/rec." + n.replace("/", "%2F"), "w").write(json.dumps(r))
+PY
+		ec_ctl put "/keyhole/v1$$/meta" <"$e/v1/meta" >/dev/null
+		for f in "$e"/v1/rec.*; do
+			ec_ctl put "/keyhole/v1$$/records/${f##*/rec.}" <"$f" >/dev/null
+		done
+		upgrade etcd "$(ec_store "v1$$")" "$e/v1"
 	else
 		t_notok "[etcd] cluster starts"
 	fi
