@@ -122,7 +122,11 @@ static int init_with(struct ks_backend *be, const struct ks_init_opts *o,
 	ks_snapshot_free(&s);
 	if (r != -ENOENT)
 		return r == 0 || r == -EBADMSG ? -EEXIST : r;
-	r = new_identity(&m, sk);
+	/* pin first: a trust file we cannot write must not leave a store
+	 * behind that no reader would accept */
+	r = w && so->trust_file ? init_pin(so->trust_file, w->pk) : 0;
+	if (r == 0)
+		r = new_identity(&m, sk);
 	if (r == 0 && !o->key_file)
 		r = wrap_with_passphrase(&m, sk, o->passphrase_fd);
 	if (r == 0 && o->key_file)
@@ -135,8 +139,6 @@ static int init_with(struct ks_backend *be, const struct ks_init_opts *o,
 	meta = ks_meta_encode(&m);
 	r = meta ? be->ops->create(be, meta) : -ENOMEM;
 	json_decref(meta);
-	if (r == 0 && w && so->trust_file)
-		r = init_pin(so->trust_file, w->pk);
 	if (r < 0 && o->key_file)
 		(void)unlink(o->key_file);
 	return r;
