@@ -71,6 +71,15 @@ printf 'sealed-in-ci' | "$KH_BIN" seal --pubkey "$d/store.pub" --writer-key "$d/
 	payments/ci >"$d/ci.json" 2>/dev/null
 t_run "import of a record sealed by a pinned writer" kh "$d" import "$d/ci.json"
 t_eq "and it opens" "$(kh "$d" get payments/ci 2>/dev/null)" "sealed-in-ci"
+# pinning the rogue writer (writer add) makes its record readable; revoking
+# it (writer revoke) refuses it again
+t_run "writer list shows the admin pinned by init" bash -c "'$KH_BIN' writer list | grep -q '^admin '"
+t_run "writer add --key" "$KH_BIN" writer add rogue --key "$d/rogue.key"
+t_eq "a pinned writer's record opens" "$(kh "$d" get payments/api 2>/dev/null)" "ATTACKER-2"
+t_run "writer revoke" "$KH_BIN" writer revoke rogue
+out=$(kh "$d" get payments/api 2>&1); rc=$?
+t_eq "after revoke it is refused again (exit 6)" "$rc" 6
+t_fails "revoked writer is not listed" bash -c "'$KH_BIN' writer list | grep -q '^rogue '"
 kh_agent_stop "$d"
 
 # --- 2. rollback: restore an older record under a live watcher
