@@ -123,50 +123,6 @@ static void eb_close(struct ks_backend *base)
 	free(b);
 }
 
-/* Record name <-> key segment: '/' <-> "%2F". Names never hold '%'
- * (proto_secret_name_valid), so this is a bijection; a key with any other
- * '%' decodes to a name format.c refuses. */
-static char *name_to_seg(const char *name)
-{
-	size_t n = strlen(name), slashes = 0;
-	char *out, *p;
-
-	for (size_t i = 0; i < n; i++)
-		slashes += name[i] == '/';
-	out = malloc(n + 2 * slashes + 1);
-	if (!out)
-		return NULL;
-	p = out;
-	for (size_t i = 0; i < n; i++) {
-		if (name[i] == '/') {
-			memcpy(p, "%2F", 3);
-			p += 3;
-		} else {
-			*p++ = name[i];
-		}
-	}
-	*p = '\0';
-	return out;
-}
-
-static char *seg_to_name(const char *seg)
-{
-	char *out = malloc(strlen(seg) + 1), *p = out;
-
-	if (!out)
-		return NULL;
-	while (*seg) {
-		if (strncmp(seg, "%2F", 3) == 0) {
-			*p++ = '/';
-			seg += 3;
-		} else {
-			*p++ = *seg++;
-		}
-	}
-	*p = '\0';
-	return out;
-}
-
 /* base64 of key, and of the end of its prefix range (last byte + 1). */
 static int b64_set(json_t *o, const char *field, const char *s, size_t len)
 {
@@ -246,7 +202,7 @@ static int take_kv(struct etcd_backend *b, const struct etcd_kv *kv, struct ks_s
 			s->meta = json_incref(doc);
 	} else if (strncmp(kv->key, b->rec_prefix, plen) == 0 && kv->key[plen]) {
 		/* An unparsable record stays in as null: format.c marks it bad. */
-		char *name = seg_to_name(kv->key + plen);
+		char *name = etcd_seg_to_name(kv->key + plen);
 		r = name ? snap_add(s, name, doc ? doc : json_null(), kv->mod_revision) : -ENOMEM;
 		free(name);
 	}
@@ -486,7 +442,7 @@ static int eb_cas_put(struct ks_backend *base, const char *name, json_t *doc,
 
 	if (!name || !*name || expected_rev > INT64_MAX)
 		return -EINVAL;
-	seg = name_to_seg(name);
+	seg = etcd_name_to_seg(name);
 	key = seg ? cat3(b->rec_prefix, seg, "") : NULL;
 	if (!key)
 		return -ENOMEM;
@@ -545,7 +501,7 @@ static bool cache_apply_one(struct etcd_backend *b, json_t *ev)
 			b->cache_meta = json_incref(doc);
 		}
 	} else if (strncmp(kv.key, b->rec_prefix, plen) == 0 && kv.key[plen]) {
-		char *name = seg_to_name(kv.key + plen);
+		char *name = etcd_seg_to_name(kv.key + plen);
 		if (!name)
 			ok = false;
 		else if (del)

@@ -235,6 +235,47 @@ int etcd_error_errno(json_t *reply)
 	}
 }
 
+char *etcd_name_to_seg(const char *name)
+{
+	size_t n = strlen(name), slashes = 0;
+	char *out, *p;
+
+	for (size_t i = 0; i < n; i++)
+		slashes += name[i] == '/';
+	out = malloc(n + 2 * slashes + 1);
+	if (!out)
+		return NULL;
+	p = out;
+	for (size_t i = 0; i < n; i++) {
+		if (name[i] == '/') {
+			memcpy(p, "%2F", 3);
+			p += 3;
+		} else {
+			*p++ = name[i];
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+char *etcd_seg_to_name(const char *seg)
+{
+	char *out = malloc(strlen(seg) + 1), *p = out;
+
+	if (!out)
+		return NULL;
+	while (*seg) {
+		if (strncmp(seg, "%2F", 3) == 0) {
+			*p++ = '/';
+			seg += 3;
+		} else {
+			*p++ = *seg++;
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
 void etcd_kv_clear(struct etcd_kv *kv)
 {
 	free(kv->key);
