@@ -60,8 +60,13 @@ static json_t *do_status(struct agent *a)
 	struct ks_info *inf = NULL;
 	size_t n = 0;
 	int r = ks_list(a->ks, &inf, &n);
-	json_t *o;
+	json_t *refused = json_array(), *o;
 
+	/* records refused by a keystore check (signature, corrupt, rollback) */
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (inf[i].err)
+			json_array_append_new(refused, json_pack("{s:s, s:s}", "name", inf[i].name,
+								  "error", ks_strerror(inf[i].err)));
 	free(inf);
 	o = json_pack("{s:b, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}", "ok", 1,
 			 "uptime", (json_int_t)(time(NULL) - a->started), "secrets",
@@ -78,6 +83,9 @@ static json_t *do_status(struct agent *a)
 		json_object_set_new(o, "audit_free_mb", json_integer((json_int_t)(a->audit_free >> 20)));
 		json_object_set_new(o, "audit_space_low", json_boolean(a->audit_low));
 	}
+	if (o && refused)
+		json_object_set(o, "refused", refused);
+	json_decref(refused);
 	return o;
 }
 

@@ -35,6 +35,7 @@
 
 struct agent_opts {
 	const char *store, *key_file, *policy, *socket, *admin_socket, *audit, *engine;
+	const char *writers, *state; /* trust file, rollback state (keystore.h) */
 	int passphrase_fd;
 	unsigned max_conns, rate, burst;
 	unsigned max_conns_ident, max_watch_ident; /* per identity; 0 = default */

@@ -30,7 +30,11 @@ static const char usage[] =
 	"                [--max-watchers-per-identity N] [--write-timeout S]\n"
 	"                [--max-output-mb N] [--foreground] [--debug]\n"
 	"                [--etcd-cacert FILE] [--etcd-cert FILE] [--etcd-key FILE] [--etcd-insecure]\n"
+	"                [--writers FILE] [--state FILE]\n"
 	"Defaults: --socket /run/keyhole/agent.sock --admin-socket /run/keyhole-admin/admin.sock\n"
+	"--writers /etc/keyhole/writers (KEYHOLE_WRITERS) --state /var/lib/keyhole/agent.state\n"
+	"(KEYHOLE_STATE): only records signed by a pinned writer and never older than\n"
+	"a version already served are served.\n"
 	"--max-conns 4096, --rate-limit 100 (new connections/s per identity, 0 = off),\n"
 	"--burst 200, --max-conns-per-identity max-conns/8, --max-watchers-per-identity\n"
 	"max-conns/16 (root on the host is not capped, and max-conns/16 is kept for it),\n"
@@ -50,6 +54,36 @@ static unsigned num_arg(const char *opt, const char *s, unsigned max)
 	return (unsigned)v;
 }
 
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+/* keystore's report of a record it refused (signature, corrupt, rollback):
+ * one log and one audit line each; the record is not served, or the newer
+ * value already held keeps being served. */
+static void on_refusal(const struct ks_refusal *f, void *arg)
+{
+	struct agent *a = arg;
+	char why[256];
+
+	if (!f->name) {
+		log_warnx("rollback state %s not saved: %s", a->o.state, ks_strerror(f->err));
+		return;
+	}
+	if (f->err == -ETIME)
+		snprintf(why, sizeof(why), "store offers version %llu, older than version %llu "
+			 "already served: rollback refused, %s", (unsigned long long)f->version,
+			 (unsigned long long)f->mark,
+			 f->kept ? "keeping the newer value" : "not served");
+	else
+		snprintf(why, sizeof(why), "record refused, not served: %s", ks_strerror(f->err));
+	log_warnx("store: %s: %s", f->name, why);
+	conn_audit(a->audit, NULL, NULL, f->name, f->version, AUDIT_STORE, why);
+}
+
 static void parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	static const struct option opts[] = {
@@ -64,7 +98,8 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "etcd-key", 1, NULL, 'K' },	  { "etcd-insecure", 0, NULL, 'I' },
 		{ "max-conns-per-identity", 1, NULL, 'x' },
 		{ "max-watchers-per-identity", 1, NULL, 'w' },
-		{ "write-timeout", 1, NULL, 'W' },	  { "max-output-mb", 1, NULL, 'O' },
+		{ "write-timeout", 1, NULL, 'Y' },	  { "max-output-mb", 1, NULL, 'O' },
+		{ "writers", 1, NULL, 'W' },	  { "state", 1, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -74,7 +109,9 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 				  .max_conns = AGENT_DEFAULT_MAX_CONNS, .rate = AGENT_DEFAULT_RATE,
 				  .burst = AGENT_DEFAULT_BURST,
 				  .write_timeout_s = AGENT_DEFAULT_WRITE_TIMEOUT_S,
-				  .max_output_mb = AGENT_DEFAULT_MAX_OUTPUT_MB };
+				  .max_output_mb = AGENT_DEFAULT_MAX_OUTPUT_MB,
+				  .writers = env_or("KEYHOLE_WRITERS", "/etc/keyhole/writers"),
+				  .state = env_or("KEYHOLE_STATE", "/var/lib/keyhole/agent.state") };
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': o->store = optarg; break;
@@ -90,7 +127,7 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'b': o->burst = num_arg("--burst", optarg, 1u << 20); break;
 		case 'x': o->max_conns_ident = num_arg("--max-conns-per-identity", optarg, 1u << 20); break;
 		case 'w': o->max_watch_ident = num_arg("--max-watchers-per-identity", optarg, 1u << 20); break;
-		case 'W': o->write_timeout_s = num_arg("--write-timeout", optarg, 3600); break;
+		case 'Y': o->write_timeout_s = num_arg("--write-timeout", optarg, 3600); break;
 		case 'O': o->max_output_mb = num_arg("--max-output-mb", optarg, 1u << 16); break;
 		case 'f': break;
 		case 'd': o->debug = true; break;
@@ -99,6 +136,8 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'E': setenv("KEYHOLE_ETCD_CERT", optarg, 1); break;
 		case 'K': setenv("KEYHOLE_ETCD_KEY", optarg, 1); break;
 		case 'I': setenv("KEYHOLE_ETCD_INSECURE", "1", 1); break;
+		case 'W': o->writers = optarg; break;
+		case 'T': o->state = optarg; break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: fputs(usage, stderr); exit(2);
 		}
@@ -175,6 +214,8 @@ static char *abs_socket(const char *path)
 static void setup(struct agent *a)
 {
 	struct ks_open_opts ko = { a->o.key_file, a->o.passphrase_fd, false };
+	struct ks_sign_opts so = { .trust_file = a->o.writers, .state_file = a->o.state,
+				   .on_refusal = on_refusal, .refusal_arg = a };
 	char err[512];
 	int r;
 
@@ -187,10 +228,13 @@ static void setup(struct agent *a)
 	a->paths.admin_socket = abs_socket(a->o.admin_socket);
 	if (reload_policy(a, err, sizeof(err)) < 0)
 		fatalx(1, "policy %s does not validate: %s", a->o.policy, err);
-	if ((r = ks_open(a->o.store, &ko, &a->ks)) < 0)
-		fatalx(1, "store %s: %s", a->o.store, ks_strerror(r));
 	if (a->o.audit && (r = audit_open(a->o.audit, &a->audit)) < 0)
 		fatal_errno(1, -r, "audit log %s", a->o.audit);
+	if ((r = ks_open_signed(a->o.store, &ko, &so, &a->ks)) < 0)
+		fatalx(1, "store %s: %s (trust file %s)", a->o.store, ks_strerror(r), a->o.writers);
+	if (ks_format_version(a->ks) < 2)
+		log_warnx("store %s is format 1: records are unsigned until `keyhole migrate "
+			  "--sign`", a->o.store);
 	if (a->o.engine && ((r = engine_new(a->o.engine, &a->eng)) < 0 ||
 			    (r = engine_new(a->o.engine, &a->eng_admin)) < 0 ||
 			    (r = identify_init(&a->idf, a->eng)) < 0))

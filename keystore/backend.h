@@ -57,6 +57,9 @@ struct ks_backend_ops {
 	 * new state. Other records written concurrently are never lost. */
 	int (*cas_put)(struct ks_backend *b, const char *name, json_t *doc,
 		       ks_rev_t expected_rev, ks_rev_t *ret_rev);
+	/* Replace the meta document (keyhole migrate --sign); records are
+	 * left alone. */
+	int (*put_meta)(struct ks_backend *b, json_t *meta);
 	/* An fd that polls readable when the store may have changed, or -1
 	 * with no support. Owned by the backend. */
 	int (*watch_fd)(struct ks_backend *b);

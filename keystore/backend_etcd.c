@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* etcd backend (docs/fleet.md): meta at /keyhole/NAME/meta, each record's
- * sealed JSON at /keyhole/NAME/records/RECORD; etcd only ever holds
+ * sealed JSON at /keyhole/NAME/records/RECORD (every '/' of the record name
+ * written as "%2F", so a name is always one key segment); etcd only ever holds
  * ciphertext. Writes are txns comparing the key's mod_revision; reads are
  * paginated ranges pinned to one revision. A watcher thread streams
  * /v3/watch from the last revision seen and pokes an eventfd; it fails over
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bodybuf.h"
 #include "cleanup.h"
 #include "etcd.h"
 
@@ -57,6 +59,15 @@ static const char *env_nonempty(const char *n)
 	return v && *v ? v : NULL;
 }
 
+/* a + b + c, malloc'd, or NULL. Never hands out asprintf's pointer after
+ * a failure: it is indeterminate then. */
+static char *cat3(const char *a, const char *b, const char *c)
+{
+	char *s;
+
+	return asprintf(&s, "%s%s%s", a, b, c) < 0 ? NULL : s;
+}
+
 static int eb_open(const char *location, struct ks_backend **ret)
 {
 	struct etcd_backend *b = calloc(1, sizeof(*b));
@@ -74,10 +85,13 @@ static int eb_open(const char *location, struct ks_backend **ret)
 	r = etcd_url_parse(location, ins && strcmp(ins, "0") != 0, &b->url);
 	if (r == 0)
 		r = etcd_new(&b->url, &tls, &b->e);
-	if (r == 0 && (asprintf(&b->root, "/keyhole/%s/", b->url.name) < 0 ||
-		       asprintf(&b->meta_key, "%smeta", b->root) < 0 ||
-		       asprintf(&b->rec_prefix, "%srecords/", b->root) < 0))
-		r = -ENOMEM;
+	if (r == 0) {
+		b->root = cat3("/keyhole/", b->url.name, "/");
+		b->meta_key = b->root ? cat3(b->root, "meta", "") : NULL;
+		b->rec_prefix = b->root ? cat3(b->root, "records/", "") : NULL;
+		if (!b->meta_key || !b->rec_prefix)
+			r = -ENOMEM;
+	}
 	if (r < 0) {
 		b->base.ops->close(&b->base);
 		return r;
@@ -188,7 +202,9 @@ static int take_kv(struct etcd_backend *b, const struct etcd_kv *kv, struct ks_s
 			s->meta = json_incref(doc);
 	} else if (strncmp(kv->key, b->rec_prefix, plen) == 0 && kv->key[plen]) {
 		/* An unparsable record stays in as null: format.c marks it bad. */
-		r = snap_add(s, kv->key + plen, doc ? doc : json_null(), kv->mod_revision);
+		char *name = etcd_seg_to_name(kv->key + plen);
+		r = name ? snap_add(s, name, doc ? doc : json_null(), kv->mod_revision) : -ENOMEM;
+		free(name);
 	}
 	json_decref(doc);
 	return r;
@@ -396,19 +412,39 @@ static int eb_create(struct ks_backend *base, json_t *meta)
 	return r < 0 ? r : (ok ? 0 : -EEXIST);
 }
 
+static int eb_put_meta(struct ks_backend *base, json_t *meta)
+{
+	struct etcd_backend *b = eb_of(base);
+	/* only over an existing meta (create_revision > 0 is "not EQUAL 0"
+	 * for the gateway's compare; use the inverse txn) */
+	json_t *cmp = compare(b->meta_key, "CREATE", "create_revision", 0);
+	bool ok = false;
+	int64_t rev = 0;
+	int r;
+
+	if (!cmp)
+		return -ENOMEM;
+	(void)json_object_set_new(cmp, "result", json_string("NOT_EQUAL"));
+	r = txn(b, b->meta_key, cmp, meta, &ok, &rev);
+	return r < 0 ? r : (ok ? 0 : -ENOENT);
+}
+
 static int eb_cas_put(struct ks_backend *base, const char *name, json_t *doc,
 		      ks_rev_t expected_rev, ks_rev_t *ret_rev)
 {
 	struct etcd_backend *b = eb_of(base);
 	cleanup_free char *key = NULL;
+	cleanup_free char *seg = NULL;
 	json_t *cmp;
 	bool ok = false;
 	int64_t rev = 0;
 	int r;
 
-	if (!name || !*name || strchr(name, '/') || expected_rev > INT64_MAX)
+	if (!name || !*name || expected_rev > INT64_MAX)
 		return -EINVAL;
-	if (asprintf(&key, "%s%s", b->rec_prefix, name) < 0)
+	seg = etcd_name_to_seg(name);
+	key = seg ? cat3(b->rec_prefix, seg, "") : NULL;
+	if (!key)
 		return -ENOMEM;
 	/* An absent key has mod_revision 0, so 0 means "must not exist". */
 	cmp = compare(key, "MOD", "mod_revision", (int64_t)expected_rev);
@@ -426,8 +462,7 @@ static int eb_cas_put(struct ks_backend *base, const char *name, json_t *doc,
 
 struct stream {
 	struct etcd_backend *b;
-	char *line;
-	size_t len;
+	struct bodybuf line; /* the message being received, up to '\n' */
 	int64_t compacted; /* compact_revision of a cancel, or 0 */
 	bool created;
 	bool failed;
@@ -466,12 +501,16 @@ static bool cache_apply_one(struct etcd_backend *b, json_t *ev)
 			b->cache_meta = json_incref(doc);
 		}
 	} else if (strncmp(kv.key, b->rec_prefix, plen) == 0 && kv.key[plen]) {
-		if (del)
-			(void)json_object_del(b->cache, kv.key + plen);
+		char *name = etcd_seg_to_name(kv.key + plen);
+		if (!name)
+			ok = false;
+		else if (del)
+			(void)json_object_del(b->cache, name);
 		else
-			ok = json_object_set_new(b->cache, kv.key + plen,
+			ok = json_object_set_new(b->cache, name,
 						 json_pack("[O,I]", doc ? doc : json_null(),
 							   (json_int_t)kv.mod_revision)) == 0;
+		free(name);
 	}
 	b->cache_rev = kv.mod_revision;
 	json_decref(doc);
@@ -531,27 +570,24 @@ static void stream_msg(struct stream *st, const char *text, size_t len)
 	json_decref(j);
 }
 
+/* The gateway streams one JSON message per line: collect each line with
+ * the shared size-capped body writer, handle it at its newline. */
 static size_t stream_write(char *data, size_t sz, size_t nm, void *arg)
 {
 	struct stream *st = arg;
-	size_t n = sz * nm;
+	size_t n = sz * nm, start = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (data[i] == '\n') {
-			if (st->len)
-				stream_msg(st, st->line, st->len);
-			st->len = 0;
+	for (size_t i = 0; i <= n && !st->failed; i++) {
+		if (i < n && data[i] != '\n')
 			continue;
+		if (i > start && bodybuf_write(data + start, 1, i - start, &st->line) != i - start)
+			return 0; /* over ETCD_MAX_WATCH_MSG, or out of memory */
+		if (i < n) {
+			if (st->line.len)
+				stream_msg(st, st->line.p, st->line.len);
+			st->line.len = 0;
 		}
-		if (st->len >= ETCD_MAX_WATCH_MSG)
-			return 0;
-		if ((st->len & 4095) == 0) {
-			char *p = realloc(st->line, st->len + 4096);
-			if (!p)
-				return 0;
-			st->line = p;
-		}
-		st->line[st->len++] = data[i];
+		start = i + 1;
 	}
 	return st->failed ? 0 : n;
 }
@@ -589,10 +625,11 @@ static void watch_once(struct etcd_backend *b, size_t i, struct stream *st)
 {
 	CURL *h = etcd_curl_for(b->e, i);
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	cleanup_free char *url = NULL;
 	cleanup_free char *body = watch_body(b, atomic_load(&b->watch_rev) + 1);
+	cleanup_free char *url = h && hdr && body ? cat3(etcd_endpoint(b->e, i), "/v3/watch", "")
+						  : NULL;
 
-	if (h && hdr && body && asprintf(&url, "%s/v3/watch", etcd_endpoint(b->e, i)) >= 0) {
+	if (url) {
 		(void)curl_easy_setopt(h, CURLOPT_URL, url);
 		(void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 		(void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -623,10 +660,10 @@ static void *watcher(void *arg)
 	long backoff = 100;
 
 	while (!atomic_load(&b->stop)) {
-		struct stream st = { .b = b };
+		struct stream st = { .b = b, .line = { .max = ETCD_MAX_WATCH_MSG } };
 
 		watch_once(b, i, &st);
-		free(st.line);
+		bodybuf_free(&st.line);
 		atomic_store(&b->watching, false);
 		if (st.created)
 			poke(b); /* lost the stream: the agent's reload tells whether
@@ -686,6 +723,7 @@ const struct ks_backend_ops ks_backend_etcd = {
 	.create = eb_create,
 	.read_all = eb_read_all,
 	.cas_put = eb_cas_put,
+	.put_meta = eb_put_meta,
 	.watch_fd = eb_watch_fd,
 	.watch_drain = eb_watch_drain,
 };

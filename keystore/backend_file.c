@@ -191,6 +191,30 @@ out:
 	return r;
 }
 
+static int fb_put_meta(struct ks_backend *b, json_t *meta)
+{
+	struct file_backend *f = fb_of(b);
+	cleanup_close int lock = -1;
+	json_t *root = NULL, *recs;
+	mode_t mode = 0600;
+	int r = ks_lock(f->lock_path, &lock);
+
+	if (r == 0)
+		r = load_root(f, &root, &mode);
+	if (r < 0)
+		return r;
+	recs = json_incref(json_object_get(root, "records"));
+	json_decref(root);
+	root = json_deep_copy(meta);
+	r = root && json_object_set_new(root, "records", recs) == 0 ? 0 : -ENOMEM;
+	if (!root)
+		json_decref(recs);
+	if (r == 0)
+		r = save_root(f, root, mode);
+	json_decref(root);
+	return r;
+}
+
 static int fb_watch_fd(struct ks_backend *b)
 {
 	struct file_backend *f = fb_of(b);
@@ -236,6 +260,7 @@ const struct ks_backend_ops ks_backend_file = {
 	.create = fb_create,
 	.read_all = fb_read_all,
 	.cas_put = fb_cas_put,
+	.put_meta = fb_put_meta,
 	.watch_fd = fb_watch_fd,
 	.watch_drain = fb_watch_drain,
 };

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bodybuf.h"
 #include "cleanup.h"
 
 struct etcd {
@@ -80,8 +81,11 @@ static int endpoint_parse(const char *s, size_t len, bool plain, bool insecure_o
 		return -EINVAL;
 	if (plain && !insecure_ok && !etcd_host_is_loopback(s, (size_t)(colon - s)))
 		return -ENOPROTOOPT;
-	return asprintf(ret, "%s://%.*s", plain ? "http" : "https", (int)len, s) < 0 ? -ENOMEM
-										   : 0;
+	if (asprintf(ret, "%s://%.*s", plain ? "http" : "https", (int)len, s) < 0) {
+		*ret = NULL; /* indeterminate after a failed asprintf; freed later */
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static bool name_ok(const char *n)
@@ -229,6 +233,47 @@ int etcd_error_errno(json_t *reply)
 	case 4: case 14: return -EAGAIN; /* DEADLINE_EXCEEDED, UNAVAILABLE */
 	default: return -EIO;
 	}
+}
+
+char *etcd_name_to_seg(const char *name)
+{
+	size_t n = strlen(name), slashes = 0;
+	char *out, *p;
+
+	for (size_t i = 0; i < n; i++)
+		slashes += name[i] == '/';
+	out = malloc(n + 2 * slashes + 1);
+	if (!out)
+		return NULL;
+	p = out;
+	for (size_t i = 0; i < n; i++) {
+		if (name[i] == '/') {
+			memcpy(p, "%2F", 3);
+			p += 3;
+		} else {
+			*p++ = name[i];
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+char *etcd_seg_to_name(const char *seg)
+{
+	char *out = malloc(strlen(seg) + 1), *p = out;
+
+	if (!out)
+		return NULL;
+	while (*seg) {
+		if (strncmp(seg, "%2F", 3) == 0) {
+			*p++ = '/';
+			seg += 3;
+		} else {
+			*p++ = *seg++;
+		}
+	}
+	*p = '\0';
+	return out;
 }
 
 void etcd_kv_clear(struct etcd_kv *kv)
@@ -407,32 +452,6 @@ void *etcd_curl_for(struct etcd *e, size_t i)
 	return h;
 }
 
-struct buf {
-	char *p;
-	size_t len;
-	bool over;
-};
-
-static size_t buf_write(char *data, size_t sz, size_t nm, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = sz * nm;
-	char *np;
-
-	if (n > ETCD_MAX_REPLY - b->len) {
-		b->over = true;
-		return 0;
-	}
-	np = realloc(b->p, b->len + n + 1);
-	if (!np)
-		return 0;
-	memcpy(np + b->len, data, n);
-	b->p = np;
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
-
 /* TLS failures (certificate refused or unverifiable) are reported as such;
  * everything else that is not local means "this member did not answer". */
 static bool is_tls_error(CURLcode c)
@@ -446,7 +465,7 @@ static bool is_tls_error(CURLcode c)
 static int call_one(struct etcd *e, size_t i, const char *path, const char *body, json_t **ret)
 {
 	cleanup_free char *url = NULL;
-	struct buf b = { 0 };
+	struct bodybuf b = { .max = ETCD_MAX_REPLY };
 	char err[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	long code = 0;
@@ -456,6 +475,7 @@ static int call_one(struct etcd *e, size_t i, const char *path, const char *body
 	int r;
 
 	if (!hdr || asprintf(&url, "%s%s", e->eps[i], path) < 0) {
+		url = NULL; /* indeterminate after a failed asprintf */
 		curl_slist_free_all(hdr);
 		return -ENOMEM;
 	}
@@ -465,7 +485,7 @@ static int call_one(struct etcd *e, size_t i, const char *path, const char *body
 	(void)curl_easy_setopt(e->h, CURLOPT_HTTPHEADER, hdr);
 	(void)curl_easy_setopt(e->h, CURLOPT_POSTFIELDS, body);
 	(void)curl_easy_setopt(e->h, CURLOPT_TIMEOUT_MS, 10000L);
-	(void)curl_easy_setopt(e->h, CURLOPT_WRITEFUNCTION, buf_write);
+	(void)curl_easy_setopt(e->h, CURLOPT_WRITEFUNCTION, bodybuf_write);
 	(void)curl_easy_setopt(e->h, CURLOPT_WRITEDATA, &b);
 	(void)curl_easy_setopt(e->h, CURLOPT_ERRORBUFFER, err);
 	c = curl_easy_perform(e->h);
@@ -473,7 +493,7 @@ static int call_one(struct etcd *e, size_t i, const char *path, const char *body
 	(void)curl_easy_getinfo(e->h, CURLINFO_RESPONSE_CODE, &code);
 	(void)curl_easy_getinfo(e->h, CURLINFO_CONNECT_TIME_T, &connected);
 	if (c != CURLE_OK) {
-		free(b.p);
+		bodybuf_free(&b);
 		if (b.over)
 			return -EBADMSG;
 		if (c == CURLE_OUT_OF_MEMORY)
@@ -487,7 +507,7 @@ static int call_one(struct etcd *e, size_t i, const char *path, const char *body
 		return -EHOSTUNREACH;
 	}
 	j = b.p ? json_loadb(b.p, b.len, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	free(b.p);
+	bodybuf_free(&b);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return code >= 500 ? -EAGAIN : -EBADMSG;

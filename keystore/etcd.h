@@ -62,6 +62,12 @@ size_t etcd_current(const struct etcd *e);
 char *etcd_b64(const void *buf, size_t len);
 /* Decode into malloc'd buf (+1 NUL not counted), at most cap bytes. */
 int etcd_unb64(const char *s, size_t cap, char **ret, size_t *ret_len);
+/* Record name <-> key segment under records/: each '/' is "%2F", so a name
+ * is always one segment. Names never hold '%' (proto_secret_name_valid), so
+ * this is one-to-one; a key with any other '%' decodes to a name format.c
+ * refuses. malloc'd, NULL on ENOMEM. */
+char *etcd_name_to_seg(const char *name);
+char *etcd_seg_to_name(const char *seg);
 /* The gateway writes int64 as a JSON string; absent means 0. */
 int etcd_int64(json_t *o, const char *field, int64_t *ret);
 /* Error reply {"error"|"message", "code"} -> -errno. */

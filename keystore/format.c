@@ -87,6 +87,33 @@ static int set_new(json_t *o, const char *key, json_t *v)
 
 #define MAX_TIME ((uint64_t)1 << 40) /* seconds; far future, keeps int64 sane */
 
+/* v2 writer signature fields, when present: "writer" + "sig". */
+static int sig_decode(json_t *o, bool *has, uint8_t writer[KS_PK_BYTES],
+		      uint8_t sig[KS_SIG_BYTES])
+{
+	json_t *w = json_object_get(o, "writer"), *s = json_object_get(o, "sig");
+
+	*has = false;
+	if (!w && !s)
+		return 0;
+	if (get_fixed(o, "writer", writer, KS_PK_BYTES) < 0 ||
+	    get_fixed(o, "sig", sig, KS_SIG_BYTES) < 0)
+		return -EBADMSG;
+	*has = true;
+	return 0;
+}
+
+static int sig_encode(json_t *o, bool has, const uint8_t writer[KS_PK_BYTES],
+		      const uint8_t sig[KS_SIG_BYTES])
+{
+	if (!has)
+		return 0;
+	if (set_new(o, "writer", b64_encode(writer, KS_PK_BYTES)) < 0 ||
+	    set_new(o, "sig", b64_encode(sig, KS_SIG_BYTES)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 int ks_ver_decode(json_t *o, struct ks_ver *ret)
 {
 	struct ks_ver v = { 0 };
@@ -94,7 +121,8 @@ int ks_ver_decode(json_t *o, struct ks_ver *ret)
 	json_t *ct;
 	size_t tlen;
 
-	if (!json_is_object(o) || json_object_size(o) != 5 ||
+	if (!json_is_object(o) || sig_decode(o, &v.has_sig, v.writer, v.sig) < 0 ||
+	    json_object_size(o) != (v.has_sig ? 7u : 5u) ||
 	    get_u64(o, "version", 1, INT64_MAX, &v.version) < 0 ||
 	    get_u64(o, "created", 0, MAX_TIME, &created) < 0 ||
 	    get_fixed(o, "epk", v.epk, sizeof(v.epk)) < 0 ||
@@ -125,7 +153,36 @@ json_t *ks_ver_encode(const struct ks_ver *v)
 	    set_new(o, "created", json_integer((json_int_t)v->created)) < 0 ||
 	    set_new(o, "epk", b64_encode(v->epk, sizeof(v->epk))) < 0 ||
 	    set_new(o, "nonce", b64_encode(v->nonce, sizeof(v->nonce))) < 0 ||
-	    set_new(o, "ct", b64_encode(v->ct, v->ct_len)) < 0) {
+	    set_new(o, "ct", b64_encode(v->ct, v->ct_len)) < 0 ||
+	    sig_encode(o, v->has_sig, v->writer, v->sig) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Tombstone of a removed record (v2): {"version", "created", "writer", "sig"}. */
+static int tomb_decode(json_t *o, struct ks_ver *v)
+{
+	uint64_t created = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (!json_is_object(o) || sig_decode(o, &v->has_sig, v->writer, v->sig) < 0 ||
+	    !v->has_sig || json_object_size(o) != 4 ||
+	    get_u64(o, "version", 1, INT64_MAX, &v->version) < 0 ||
+	    get_u64(o, "created", 0, MAX_TIME, &created) < 0)
+		return -EBADMSG;
+	v->created = (int64_t)created;
+	return 0;
+}
+
+static json_t *tomb_encode(const struct ks_ver *v)
+{
+	json_t *o = json_object();
+
+	if (!o || set_new(o, "version", json_integer((json_int_t)v->version)) < 0 ||
+	    set_new(o, "created", json_integer((json_int_t)v->created)) < 0 ||
+	    sig_encode(o, v->has_sig, v->writer, v->sig) < 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -140,6 +197,10 @@ void ks_ver_clear(struct ks_ver *v)
 
 void ks_rec_clear(struct ks_rec *r)
 {
+	if (r->moved) {
+		memset(r, 0, sizeof(*r));
+		return;
+	}
 	for (size_t i = 0; i < r->n; i++)
 		ks_ver_clear(&r->v[i]);
 	free(r->v);
@@ -162,8 +223,19 @@ int ks_rec_decode(const char *name, json_t *o, struct ks_rec *ret)
 	size_t n = json_array_size(arr);
 	int e = -EBADMSG;
 
-	if (!proto_secret_name_valid(name) || !json_is_object(o) || json_object_size(o) != 1 ||
-	    !json_is_array(arr) || n == 0 || n > KS_MAX_VERSIONS)
+	if (!proto_secret_name_valid(name) || !json_is_object(o) || json_object_size(o) != 1)
+		return -EBADMSG;
+	if (json_object_get(o, "tombstone")) {
+		if (tomb_decode(json_object_get(o, "tombstone"), &r.tomb) < 0)
+			return -EBADMSG;
+		r.name = strdup(name);
+		if (!r.name)
+			return -ENOMEM;
+		r.is_tomb = true;
+		*ret = r;
+		return 0;
+	}
+	if (!json_is_array(arr) || n == 0 || n > KS_MAX_VERSIONS)
 		return -EBADMSG;
 	r.v = calloc(n, sizeof(*r.v));
 	r.name = strdup(name);
@@ -192,6 +264,14 @@ json_t *ks_rec_encode(const struct ks_rec *r)
 {
 	json_t *o = json_object(), *arr = json_array();
 
+	if (o && r->is_tomb) {
+		json_decref(arr);
+		if (set_new(o, "tombstone", tomb_encode(&r->tomb)) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+		return o;
+	}
 	if (!o || !arr || json_object_set(o, "versions", arr) < 0)
 		goto fail;
 	for (size_t i = 0; i < r->n; i++)
@@ -226,14 +306,23 @@ int ks_meta_decode(json_t *o, struct ks_meta *ret)
 {
 	struct ks_meta m = { 0 };
 	json_t *id = json_object_get(o, "store_id"), *w = json_object_get(o, "private_key");
-	size_t want = w ? 5 : 4;
+	json_t *sig = json_object_get(o, "signature");
+	json_int_t fv = json_integer_value(json_object_get(o, "format_version"));
+	size_t want = (w ? 5u : 4u) + (sig ? 1u : 0u);
 
 	if (!json_is_object(o) || json_object_size(o) != want ||
 	    get_str(o, "format", "keyhole-store") < 0 ||
 	    !json_is_integer(json_object_get(o, "format_version")))
 		return -EBADMSG;
-	if (json_integer_value(json_object_get(o, "format_version")) != KS_FORMAT_VERSION)
+	if (fv != 1 && fv != KS_FORMAT_VERSION)
 		return -EPROTONOSUPPORT;
+	m.format_version = (int)fv;
+	/* v1 has no signature; v2 always has one (a v2 meta without it is
+	 * kept and then refused by a reader with a trust file) */
+	if ((fv == 1 && sig) ||
+	    (sig && (!json_is_object(sig) || json_object_size(sig) != 2 ||
+		     sig_decode(sig, &m.has_sig, m.writer, m.sig) < 0)))
+		return -EBADMSG;
 	if (!store_id_valid(json_string_value(id)) ||
 	    get_fixed(o, "public_key", m.pk, sizeof(m.pk)) < 0)
 		return -EBADMSG;
@@ -267,10 +356,18 @@ json_t *ks_meta_encode(const struct ks_meta *m)
 {
 	json_t *o = json_object();
 
+	json_t *sig = m->has_sig ? json_object() : NULL;
+
+	if (sig && sig_encode(sig, true, m->writer, m->sig) < 0) {
+		json_decref(sig);
+		sig = NULL;
+	}
 	if (!o || set_new(o, "format", json_string("keyhole-store")) < 0 ||
-	    set_new(o, "format_version", json_integer(KS_FORMAT_VERSION)) < 0 ||
+	    set_new(o, "format_version", json_integer(m->format_version ? m->format_version
+									: KS_FORMAT_VERSION)) < 0 ||
 	    set_new(o, "store_id", json_string(m->store_id)) < 0 ||
 	    set_new(o, "public_key", b64_encode(m->pk, sizeof(m->pk))) < 0 ||
+	    (m->has_sig && set_new(o, "signature", sig) < 0) ||
 	    (m->has_wrapped && set_new(o, "private_key", wrapped_encode(&m->wrapped)) < 0)) {
 		json_decref(o);
 		return NULL;
@@ -439,7 +536,8 @@ int ks_sealed_decode(const char *json, size_t len, char ret_id[KS_ID_MAX + 1],
 	if (!json_is_object(o) || json_object_size(o) != 5 ||
 	    get_str(o, "format", "keyhole-sealed") < 0 ||
 	    !json_is_integer(json_object_get(o, "format_version")) ||
-	    json_integer_value(json_object_get(o, "format_version")) != KS_FORMAT_VERSION ||
+	    (json_integer_value(json_object_get(o, "format_version")) != 1 &&
+	     json_integer_value(json_object_get(o, "format_version")) != KS_FORMAT_VERSION) ||
 	    !store_id_valid(json_string_value(id)) ||
 	    !proto_secret_name_valid(json_string_value(name)))
 		goto out;
@@ -459,12 +557,12 @@ out:
 	return r;
 }
 
-static json_t *doc_header(const char *format, const char *store_id)
+static json_t *doc_header(const char *format, int version, const char *store_id)
 {
 	json_t *o = json_object();
 
 	if (!o || set_new(o, "format", json_string(format)) < 0 ||
-	    set_new(o, "format_version", json_integer(KS_FORMAT_VERSION)) < 0 ||
+	    set_new(o, "format_version", json_integer(version)) < 0 ||
 	    set_new(o, "store_id", json_string(store_id)) < 0) {
 		json_decref(o);
 		return NULL;
@@ -482,7 +580,7 @@ static char *dump_free(json_t *o)
 
 char *ks_sealed_encode(const char *store_id, const char *name, const struct ks_ver *v)
 {
-	json_t *o = doc_header("keyhole-sealed", store_id);
+	json_t *o = doc_header("keyhole-sealed", v->has_sig ? KS_FORMAT_VERSION : 1, store_id);
 
 	if (o && (set_new(o, "name", json_string(name)) < 0 ||
 		  set_new(o, "record", ks_ver_encode(v)) < 0)) {
@@ -494,7 +592,7 @@ char *ks_sealed_encode(const char *store_id, const char *name, const struct ks_v
 
 char *ks_pubkey_encode(const char *store_id, const uint8_t pk[KS_PK_BYTES])
 {
-	json_t *o = doc_header("keyhole-pubkey", store_id);
+	json_t *o = doc_header("keyhole-pubkey", 1, store_id);
 
 	if (o && set_new(o, "public_key", b64_encode(pk, KS_PK_BYTES)) < 0) {
 		json_decref(o);
@@ -517,7 +615,7 @@ int ks_pubkey_parse(const char *json, size_t len, char ret_id[KS_ID_MAX + 1],
 	if (json_is_object(o) && json_object_size(o) == 4 &&
 	    get_str(o, "format", "keyhole-pubkey") == 0 &&
 	    json_is_integer(json_object_get(o, "format_version")) &&
-	    json_integer_value(json_object_get(o, "format_version")) == KS_FORMAT_VERSION &&
+	    json_integer_value(json_object_get(o, "format_version")) == 1 &&
 	    store_id_valid(json_string_value(id)) &&
 	    get_fixed(o, "public_key", pk, sizeof(pk)) == 0) {
 		memcpy(ret_id, json_string_value(id), json_string_length(id) + 1);

@@ -22,14 +22,20 @@
 
 int ks_keyfile_write(const char *path, const uint8_t *sk)
 {
+	return ks_keyfile_write_tagged(path, KEY_TAG, sk, KS_SK_BYTES);
+}
+
+int ks_keyfile_write_tagged(const char *path, const char *tag_text, const uint8_t *sk,
+			    size_t sk_len)
+{
 	char *line = sodium_malloc(KEY_LINE_MAX);
-	size_t tag = strlen(KEY_TAG), n;
+	size_t tag = strlen(tag_text), n;
 	int r;
 
 	if (!line)
 		return -ENOMEM;
-	memcpy(line, KEY_TAG, tag);
-	sodium_bin2base64(line + tag, KEY_LINE_MAX - tag - 1, sk, KS_SK_BYTES,
+	memcpy(line, tag_text, tag);
+	sodium_bin2base64(line + tag, KEY_LINE_MAX - tag - 1, sk, sk_len,
 			  sodium_base64_VARIANT_ORIGINAL);
 	n = strlen(line);
 	line[n++] = '\n';
@@ -59,8 +65,13 @@ static int read_capped(int fd, char *buf, size_t cap, size_t *ret_len)
 
 int ks_keyfile_read(const char *path, uint8_t *sk)
 {
+	return ks_keyfile_read_tagged(path, KEY_TAG, sk, KS_SK_BYTES);
+}
+
+int ks_keyfile_read_tagged(const char *path, const char *tag_text, uint8_t *sk, size_t sk_len)
+{
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	size_t tag = strlen(KEY_TAG), len = 0, n = 0;
+	size_t tag = strlen(tag_text), len = 0, n = 0;
 	const char *end = NULL;
 	struct stat st;
 	char *line;
@@ -78,11 +89,11 @@ int ks_keyfile_read(const char *path, uint8_t *sk)
 	if (!line)
 		return -ENOMEM;
 	r = read_capped(fd, line, KEY_LINE_MAX, &len);
-	if (r == 0 && (len < tag + 1 || memcmp(line, KEY_TAG, tag) != 0 || line[len - 1] != '\n'))
+	if (r == 0 && (len < tag + 1 || memcmp(line, tag_text, tag) != 0 || line[len - 1] != '\n'))
 		r = -EBADMSG;
-	if (r == 0 && (sodium_base642bin(sk, KS_SK_BYTES, line + tag, len - tag - 1, NULL, &n,
+	if (r == 0 && (sodium_base642bin(sk, sk_len, line + tag, len - tag - 1, NULL, &n,
 					 &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		       n != KS_SK_BYTES || end != line + len - 1))
+		       n != sk_len || end != line + len - 1))
 		r = -EBADMSG;
 	sodium_free(line);
 	return r;

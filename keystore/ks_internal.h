@@ -16,7 +16,10 @@
 #include "backend.h"
 #include "keystore.h"
 
-#define KS_FORMAT_VERSION 1
+#define KS_FORMAT_VERSION 2 /* reads 1 (unsigned) too */
+#define KS_SIG_BYTES 64u
+#define KS_DIGEST_BYTES 64u
+#define KS_WRITER_TAG "keyhole-writer-v1 "
 #define KS_SK_BYTES 32u
 #define KS_NONCE_BYTES 24u /* XChaCha20-Poly1305-IETF */
 #define KS_TAG_BYTES 16u
@@ -41,6 +44,9 @@ struct ks_ver {
 	uint8_t nonce[KS_NONCE_BYTES];
 	uint8_t *ct; /* malloc'd, ct_len = plaintext + KS_TAG_BYTES */
 	size_t ct_len;
+	bool has_sig; /* v2: writer + sig present */
+	uint8_t writer[KS_PK_BYTES];
+	uint8_t sig[KS_SIG_BYTES];
 };
 
 /* Seal m to pk; fills v->epk, v->nonce, v->ct (malloc'd). version and
@@ -72,6 +78,10 @@ struct ks_meta {
 	uint8_t pk[KS_PK_BYTES];
 	bool has_wrapped;
 	struct ks_wrapped wrapped;
+	int format_version; /* 1 or 2 (0 when encoding = current) */
+	bool has_sig;
+	uint8_t writer[KS_PK_BYTES];
+	uint8_t sig[KS_SIG_BYTES];
 };
 
 struct ks_rec {
@@ -80,6 +90,12 @@ struct ks_rec {
 	size_t n;
 	ks_rev_t rev;        /* backend revision */
 	bool bad;            /* document did not decode: get/verify fail */
+	bool is_tomb;        /* removed: tomb holds the last version, signed */
+	struct ks_ver tomb;
+	int err;             /* refused by a reader check: -ENOKEY, -ETIME, ... */
+	ks_rev_t refused_rev;/* this (older, accepted) record is held in place of
+				the backend's rolled-back document of that rev */
+	bool moved;          /* contents moved to another array: name borrowed */
 };
 void ks_rec_clear(struct ks_rec *r);
 void ks_ver_clear(struct ks_ver *v);
@@ -127,7 +143,48 @@ int ks_lock(const char *lock_path, int *ret_fd);
 /* Read a whole regular file of at most cap bytes (+1 NUL, not counted). */
 int ks_read_file(const char *path, size_t cap, char **ret_buf, size_t *ret_len);
 
+/* ---- sign.c: writer signatures (Ed25519 over BLAKE2b-512) */
+struct ks_writer {
+	uint8_t pk[KS_PK_BYTES];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES]; /* sodium_malloc'd struct */
+};
+struct ks_trust {
+	struct ks_trusted *v;
+	size_t n;
+};
+struct ks_writer *ks_writer_new(void);
+void ks_writer_free(struct ks_writer *w);
+int ks_writer_write(const char *path, const struct ks_writer *w);
+int ks_writer_read(const char *path, struct ks_writer **ret);
+/* Sign / check v for (store id, name) as a record version, or as the
+ * tombstone of a removed record (tomb: no sealed bytes). verify: -ENOKEY
+ * unless signed by a writer in t with a valid signature. */
+int ks_sign_ver(const struct ks_writer *w, const char *store_id, const char *name, bool tomb,
+		struct ks_ver *v);
+int ks_verify_ver(const struct ks_trust *t, const char *store_id, const char *name, bool tomb,
+		  const struct ks_ver *v);
+void ks_sign_meta(const struct ks_writer *w, struct ks_meta *m);
+int ks_verify_meta(const struct ks_trust *t, const struct ks_meta *m);
+
+/* ---- trust.c */
+/* Parse trust file text (no syscalls; fuzzable). */
+int ks_trust_parse(const char *buf, size_t len, struct ks_trust *ret);
+int ks_trust_load(const char *path, struct ks_trust *ret);
+void ks_trust_clear(struct ks_trust *t);
+bool ks_trust_has(const struct ks_trust *t, const uint8_t pk[KS_PK_BYTES]);
+
+/* ---- state.c: rollback high-water marks */
+int ks_state_load(const char *path, json_t **ret); /* missing file = empty */
+int ks_state_save(const char *path, json_t *st);
+uint64_t ks_state_mark(json_t *st, const char *store_id, const char *name);
+bool ks_state_raise(json_t *st, const char *store_id, const char *name, uint64_t version);
+bool ks_state_signed(json_t *st, const char *store_id);
+bool ks_state_set_signed(json_t *st, const char *store_id);
+
 /* ---- keyfile.c */
+int ks_keyfile_write_tagged(const char *path, const char *tag, const uint8_t *sk,
+			    size_t sk_len);
+int ks_keyfile_read_tagged(const char *path, const char *tag, uint8_t *sk, size_t sk_len);
 /* Private key file: one line "keyhole-key-v1 <base64 sk>\n", mode 0400. */
 int ks_keyfile_write(const char *path, const uint8_t *sk);
 /* -EPERM if group/other may read it; sk = KS_SK_BYTES sodium_malloc. */

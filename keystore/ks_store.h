@@ -12,6 +12,19 @@ struct ks_store {
 	uint8_t *sk; /* KS_SK_BYTES of sodium_malloc memory, or NULL */
 	struct ks_rec *recs;
 	size_t n;
+	struct ks_writer *writer; /* signs writes, or NULL */
+	bool check_sigs;          /* a trust file was given */
+	struct ks_trust trust;
+	char *state_path;         /* rollback marks, or NULL */
+	bool state_readonly;
+	json_t *state;
+	void (*on_refusal)(const struct ks_refusal *r, void *arg);
+	void *refusal_arg;
 };
+
+/* store.c: run the reader checks (signature, rollback) on freshly decoded
+ * records; old/n_old is the state held before (NULL at open). */
+void ks_check_recs(struct ks_store *ks, struct ks_rec *recs, size_t n, struct ks_rec *old,
+		   size_t n_old);
 
 #endif

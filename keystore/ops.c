@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Record operations: get (unseal on demand), put / rotate / rm / import
- * (seal, then compare-and-swap one record through the backend, reloading
- * and retrying when another writer won), list / history / verify. Only
- * ks_get and ks_verify touch plaintext, always in sodium_malloc memory. */
+ * (seal, sign with the writer key, then compare-and-swap one record
+ * through the backend, reloading and retrying when another writer won),
+ * list / history / verify, migrate --sign. rm leaves a signed tombstone so
+ * a later put continues the version sequence. Only ks_get and ks_verify
+ * touch plaintext, always in sodium_malloc memory. */
 #include "ks_internal.h"
 
 #include <errno.h>
@@ -134,9 +136,22 @@ static int build_rec(const char *name, struct ks_ver *v0, const struct ks_rec *o
 	return 0;
 }
 
+static uint64_t old_newest(const struct ks_rec *r)
+{
+	return r->is_tomb ? r->tomb.version : r->v[0].version;
+}
+
+/* Writes to an unsigned format-1 store would stay unsigned: migrate first. */
+static int writable(const struct ks_store *ks)
+{
+	return ks->meta.format_version < 2 ? -EUCLEAN : 0;
+}
+
 static int seal_and_commit(struct ks_store *ks, const char *name, const uint8_t *val,
 			   size_t len, unsigned keep, bool must_exist, uint64_t *ret_version)
 {
+	if (writable(ks) < 0)
+		return -EUCLEAN;
 	for (int i = 0; i < CAS_TRIES; i++) {
 		struct ks_rec *old = find(ks, name), nr;
 		struct ks_ver v = { 0 };
@@ -151,17 +166,21 @@ static int seal_and_commit(struct ks_store *ks, const char *name, const uint8_t 
 			old = find(ks, name);
 			rev = old ? old->rev : 0;
 		}
-		if (must_exist && !old)
+		if (must_exist && (!old || old->is_tomb))
 			return -ENOENT;
-		if (!must_exist && old)
+		if (!must_exist && old && !old->is_tomb)
 			return -EEXIST;
-		if (old && old->bad)
-			return -EBADMSG;
-		v.version = old ? old->v[0].version + 1 : 1;
+		if (old && (old->bad || old->err))
+			return old->bad ? -EBADMSG : old->err;
+		v.version = old ? old_newest(old) + 1 : 1;
 		v.created = (int64_t)time(NULL);
 		r = ks_seal(ks->meta.store_id, ks->meta.pk, name, val, len, &v);
-		if (r < 0)
+		if (r == 0 && ks->writer)
+			r = ks_sign_ver(ks->writer, ks->meta.store_id, name, false, &v);
+		if (r < 0) {
+			ks_ver_clear(&v);
 			return r;
+		}
 		r = build_rec(name, &v, old, keep, &nr);
 		if (r == 0) {
 			uint64_t ver = v.version;
@@ -197,17 +216,34 @@ int ks_rotate(struct ks_store *ks, const char *name, const uint8_t *val, size_t 
 	return seal_and_commit(ks, name, val, len, keep, true, ret_version);
 }
 
+/* Signed tombstone carrying the last version (unsigned stores: delete). */
+static int tombstone(struct ks_store *ks, const char *name, const struct ks_rec *old,
+		     struct ks_rec *ret)
+{
+	struct ks_rec t = { .name = (char *)(uintptr_t)name, .is_tomb = true };
+
+	t.tomb.version = old_newest(old);
+	t.tomb.created = (int64_t)time(NULL);
+	*ret = t;
+	return ks_sign_ver(ks->writer, ks->meta.store_id, name, true, &ret->tomb);
+}
+
 int ks_rm(struct ks_store *ks, const char *name)
 {
 	if (!proto_secret_name_valid(name))
 		return -EINVAL;
+	if (writable(ks) < 0)
+		return -EUCLEAN;
 	for (int i = 0; i < CAS_TRIES; i++) {
-		struct ks_rec *old = find(ks, name);
-		int r;
+		struct ks_rec *old = find(ks, name), t;
+		int r = 0;
 
-		if (!old)
+		if (!old || old->is_tomb)
 			return -ENOENT;
-		r = commit(ks, name, NULL, old->rev);
+		if (ks->writer && !old->bad)
+			r = tombstone(ks, name, old, &t);
+		if (r == 0)
+			r = commit(ks, name, ks->writer && !old->bad ? &t : NULL, old->rev);
 		if (r != -ESTALE)
 			return r;
 	}
@@ -241,10 +277,12 @@ int ks_get(struct ks_store *ks, const char *name, uint64_t version, struct ks_se
 	if (!ks->sk)
 		return -EACCES;
 	rec = find(ks, name);
-	if (!rec)
+	if (!rec || rec->is_tomb)
 		return -ENOENT;
 	if (rec->bad)
 		return -EBADMSG;
+	if (rec->err)
+		return rec->err;
 	for (size_t i = 0; i < rec->n; i++)
 		if (version == 0 || rec->v[i].version == version)
 			return unseal_ver(ks, rec, &rec->v[i], ret);
@@ -254,22 +292,29 @@ int ks_get(struct ks_store *ks, const char *name, uint64_t version, struct ks_se
 int ks_list(struct ks_store *ks, struct ks_info **ret, size_t *ret_n)
 {
 	struct ks_info *out = calloc(ks->n + 1, sizeof(*out));
+	size_t k = 0;
 
 	if (!out)
 		return -ENOMEM;
 	for (size_t i = 0; i < ks->n; i++) {
 		const struct ks_rec *r = &ks->recs[i];
-		snprintf(out[i].name, sizeof(out[i].name), "%s", r->name);
-		if (r->bad || r->n == 0)
-			continue; /* undecodable: listed with version 0 */
-		out[i].version = r->v[0].version;
-		out[i].size = r->v[0].ct_len - KS_TAG_BYTES;
-		out[i].created = (time_t)r->v[r->n - 1].created;
-		out[i].updated = (time_t)r->v[0].created;
-		out[i].n_versions = (unsigned)r->n;
+		struct ks_info *o = &out[k];
+
+		if (r->is_tomb && !r->err)
+			continue; /* removed */
+		k++;
+		snprintf(o->name, sizeof(o->name), "%s", r->name);
+		o->err = r->bad ? -EBADMSG : r->err;
+		if (o->err || r->n == 0)
+			continue; /* refused or undecodable: listed with version 0 */
+		o->version = r->v[0].version;
+		o->size = r->v[0].ct_len - KS_TAG_BYTES;
+		o->created = (time_t)r->v[r->n - 1].created;
+		o->updated = (time_t)r->v[0].created;
+		o->n_versions = (unsigned)r->n;
 	}
 	*ret = out;
-	*ret_n = ks->n;
+	*ret_n = k;
 	return 0;
 }
 
@@ -282,10 +327,10 @@ int ks_history(struct ks_store *ks, const char *name, struct ks_version_info **r
 	if (!proto_secret_name_valid(name))
 		return -EINVAL;
 	rec = find(ks, name);
-	if (!rec)
+	if (!rec || rec->is_tomb)
 		return -ENOENT;
-	if (rec->bad)
-		return -EBADMSG;
+	if (rec->bad || rec->err)
+		return rec->bad ? -EBADMSG : rec->err;
 	out = calloc(rec->n + 1, sizeof(*out));
 	if (!out)
 		return -ENOMEM;
@@ -302,7 +347,15 @@ int ks_history(struct ks_store *ks, const char *name, struct ks_version_info **r
 int ks_seal_record(const char *store_id, const uint8_t pk[KS_PK_BYTES], const char *name,
 		   uint64_t version, const uint8_t *val, size_t len, char **ret_json)
 {
+	return ks_seal_record_signed(store_id, pk, NULL, name, version, val, len, ret_json);
+}
+
+int ks_seal_record_signed(const char *store_id, const uint8_t pk[KS_PK_BYTES],
+			  const char *writer_key, const char *name, uint64_t version,
+			  const uint8_t *val, size_t len, char **ret_json)
+{
 	struct ks_ver v = { .version = version, .created = (int64_t)time(NULL) };
+	struct ks_writer *w = NULL;
 	char *json;
 	int r;
 
@@ -311,9 +364,16 @@ int ks_seal_record(const char *store_id, const uint8_t pk[KS_PK_BYTES], const ch
 		return -EINVAL;
 	if (len > KS_MAX_VALUE)
 		return -EFBIG;
-	r = ks_seal(store_id, pk, name, val, len, &v);
-	if (r < 0)
+	if (writer_key && (r = ks_writer_read(writer_key, &w)) < 0)
 		return r;
+	r = ks_seal(store_id, pk, name, val, len, &v);
+	if (r == 0 && w)
+		r = ks_sign_ver(w, store_id, name, false, &v);
+	ks_writer_free(w);
+	if (r < 0) {
+		ks_ver_clear(&v);
+		return r;
+	}
 	json = ks_sealed_encode(store_id, name, &v);
 	ks_ver_clear(&v);
 	if (!json)
@@ -326,11 +386,11 @@ static int import_one(struct ks_store *ks, const char *name, struct ks_ver *v)
 {
 	for (int i = 0; i < CAS_TRIES; i++) {
 		struct ks_rec *old = find(ks, name), nr;
-		uint64_t next = old && !old->bad ? old->v[0].version + 1 : 1;
+		uint64_t next = old && !old->bad ? old_newest(old) + 1 : 1;
 		int r;
 
-		if (old && old->bad)
-			return -EBADMSG;
+		if (old && (old->bad || old->err))
+			return old->bad ? -EBADMSG : old->err;
 		if (v->version < next)
 			return -EEXIST;
 		if (v->version > next)
@@ -355,10 +415,44 @@ int ks_import_record(struct ks_store *ks, const char *json, size_t len)
 
 	if (r < 0)
 		return r;
-	r = strcmp(id, ks->meta.store_id) == 0 ? import_one(ks, name, &v) : -EXDEV;
+	/* Unsigned (sealed with only the public key): the importer, a writer,
+	 * vouches for it. A signed one keeps its writer's signature. */
+	if (strcmp(id, ks->meta.store_id) != 0)
+		r = -EXDEV;
+	else if (writable(ks) < 0)
+		r = -EUCLEAN;
+	else if (!v.has_sig && ks->writer)
+		r = ks_sign_ver(ks->writer, id, name, false, &v);
+	if (r == 0)
+		r = import_one(ks, name, &v);
 	ks_ver_clear(&v);
 	free(name);
 	return r;
+}
+
+/* Every version of one record: signature / rollback verdict first, then
+ * AEAD. Returns the first failure (0 if sound). */
+static int verify_rec(struct ks_store *ks, const struct ks_rec *rec,
+		      void (*cb)(const char *name, uint64_t version, int err, void *arg), void *arg)
+{
+	int bad = rec->bad ? -EBADMSG : rec->err;
+
+	if (bad || rec->is_tomb) {
+		if (bad && cb)
+			cb(rec->name, 0, bad, arg);
+		return bad;
+	}
+	for (size_t j = 0; j < rec->n; j++) {
+		struct ks_secret *s = NULL;
+		int r = unseal_ver(ks, rec, &rec->v[j], &s);
+		ks_secret_free(s);
+		if (r < 0) {
+			bad = bad ? bad : r;
+			if (cb)
+				cb(rec->name, rec->v[j].version, r, arg);
+		}
+	}
+	return bad;
 }
 
 int ks_verify(struct ks_store *ks,
@@ -368,23 +462,84 @@ int ks_verify(struct ks_store *ks,
 
 	if (!ks->sk)
 		return -EACCES;
-	for (size_t i = 0; i < ks->n; i++) {
-		const struct ks_rec *rec = &ks->recs[i];
-		int bad = rec->bad ? -EBADMSG : 0;
-
-		for (size_t j = 0; !bad && j < rec->n; j++) {
-			struct ks_secret *s = NULL;
-			int r = unseal_ver(ks, rec, &rec->v[j], &s);
-			ks_secret_free(s);
-			if (r < 0) {
-				bad = r;
-				if (cb)
-					cb(rec->name, rec->v[j].version, r, arg);
-			}
-		}
-		if (rec->bad && cb)
-			cb(rec->name, 0, bad, arg);
-		failed += bad ? 1 : 0;
-	}
+	for (size_t i = 0; i < ks->n; i++)
+		failed += verify_rec(ks, &ks->recs[i], cb, arg) ? 1 : 0;
 	return failed;
+}
+
+/* Re-sign every version of one record with our writer key. */
+static int sign_rec(struct ks_store *ks, struct ks_rec *rec)
+{
+	struct ks_rec copy = *rec;
+	int r = 0;
+
+	copy.v = calloc(rec->n + 1, sizeof(*copy.v));
+	if (!copy.v)
+		return -ENOMEM;
+	for (size_t j = 0; r == 0 && j < rec->n; j++) {
+		copy.v[j] = rec->v[j]; /* shallow: ct is only read */
+		r = ks_sign_ver(ks->writer, ks->meta.store_id, rec->name, false, &copy.v[j]);
+	}
+	if (r == 0 && rec->is_tomb)
+		r = ks_sign_ver(ks->writer, ks->meta.store_id, rec->name, true, &copy.tomb);
+	if (r == 0)
+		r = commit(ks, rec->name, &copy, rec->rev);
+	free(copy.v);
+	return r;
+}
+
+int ks_migrate_sign(struct ks_store *ks, size_t *ret_n)
+{
+	struct ks_meta m = ks->meta;
+	size_t done = 0;
+	json_t *meta;
+	int r = 0;
+
+	if (!ks->writer)
+		return -ENOKEY;
+	if (ks->meta.format_version >= 2)
+		return -EALREADY; /* never launder records a reader refused */
+	if (!ks->be->ops->put_meta)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; r == 0 && i < ks->n; i++) {
+		char *name = strdup(ks->recs[i].name); /* commit may reorder */
+		struct ks_rec *rec = name ? find(ks, name) : NULL;
+
+		if (!name)
+			return -ENOMEM;
+		if (rec && !rec->bad) {
+			r = sign_rec(ks, rec);
+			done += r == 0;
+		}
+		free(name);
+	}
+	if (r < 0)
+		return r;
+	m.format_version = KS_FORMAT_VERSION;
+	ks_sign_meta(ks->writer, &m);
+	meta = ks_meta_encode(&m);
+	r = meta ? ks->be->ops->put_meta(ks->be, meta) : -ENOMEM;
+	json_decref(meta);
+	if (r == 0) {
+		ks->meta = m;
+		*ret_n = done;
+	}
+	return r;
+}
+
+int ks_writer_keygen(const char *path, uint8_t ret_pk[KS_PK_BYTES])
+{
+	struct ks_writer *w;
+	int r;
+
+	if (sodium_init() < 0)
+		return -EINVAL;
+	w = ks_writer_new();
+	if (!w)
+		return -ENOMEM;
+	r = ks_writer_write(path, w);
+	if (r == 0)
+		memcpy(ret_pk, w->pk, KS_PK_BYTES);
+	ks_writer_free(w);
+	return r;
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Store lifecycle: init (new id + X25519 key pair, private key to a 0400
- * key file or Argon2id-wrapped in the store), open (decode everything but
- * unseal nothing; check the recorded public key against the private key),
+ * key file or Argon2id-wrapped in the store; meta signed by the first
+ * writer key), open (decode everything but unseal nothing; check the
+ * recorded public key against the private key; with a trust file check
+ * every writer signature, with a state file refuse rolled-back records),
  * reload (keep the old state on any error), watch, close. */
 #include "ks_internal.h"
 
@@ -67,7 +69,50 @@ static int wrap_with_passphrase(struct ks_meta *m, const uint8_t *sk, int fd)
 	return r;
 }
 
-static int init_with(struct ks_backend *be, const struct ks_init_opts *o, uint8_t *sk)
+/* The first writer key: reuse the file when there is one (several stores
+ * on one host), else make it; *ret_made tells whether to undo. */
+static int init_writer(const char *path, struct ks_writer **ret, bool *ret_made)
+{
+	struct ks_writer *w;
+	int r = ks_writer_read(path, ret);
+
+	*ret_made = false;
+	if (r != -ENOENT)
+		return r;
+	w = ks_writer_new();
+	if (!w)
+		return -ENOMEM;
+	r = ks_writer_write(path, w);
+	if (r < 0) {
+		ks_writer_free(w);
+		return r;
+	}
+	*ret_made = true;
+	*ret = w;
+	return 0;
+}
+
+/* Pin the writer as "admin" (or "admin-<hex>" when that label is taken). */
+static int init_pin(const char *trust_file, const uint8_t pk[KS_PK_BYTES])
+{
+	char label[32], hex[9];
+	int r = ks_trust_add(trust_file, pk, "admin");
+	struct ks_trust t = { 0 };
+
+	if (r != -EEXIST)
+		return r;
+	if (ks_trust_load(trust_file, &t) == 0 && ks_trust_has(&t, pk)) {
+		ks_trust_clear(&t);
+		return 0;
+	}
+	ks_trust_clear(&t);
+	sodium_bin2hex(hex, sizeof(hex), pk, 4);
+	snprintf(label, sizeof(label), "admin-%s", hex);
+	return ks_trust_add(trust_file, pk, label);
+}
+
+static int init_with(struct ks_backend *be, const struct ks_init_opts *o,
+		     const struct ks_sign_opts *so, uint8_t *sk, struct ks_writer *w)
 {
 	struct ks_snapshot s = { 0 };
 	struct ks_meta m;
@@ -77,13 +122,20 @@ static int init_with(struct ks_backend *be, const struct ks_init_opts *o, uint8_
 	ks_snapshot_free(&s);
 	if (r != -ENOENT)
 		return r == 0 || r == -EBADMSG ? -EEXIST : r;
-	r = new_identity(&m, sk);
+	/* pin first: a trust file we cannot write must not leave a store
+	 * behind that no reader would accept */
+	r = w && so->trust_file ? init_pin(so->trust_file, w->pk) : 0;
+	if (r == 0)
+		r = new_identity(&m, sk);
 	if (r == 0 && !o->key_file)
 		r = wrap_with_passphrase(&m, sk, o->passphrase_fd);
 	if (r == 0 && o->key_file)
 		r = ks_keyfile_write(o->key_file, sk);
 	if (r < 0)
 		return r;
+	m.format_version = KS_FORMAT_VERSION;
+	if (w)
+		ks_sign_meta(w, &m);
 	meta = ks_meta_encode(&m);
 	r = meta ? be->ops->create(be, meta) : -ENOMEM;
 	json_decref(meta);
@@ -94,17 +146,33 @@ static int init_with(struct ks_backend *be, const struct ks_init_opts *o, uint8_
 
 int ks_init(const char *store, const struct ks_init_opts *o)
 {
+	return ks_init_signed(store, o, NULL);
+}
+
+int ks_init_signed(const char *store, const struct ks_init_opts *o,
+		   const struct ks_sign_opts *so)
+{
+	static const struct ks_sign_opts none;
 	struct ks_backend *be = NULL;
+	struct ks_writer *w = NULL;
+	bool made = false;
 	uint8_t *sk;
 	int r;
 
-	if (!o || sodium_init() < 0)
+	so = so ? so : &none;
+	if (!o || (so->trust_file && !so->writer_key) || sodium_init() < 0)
 		return -EINVAL;
 	r = backend_open(store, &be);
 	if (r < 0)
 		return r;
+
+	r = so->writer_key ? init_writer(so->writer_key, &w, &made) : 0;
 	sk = sodium_malloc(KS_SK_BYTES);
-	r = sk ? init_with(be, o, sk) : -ENOMEM;
+	if (r == 0)
+		r = sk ? init_with(be, o, so, sk, w) : -ENOMEM;
+	if (r < 0 && made)
+		(void)unlink(so->writer_key);
+	ks_writer_free(w);
 	sodium_free(sk);
 	be->ops->close(be);
 	return r;
@@ -155,8 +223,146 @@ static int load_state(struct ks_backend *be, struct ks_meta *ret_meta, struct ks
 	return r;
 }
 
+/* ---- reader checks */
+
+static void report(struct ks_store *ks, const char *name, uint64_t version, uint64_t mark,
+		   int err, bool kept)
+{
+	struct ks_refusal f = { name, version, mark, err, kept };
+
+	if (ks->on_refusal)
+		ks->on_refusal(&f, ks->refusal_arg);
+}
+
+static uint64_t newest(const struct ks_rec *r)
+{
+	return r->is_tomb ? r->tomb.version : (r->n ? r->v[0].version : 0);
+}
+
+static int check_sigs(const struct ks_store *ks, const struct ks_rec *r)
+{
+	if (r->bad)
+		return -EBADMSG;
+	if (!ks->check_sigs || ks->meta.format_version < 2)
+		return 0; /* format 1: unsigned, read with a warning */
+	if (r->is_tomb)
+		return ks_verify_ver(&ks->trust, ks->meta.store_id, r->name, true, &r->tomb);
+	for (size_t i = 0; i < r->n; i++) {
+		int e = ks_verify_ver(&ks->trust, ks->meta.store_id, r->name, false, &r->v[i]);
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
+static struct ks_rec *find_in(struct ks_rec *v, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (v && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, v[mid].name);
+		if (c == 0)
+			return &v[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* One record: unchanged documents keep their verdict; a rolled-back one
+ * is replaced by the newer record held before, if any. true: state dirty. */
+static bool check_one(struct ks_store *ks, struct ks_rec *nr, struct ks_rec *old)
+{
+	uint64_t mark = ks->state ? ks_state_mark(ks->state, ks->meta.store_id, nr->name) : 0;
+	int e;
+
+	if (old && old->rev == nr->rev) {
+		nr->err = old->err;
+		return false;
+	}
+	if (old && old->refused_rev == nr->rev && old->refused_rev) {
+		ks_rec_clear(nr);
+		*nr = *old; /* still the same rolled-back document: keep ours */
+		old->moved = true;
+		return false;
+	}
+	e = check_sigs(ks, nr);
+	if (e == 0 && newest(nr) < mark)
+		e = -ETIME;
+	if (e == -ETIME && old && !old->err && !old->bad && newest(old) >= mark) {
+		ks_rev_t offered = nr->rev;
+		report(ks, nr->name, newest(nr), mark, e, true);
+		ks_rec_clear(nr);
+		*nr = *old;
+		nr->refused_rev = offered;
+		old->moved = true;
+		return false;
+	}
+	nr->err = e;
+	if (e < 0) {
+		report(ks, nr->name, newest(nr), mark, e, false);
+		return false;
+	}
+	return ks->state && ks_state_raise(ks->state, ks->meta.store_id, nr->name, newest(nr));
+}
+
+void ks_check_recs(struct ks_store *ks, struct ks_rec *recs, size_t n, struct ks_rec *old,
+		   size_t n_old)
+{
+	bool dirty = false;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		dirty |= check_one(ks, &recs[i], find_in(old, n_old, recs[i].name));
+	if (ks->state && ks->meta.format_version >= 2)
+		dirty |= ks_state_set_signed(ks->state, ks->meta.store_id);
+	if (dirty && !ks->state_readonly && (r = ks_state_save(ks->state_path, ks->state)) < 0)
+		report(ks, NULL, 0, 0, r, false);
+}
+
+/* Meta: signed by a pinned writer (format 2), never a downgrade to the
+ * unsigned format 1 once this reader has seen the store signed. */
+static int check_meta(const struct ks_store *ks, const struct ks_meta *m)
+{
+	if (m->format_version < 2)
+		return ks->state && ks_state_signed(ks->state, m->store_id) ? -ENOKEY : 0;
+	return ks->check_sigs ? ks_verify_meta(&ks->trust, m) : 0;
+}
+
+static int load_reader_files(struct ks_store *ks, const struct ks_sign_opts *o)
+{
+	int r = 0;
+
+	ks->on_refusal = o->on_refusal;
+	ks->refusal_arg = o->refusal_arg;
+	ks->state_readonly = o->state_readonly;
+	if (o->trust_file) {
+		ks->check_sigs = true;
+		r = ks_trust_load(o->trust_file, &ks->trust);
+		if (r == -ENOENT)
+			r = 0; /* no writer pinned: nothing signed is accepted */
+	}
+	if (r == 0 && o->state_file) {
+		ks->state_path = strdup(o->state_file);
+		r = ks->state_path ? ks_state_load(o->state_file, &ks->state) : -ENOMEM;
+	}
+	if (r == 0 && o->writer_key)
+		r = ks_writer_read(o->writer_key, &ks->writer);
+	return r;
+}
+
 int ks_open(const char *store, const struct ks_open_opts *o, struct ks_store **ret)
 {
+	return ks_open_signed(store, o, NULL, ret);
+}
+
+int ks_open_signed(const char *store, const struct ks_open_opts *o,
+		   const struct ks_sign_opts *so, struct ks_store **ret)
+{
+	static const struct ks_sign_opts none;
 	struct ks_store *ks;
 	int r;
 
@@ -165,15 +371,20 @@ int ks_open(const char *store, const struct ks_open_opts *o, struct ks_store **r
 	ks = calloc(1, sizeof(*ks));
 	if (!ks)
 		return -ENOMEM;
-	r = backend_open(store, &ks->be);
+	r = load_reader_files(ks, so ? so : &none);
+	if (r == 0)
+		r = backend_open(store, &ks->be);
 	if (r == 0)
 		r = load_state(ks->be, &ks->meta, &ks->recs, &ks->n);
+	if (r == 0)
+		r = check_meta(ks, &ks->meta);
 	if (r == 0 && !o->public_only)
 		r = load_private(ks, o);
 	if (r < 0) {
 		ks_close(ks);
 		return r;
 	}
+	ks_check_recs(ks, ks->recs, ks->n, NULL, 0);
 	*ret = ks;
 	return 0;
 }
@@ -186,9 +397,18 @@ void ks_close(struct ks_store *ks)
 		ks->be->ops->close(ks->be);
 	if (ks->sk)
 		sodium_free(ks->sk);
+	ks_writer_free(ks->writer);
+	ks_trust_clear(&ks->trust);
+	json_decref(ks->state);
+	free(ks->state_path);
 	ks_recs_free(ks->recs, ks->n);
 	sodium_memzero(&ks->meta, sizeof(ks->meta));
 	free(ks);
+}
+
+int ks_format_version(const struct ks_store *ks)
+{
+	return ks->meta.format_version;
 }
 
 static bool same_state(const struct ks_rec *a, size_t na, const struct ks_rec *b, size_t nb)
@@ -215,6 +435,13 @@ int ks_reload(struct ks_store *ks, bool *ret_changed)
 		ks_recs_free(recs, n);
 		return -EBADMSG; /* another store swapped in: keep serving ours */
 	}
+	r = check_meta(ks, &m);
+	if (r < 0) {
+		ks_recs_free(recs, n);
+		return r;
+	}
+	ks->meta = m;
+	ks_check_recs(ks, recs, n, ks->recs, ks->n);
 	if (ret_changed)
 		*ret_changed = !same_state(ks->recs, ks->n, recs, n);
 	ks_recs_free(ks->recs, ks->n);
@@ -263,6 +490,10 @@ const char *ks_strerror(int err)
 	case EHOSTUNREACH: return "store unreachable (no etcd endpoint answered)";
 	case ECONNREFUSED: return "store refused the TLS connection (client certificate or CA)";
 	case ENOPROTOOPT: return "plain http to a non-loopback etcd endpoint (KEYHOLE_ETCD_INSECURE=1 allows it)";
+	case ENOKEY: return "signature check failed: not signed by a writer pinned in the trust file";
+	case ETIME: return "rollback check failed: older than a version already served";
+	case EALREADY: return "store is already signed (format 2)";
+	case EUCLEAN: return "store is format 1 (unsigned): run `keyhole migrate --sign` first";
 	default: return strerror(err < 0 ? -err : err);
 	}
 }

@@ -136,7 +136,7 @@ ec_compact() {
 #   ec_client_start DIR NAME             keyhole-shim --watch for NAME on DIR's
 #                                        agent, files in DIR/out (--allow-disk)
 #   ec_client_stop DIR
-#   ec_client_has DIR NAME VALUE         DIR/out/NAME holds VALUE
+#   ec_client_has DIR NAME VALUE         DIR/out/NAME ('/' as '_') holds VALUE
 ec_agent_start() {
 	local d=$1 store=$2 pid; shift 2
 	mkdir -p "$d"
@@ -176,5 +176,5 @@ ec_client_stop() {
 	return 0
 }
 
-# ec_client_has DIR NAME VALUE: the shim's file for NAME holds VALUE
-ec_client_has() { [ "$(cat "$1/out/$2" 2>/dev/null)" = "$3" ]; }
+# ec_client_has DIR NAME VALUE: the shim's file for NAME ('/' -> '_') holds VALUE
+ec_client_has() { [ "$(cat "$1/out/${2//\//_}" 2>/dev/null)" = "$3" ]; }

@@ -36,6 +36,18 @@ t__run_cleanups() {
 }
 trap t__run_cleanups EXIT
 
+# Integrity files (docs/threat-model.md) default to /etc/keyhole/writers,
+# /var/lib/keyhole/agent.state and ~/.config/keyhole/known_stores: keep a
+# test's own, so tests never touch the host's.
+if [ -z "${KH_TRUST_DIR:-}" ]; then
+	KH_TRUST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/keyhole-trust.XXXXXX")
+	chmod 0755 "$KH_TRUST_DIR" # agents run as other uids read the trust file
+	export KH_TRUST_DIR
+	export KEYHOLE_WRITERS=$KH_TRUST_DIR/writers KEYHOLE_STATE=$KH_TRUST_DIR/agent.state
+	export KEYHOLE_KNOWN_STORES=$KH_TRUST_DIR/known_stores
+	t_cleanup "rm -rf '$KH_TRUST_DIR'"
+fi
+
 # t_tmpdir: a fresh directory removed at exit (unmounting anything below).
 t_tmpdir() {
 	local d; d=$(mktemp -d "${TMPDIR:-/tmp}/keyhole-test.XXXXXX")

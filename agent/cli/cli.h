@@ -19,6 +19,7 @@ enum cli_exit {
 	CLI_EIO = 7,       /* I/O, disk full, permissions */
 	CLI_ECONFLICT = 8, /* concurrent writer won; retry */
 	CLI_EAGENT = 9,    /* agent not reachable / admin call failed */
+	CLI_EPIN = 10,     /* store public key differs from the pinned one */
 };
 
 /* Global options, accepted before or after the verb. */

@@ -12,8 +12,10 @@ static const char usage[] =
 	"usage: keyhole get NAME [--version N]\n\n"
 	"Write the value of NAME (the current version, or version N) to stdout,\n"
 	"byte for byte. Needs the private key (--key-file, or the passphrase for a\n"
-	"passphrase-protected store). Exit 3 if NAME or the version is not kept,\n"
-	"5 on a wrong key, 6 if the record does not authenticate.\n";
+	"passphrase-protected store). Only records signed by a writer pinned in the\n"
+	"trust file are opened (--writers, default /etc/keyhole/writers).\n"
+	"Exit 3 if NAME or the version is not kept, 5 on a wrong key, 6 if the\n"
+	"record fails a check; the message names it: signature, AEAD or rollback.\n";
 
 static int run(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -35,7 +37,9 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	if (r)
 		return r;
 	r = ks_get(ks, argv[optind], version, &s);
-	if (r < 0)
+	if (r < 0 && cli_check_name(r))
+		r = cli_fail(r, "get %s: %s check failed", argv[optind], cli_check_name(r));
+	else if (r < 0)
 		r = cli_fail(r, "get %s", argv[optind]);
 	else if ((r = io_write_all(STDOUT_FILENO, s->data, s->len)) < 0)
 		r = cli_fail(r, "get %s: stdout", argv[optind]);

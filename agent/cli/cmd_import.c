@@ -48,7 +48,7 @@ static int import_sealed(struct cli_ctx *ctx, const char *path)
 		json_decref(root);
 		return cli_fail(-EBADMSG, "import: %s", path);
 	}
-	if ((r = cli_open_store(ctx, CLI_KEY_NONE, &ks)) != 0) {
+	if ((r = cli_open_store(ctx, CLI_KEY_IF_AVAIL, &ks)) != 0) { /* a writer: signs */
 		json_decref(root);
 		return r;
 	}

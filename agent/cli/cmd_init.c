@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* `keyhole init`: create a store (random id, X25519 key pair). The private
  * key goes to --key-file (0400) or, with --passphrase, into the store under
- * an Argon2id-derived key. Never overwrites a store or key file. */
+ * an Argon2id-derived key. The first writer key (writer.key next to the key
+ * file, 0400) signs the store's meta and is pinned in the trust file.
+ * Never overwrites a store or key file. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +18,10 @@ static const char usage[] =
 	"/etc/keyhole/agent.key). With --passphrase (or --passphrase-fd N) it is\n"
 	"kept inside the store, encrypted under a key derived with Argon2id from a\n"
 	"passphrase read from the terminal (asked twice) or from fd N.\n"
+	"The first writer key is made next to the key file (writer.key, mode 0400;\n"
+	"--writer-key FILE elsewhere; an existing one is reused). It signs the\n"
+	"store and is pinned as \"admin\" in the trust file (/etc/keyhole/writers,\n"
+	"--writers FILE), which keyholed and `keyhole get` trust.\n"
 	"Refuses to overwrite an existing store or key file (exit 4).\n";
 
 static int run(struct cli_ctx *ctx, int argc, char **argv)
@@ -24,6 +30,9 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 					      { NULL, 0, NULL, 0 } };
 	bool pass = ctx->passphrase_fd >= 0;
 	struct ks_init_opts o = { .passphrase_fd = ctx->passphrase_fd };
+	struct ks_sign_opts so = { .writer_key = cli_writer_key(ctx),
+				   .trust_file = cli_trust_file() };
+	char fp[KS_FP_LEN];
 	struct ks_store *ks = NULL;
 	int c, r;
 
@@ -37,7 +46,11 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("init", "unexpected argument %s", argv[optind]);
 	o.key_file = pass ? NULL : ctx->key_file;
-	r = ks_init(ctx->store, &o);
+	r = ks_init_signed(ctx->store, &o, &so);
+	if (r == -ENOENT || r == -EACCES)
+		return cli_fail(r, "init %s: writing %s, writer key %s and trust file %s",
+				ctx->store, pass ? "the store" : ctx->key_file, so.writer_key,
+				so.trust_file);
 	if (r < 0)
 		return cli_fail(r, "init %s", ctx->store);
 	r = ks_open(ctx->store, &(struct ks_open_opts){ .public_only = true, .passphrase_fd = -1 },
@@ -47,6 +60,9 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	printf("store %s initialised at %s (private key %s%s)\n", ks_store_id(ks), ctx->store,
 	       pass ? "in the store, passphrase-protected" : "in ",
 	       pass ? "" : ctx->key_file);
+	ks_store_fingerprint(ks, fp);
+	printf("public key fingerprint %s\n", fp);
+	printf("writer key %s, pinned in %s\n", so.writer_key, so.trust_file);
 	ks_close(ks);
 	return CLI_OK;
 }

@@ -47,6 +47,11 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	} else {
 		printf("store:         ok\n");
 	}
+	json_t *rf = json_object_get(r, "refused"), *e;
+	size_t i;
+	json_array_foreach(rf, i, e)
+		printf("refused:       %s (%s)\n", json_string_value(json_object_get(e, "name")),
+		       json_string_value(json_object_get(e, "error")));
 	printf("requests:      %lld (released %lld, denied %lld)\n",
 	       (long long)json_integer_value(json_object_get(r, "requests")),
 	       (long long)json_integer_value(json_object_get(r, "released")),

@@ -33,6 +33,7 @@ static int exit_code(int err)
 	case EEXIST: return CLI_EEXIST;
 	case EACCES: case EPERM: case EKEYREJECTED: case ENOTTY: case EXDEV: return CLI_EKEY;
 	case EBADMSG: case EPROTONOSUPPORT: return CLI_ECORRUPT;
+	case ENOKEY: case ETIME: case EUCLEAN: case EALREADY: return CLI_ECORRUPT;
 	case ESTALE: return CLI_ECONFLICT;
 	case ECONNREFUSED: case ENOTCONN: case ECONNRESET: case ETIMEDOUT: return CLI_EAGENT;
 	default: return CLI_EIO;
@@ -55,9 +56,11 @@ static int global_help(FILE *f)
 {
 	fputs("usage: keyhole [--store PATH] [--key-file PATH] [--admin-socket PATH]\n"
 	      "               [--passphrase-fd N] [--etcd-cacert FILE] [--etcd-cert FILE]\n"
-	      "               [--etcd-key FILE] [--etcd-insecure] VERB [ARGS...]\n\n"
+	      "               [--etcd-key FILE] [--etcd-insecure] [--writer-key FILE]\n"
+	      "               [--writers FILE] [--pubkey-fingerprint FP] VERB [ARGS...]\n\n"
 	      "Global options may also follow the verb. Environment: KEYHOLE_STORE,\n"
-	      "KEYHOLE_KEY_FILE, KEYHOLE_ADMIN_SOCKET, KEYHOLE_ETCD_*. The store may be\n"
+	      "KEYHOLE_KEY_FILE, KEYHOLE_ADMIN_SOCKET, KEYHOLE_ETCD_*, KEYHOLE_WRITER_KEY,\n"
+	      "KEYHOLE_WRITERS, KEYHOLE_PUBKEY_FINGERPRINT, KEYHOLE_KNOWN_STORES. The store may be\n"
 	      "etcd://host:port,.../NAME (docs/fleet.md). `keyhole VERB --help` for details.\n\n"
 	      "verbs:\n", f);
 	for (const struct cli_command *c = __start_keyhole_cli; c < __stop_keyhole_cli; c++)
@@ -91,14 +94,18 @@ static int take_opt(int argc, char **argv, int *i, const char *opt, const char *
 	return 1;
 }
 
-/* etcd TLS options for an etcd:// store; the backend reads them from the
- * environment (docs/fleet.md), so a flag just sets its variable. */
+/* etcd TLS options for an etcd:// store, and the integrity files (writer
+ * key, trust file, rollback state, pinned store key): both are read from
+ * the environment, so a flag just sets its variable. */
 static int take_etcd_opt(int argc, char **argv, int *i)
 {
 	static const char *const map[][2] = {
 		{ "--etcd-cacert", "KEYHOLE_ETCD_CACERT" },
 		{ "--etcd-cert", "KEYHOLE_ETCD_CERT" },
 		{ "--etcd-key", "KEYHOLE_ETCD_KEY" },
+		{ "--writer-key", "KEYHOLE_WRITER_KEY" },
+		{ "--writers", "KEYHOLE_WRITERS" },
+		{ "--pubkey-fingerprint", "KEYHOLE_PUBKEY_FINGERPRINT" },
 	};
 	const char *v = NULL;
 

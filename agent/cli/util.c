@@ -17,30 +17,116 @@
 
 #include "cleanup.h"
 #include "io.h"
+#include "pin.h"
 
-int cli_open_store(struct cli_ctx *ctx, enum cli_key need, struct ks_store **ret)
+const char *cli_writer_key(const struct cli_ctx *ctx)
+{
+	static char buf[4096];
+	const char *env = getenv("KEYHOLE_WRITER_KEY");
+	const char *slash = strrchr(ctx->key_file, '/');
+
+	if (env && *env)
+		return env;
+	size_t dir = slash ? (size_t)(slash - ctx->key_file) : 0;
+
+	if (!slash || dir + sizeof("/writer.key") > sizeof(buf))
+		return "writer.key";
+	memcpy(buf, ctx->key_file, dir);
+	memcpy(buf + dir, "/writer.key", sizeof("/writer.key"));
+	return buf;
+}
+
+const char *cli_trust_file(void)
+{
+	const char *env = getenv("KEYHOLE_WRITERS");
+
+	return env && *env ? env : "/etc/keyhole/writers";
+}
+
+const char *cli_check_name(int err)
+{
+	/* ks_strerror names the signature and rollback checks itself */
+	return err == -EBADMSG ? "AEAD" : NULL;
+}
+
+/* Integrity options for a verb: writers sign; readers check signatures
+ * (writers and listers too when this host has a trust file). */
+static int sign_opts(struct cli_ctx *ctx, enum cli_key need, struct ks_sign_opts *so)
+{
+	const char *wk = cli_writer_key(ctx);
+	struct ks_trusted *t = NULL;
+	size_t n = 0;
+	int r;
+
+	if (need == CLI_KEY_REQUIRED || access(cli_trust_file(), F_OK) == 0) {
+		so->trust_file = cli_trust_file();
+		r = ks_trust_list(so->trust_file, &t, &n); /* its own error first */
+		free(t);
+		if (r < 0 && r != -ENOENT)
+			return cli_fail(r, "trust file %s", so->trust_file);
+	}
+	if (need != CLI_KEY_IF_AVAIL)
+		return 0;
+	if (access(wk, F_OK) < 0) {
+		fprintf(stderr,
+			"keyhole: no writer key at %s: writes are signed. Pass --writer-key FILE,\n"
+			"or make one with `keyhole writer new FILE` and have an admin pin it with\n"
+			"`keyhole writer add LABEL --public KEY` (docs/cli.md)\n", wk);
+		return CLI_EKEY;
+	}
+	so->writer_key = wk;
+	return 0;
+}
+
+int cli_open_store_state(struct cli_ctx *ctx, enum cli_key need, const char *state_file,
+			 struct ks_store **ret)
 {
 	struct ks_open_opts o = {
 		.key_file = ctx->key_file,
 		.passphrase_fd = ctx->passphrase_fd,
 		.public_only = need == CLI_KEY_NONE,
 	};
-	int r;
+	struct ks_sign_opts so = { .state_file = state_file, .state_readonly = true };
+	uint8_t pk[KS_PK_BYTES];
+	int r = sign_opts(ctx, need, &so);
 
+	if (r)
+		return r;
 	if (need == CLI_KEY_IF_AVAIL && !ctx->key_file_set && ctx->passphrase_fd < 0 &&
 	    access(ctx->key_file, F_OK) < 0)
 		o.public_only = true; /* no key here (CI, laptop): seal to the pk */
-	r = ks_open(ctx->store, &o, ret);
+	r = ks_open_signed(ctx->store, &o, &so, ret);
 	/* A passphrase store with no passphrase given: writers still seal. */
 	if (r == -ENOTTY && need == CLI_KEY_IF_AVAIL) {
 		o.public_only = true;
-		r = ks_open(ctx->store, &o, ret);
+		r = ks_open_signed(ctx->store, &o, &so, ret);
 	}
 	if (r == -EINVAL && !o.public_only && !o.key_file)
 		return cli_fail(r, "%s: no key file given", ctx->store);
+	if (r == -ENOKEY && access(so.trust_file, F_OK) < 0)
+		return cli_fail(r, "%s: no trust file %s", ctx->store, so.trust_file);
 	if (r < 0)
 		return cli_fail(r, "%s", r == -EPERM ? ctx->key_file : ctx->store);
+	if (ks_format_version(*ret) < 2)
+		fprintf(stderr, "keyhole: warning: %s is format 1 (records unsigned): run "
+			"`keyhole migrate --sign`\n", ctx->store);
+	/* Without the private key nothing proves the recorded public key is
+	 * the store's own: check it against the pinned fingerprint. */
+	if (need == CLI_KEY_IF_AVAIL && o.public_only) {
+		ks_public_key(*ret, pk);
+		r = cli_pin_check(ks_store_id(*ret), pk);
+		if (r) {
+			ks_close(*ret);
+			*ret = NULL;
+			return r;
+		}
+	}
 	return 0;
+}
+
+int cli_open_store(struct cli_ctx *ctx, enum cli_key need, struct ks_store **ret)
+{
+	return cli_open_store_state(ctx, need, NULL, ret);
 }
 
 void cli_secret_free(uint8_t *p, size_t len)

@@ -26,8 +26,21 @@ enum cli_key {
 const struct cli_command *cli_find(const char *name);
 
 /* Open ctx->store; on error prints via cli_fail and returns an exit code
- * (> 0), else 0 and *ret. */
+ * (> 0), else 0 and *ret. Writers (CLI_KEY_IF_AVAIL) sign with the writer
+ * key and, without the private key, check the store's pinned public key;
+ * readers check signatures against the trust file (cli_trust_file). */
 int cli_open_store(struct cli_ctx *ctx, enum cli_key need, struct ks_store **ret);
+/* The same, reporting records older than the high-water marks of
+ * state_file (read only; keyhole verify --state). */
+int cli_open_store_state(struct cli_ctx *ctx, enum cli_key need, const char *state_file,
+			 struct ks_store **ret);
+/* --writer-key / KEYHOLE_WRITER_KEY, else writer.key next to the key file. */
+const char *cli_writer_key(const struct cli_ctx *ctx);
+/* --writers / KEYHOLE_WRITERS, else /etc/keyhole/writers. */
+const char *cli_trust_file(void);
+/* "AEAD" for a record that does not authenticate (-EBADMSG), else NULL:
+ * ks_strerror's text already names the signature and rollback checks. */
+const char *cli_check_name(int err);
 
 /* Read all of fd (binary-safe) into sodium_malloc memory; -EFBIG past cap.
  * Free with cli_secret_free(). Never echoed anywhere. */

@@ -4,8 +4,10 @@
  * tampered with, restored from a bad backup, or served by a hostile etcd)
  * and an offline sealed record (ks_sealed_decode: made by CI, imported).
  * Every decoded version is also unsealed with a fixed test key, so the AEAD
- * path sees hostile lengths. Properties: decoded records satisfy the caps
- * and ordering, and encode -> decode reproduces them exactly. */
+ * path sees hostile lengths, and every writer signature is checked against
+ * a one-writer trust set. Properties: decoded records satisfy the caps and
+ * ordering, and encode -> decode reproduces them exactly (signatures and
+ * tombstones included). The same bytes also go to the trust-file parser. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -50,7 +52,21 @@ static bool ver_equal(const struct ks_ver *a, const struct ks_ver *b)
 	return a->version == b->version && a->created == b->created &&
 	       !memcmp(a->epk, b->epk, sizeof a->epk) &&
 	       !memcmp(a->nonce, b->nonce, sizeof a->nonce) && a->ct_len == b->ct_len &&
-	       !memcmp(a->ct, b->ct, a->ct_len);
+	       (!a->ct_len || !memcmp(a->ct, b->ct, a->ct_len)) && a->has_sig == b->has_sig &&
+	       (!a->has_sig || (!memcmp(a->writer, b->writer, sizeof a->writer) &&
+				!memcmp(a->sig, b->sig, sizeof a->sig)));
+}
+
+/* A signature check never crashes and accepts only the pinned writer. */
+static void try_verify(const char *store_id, const char *name, bool tomb, const struct ks_ver *v)
+{
+	static struct ks_trusted one;
+	struct ks_trust t = { &one, 1 };
+	int r = ks_verify_ver(&t, store_id, name, tomb, v);
+
+	FUZZ_CHECK(r == 0 || r == -ENOKEY || r == -EBADMSG);
+	if (r == 0)
+		FUZZ_CHECK(v->has_sig && !memcmp(v->writer, one.pk, sizeof one.pk));
 }
 
 static void check_rec(const struct ks_meta *m, const struct ks_rec *r)
@@ -60,17 +76,25 @@ static void check_rec(const struct ks_meta *m, const struct ks_rec *r)
 	if (r->bad)
 		return;
 	FUZZ_CHECK(proto_secret_name_valid(r->name));
-	FUZZ_CHECK(r->n >= 1 && r->n <= KS_MAX_VERSIONS);
+	if (r->is_tomb) {
+		FUZZ_CHECK(r->n == 0 && r->tomb.version >= 1 && r->tomb.has_sig);
+		try_verify(m->store_id, r->name, true, &r->tomb);
+	} else {
+		FUZZ_CHECK(r->n >= 1 && r->n <= KS_MAX_VERSIONS);
+	}
 	for (size_t i = 0; i < r->n; i++) {
 		check_ver(&r->v[i]);
 		if (i)
 			FUZZ_CHECK(r->v[i].version < r->v[i - 1].version);
 		try_unseal(m->store_id, r->name, &r->v[i]);
+		try_verify(m->store_id, r->name, false, &r->v[i]);
 	}
 	json_t *j = ks_rec_encode(r);
 	FUZZ_CHECK(j);
 	FUZZ_CHECK(ks_rec_decode(r->name, j, &back) == 0);
-	FUZZ_CHECK(back.n == r->n);
+	FUZZ_CHECK(back.n == r->n && back.is_tomb == r->is_tomb);
+	if (r->is_tomb)
+		FUZZ_CHECK(ver_equal(&r->tomb, &back.tomb));
 	for (size_t i = 0; i < r->n; i++)
 		FUZZ_CHECK(ver_equal(&r->v[i], &back.v[i]));
 	ks_rec_clear(&back);
@@ -87,6 +111,13 @@ static void fuzz_store(const char *buf, size_t len)
 	if (r < 0)
 		return;
 	FUZZ_CHECK(strnlen(m.store_id, sizeof m.store_id) < sizeof m.store_id);
+	FUZZ_CHECK(m.format_version == 1 || m.format_version == 2);
+	{
+		static struct ks_trusted one;
+		struct ks_trust t = { &one, 1 };
+		int e = ks_verify_meta(&t, &m);
+		FUZZ_CHECK(e == 0 || e == -ENOKEY);
+	}
 	for (size_t i = 0; i < n; i++) {
 		check_rec(&m, &recs[i]);
 		if (i)
@@ -124,6 +155,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(buf, data, size);
 	fuzz_store(buf, size);
 	fuzz_sealed(buf, size);
+	{
+		struct ks_trust t = { 0 };
+		if (ks_trust_parse(buf, size, &t) == 0) {
+			for (size_t i = 0; i < t.n; i++)
+				FUZZ_CHECK(ks_writer_label_valid(t.v[i].label));
+			ks_trust_clear(&t);
+		}
+	}
 	free(buf);
 	return 0;
 }

@@ -40,7 +40,7 @@ dd if=/dev/zero of="$mnt/fill" bs=4k status=none 2>/dev/null
 echo "# filled: $(df --output=avail -k "$mnt" | tail -1 | tr -d ' ') KiB left"
 expect_io_error "disk full" a "$d/big"
 t_eq "disk full: no temp file left behind" \
-	"$(find "$mnt" -mindepth 1 ! -name fill ! -name store.json ! -name '*.lock' ! -name agent.key | wc -l)" 0
+	"$(find "$mnt" -mindepth 1 ! -name fill ! -name store.json ! -name '*.lock' ! -name agent.key ! -name writer.key | wc -l)" 0
 rm -f "$mnt/fill"
 t_run "disk freed: rotate works again" rotate_from a "$d/big"
 t_run "disk freed: new value readable" cmp -s <(kh "$mnt" get a) "$d/big"

@@ -73,6 +73,8 @@ t_run "the refusal names the mode" sh -c "'$KH' --store '$S' --key-file '$K' get
 chmod 0400 "$K"
 
 P=$D/pass.json
+# no key file: the writer key would default to /etc/keyhole/writer.key
+export KEYHOLE_WRITER_KEY=$D/pass-writer.key
 t_run "init --passphrase-fd" "$KH" --store "$P" --passphrase-fd 3 init 3<<<'pass phrase'
 t_run "put without the passphrase (public key only)" sh -c "printf pv | '$KH' --store '$P' put p/x"
 t_eq "get with the passphrase" "$("$KH" --store "$P" --passphrase-fd 3 get p/x 3<<<'pass phrase')" pv

@@ -203,7 +203,7 @@ t_eq "--dry-run --write is a usage error" "$(rc_of ks import --from "$T/app.env"
 
 # without the private key (CI/laptop): stores by public key, existing names kept
 if [ ! -e /etc/keyhole/agent.key ]; then
-	pubonly() { env -u KEYHOLE_KEY_FILE "$KH" --store "$S" "$@"; }
+	pubonly() { env -u KEYHOLE_KEY_FILE KEYHOLE_WRITER_KEY="$T/writer.key" "$KH" --store "$S" "$@"; }
 	pubonly import --from "$C/app.env" --prefix ci/ >"$T/out" 2>&1
 	t_eq "import with only the public key: stored 4" "$(grep -c '^stored ' "$T/out")" 4
 	pubonly import --from "$C/app.env" --prefix ci/ >"$T/out" 2>&1

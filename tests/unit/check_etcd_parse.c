@@ -202,6 +202,28 @@ START_TEST(base64)
 }
 END_TEST
 
+/* Record names with '/' (payments/db) are one key segment in etcd. */
+START_TEST(name_segments)
+{
+	static const char *const names[] = { "payments/db", "a/b/c", "plain", "A.b-c_d/e.f" };
+	static const char *const segs[] = { "payments%2Fdb", "a%2Fb%2Fc", "plain", "A.b-c_d%2Fe.f" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *seg = etcd_name_to_seg(names[i]), *back;
+		ck_assert_str_eq(seg, segs[i]);
+		ck_assert_ptr_null(strchr(seg, '/'));
+		back = etcd_seg_to_name(seg);
+		ck_assert_str_eq(back, names[i]);
+		free(seg);
+		free(back);
+	}
+	/* a foreign '%' survives decoding, for the name validator to refuse */
+	char *odd = etcd_seg_to_name("a%2");
+	ck_assert_str_eq(odd, "a%2");
+	free(odd);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("etcd_parse");
@@ -215,6 +237,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, watch_msgs);
 	tcase_add_test(tc, base64);
+	tcase_add_test(tc, name_segments);
 	suite_add_tcase(s, tc);
 	return s;
 }

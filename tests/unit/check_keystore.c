@@ -483,10 +483,11 @@ START_TEST(kat_store)
 	size_t len;
 	kat_path(path, sizeof(path), "sealed.json");
 	ck_assert_int_eq(ks_read_file(path, 65536, &doc, &len), 0);
-	ck_assert_int_eq(ks_import_record(ks, doc, len), 0);
-	ck_assert_int_eq(ks_import_record(ks, doc, len), -EEXIST);
+	/* format 1 reads, but takes no writes before `migrate --sign`
+	 * (check_integrity.c covers the migration of this file) */
+	ck_assert_int_eq(ks_format_version(ks), 1);
+	ck_assert_int_eq(ks_import_record(ks, doc, len), -EUCLEAN);
 	free(doc);
-	expect(ks, "kat/imported", 0, "imported value");
 
 	kat_path(path, sizeof(path), "store.pub");
 	ck_assert_int_eq(ks_read_file(path, 65536, &doc, &len), 0);

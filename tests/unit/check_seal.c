@@ -250,9 +250,9 @@ START_TEST(parser_meta)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(ks_format_parse(bad[i], strlen(bad[i]), &m, &rr, &n) == -EBADMSG,
 			      "meta %zu accepted", i);
-	const char *v2 = "{\"format\":\"keyhole-store\",\"format_version\":2,\"store_id\":\"a\","
+	const char *v3 = "{\"format\":\"keyhole-store\",\"format_version\":3,\"store_id\":\"a\","
 			 "\"public_key\":\"" B32 "\",\"records\":{}}";
-	ck_assert_int_eq(ks_format_parse(v2, strlen(v2), &m, &rr, &n), -EPROTONOSUPPORT);
+	ck_assert_int_eq(ks_format_parse(v3, strlen(v3), &m, &rr, &n), -EPROTONOSUPPORT);
 }
 END_TEST
 
