@@ -12,6 +12,7 @@ SAN      ?=
 WERROR   ?=
 V        ?=
 Q        := $(if $(V),,@)
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKGS     := libsodium jansson libcurl openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -39,7 +40,7 @@ HARDEN := $(filter-out -O2 -D_FORTIFY_SOURCE=3,$(HARDEN)) -O1 -g -fsanitize=addr
 LDHARDEN += -fsanitize=address,undefined
 endif
 
-DEFS     = -D_GNU_SOURCE -Icommon -Ikeystore -Iagent -Ishim
+DEFS     = -D_GNU_SOURCE -DKH_VERSION=\"$(VERSION)\" -Icommon -Ikeystore -Iagent -Ishim
 CFLAGS_ALL = $(WARN) $(HARDEN) -g $(DEFS) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 # Files that parse untrusted bytes also build with -Wconversion.
 STRICT_SRC = common/proto.c agent/cgroup.c agent/engine_json.c keystore/format.c keystore/seal.c

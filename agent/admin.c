@@ -14,6 +14,7 @@
 
 #include "admin.h"
 #include "agent.h"
+#include "defaults.h"
 #include "log.h"
 
 void admin_accept(struct agent *a, int fd)
@@ -61,7 +62,8 @@ static json_t *do_status(struct agent *a)
 	int r = ks_list(a->ks, &inf, &n);
 
 	free(inf);
-	return json_pack("{s:b, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}", "ok", 1,
+	return json_pack("{s:b, s:s, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}",
+			 "ok", 1, "version", KH_VERSION,
 			 "uptime", (json_int_t)(time(NULL) - a->started), "secrets",
 			 r < 0 ? json_null() : json_integer((json_int_t)n), "connections",
 			 (json_int_t)a->n_conns - 1, "watchers", (json_int_t)a->n_watchers,

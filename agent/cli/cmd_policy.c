@@ -38,7 +38,8 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	for (size_t i = 0; i < p->n_rules; i++)
 		grants += p->rules[i].n_grants;
-	printf("%s: ok: %zu rules, %zu grants, sha256:%s\n", argv[2], p->n_rules, grants, p->digest);
+	printf("%s: ok: %zu rule%s, %zu grant%s, sha256:%s\n", argv[2], p->n_rules,
+	       cli_plural(p->n_rules), grants, cli_plural(grants), p->digest);
 	policy_free(p);
 	return CLI_OK;
 }

@@ -25,9 +25,9 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	json_decref(rq);
 	if (rc)
 		return rc;
-	printf("policy reloaded: sha256:%s (%lld rules)\n",
-	       json_string_value(json_object_get(r, "policy_digest")),
-	       (long long)json_integer_value(json_object_get(r, "policy_rules")));
+	long long nr = (long long)json_integer_value(json_object_get(r, "policy_rules"));
+	printf("policy reloaded: sha256:%s (%lld rule%s)\n",
+	       json_string_value(json_object_get(r, "policy_digest")), nr, cli_plural((unsigned long long)nr));
 	json_decref(r);
 	return CLI_OK;
 }

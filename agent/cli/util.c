@@ -18,6 +18,32 @@
 #include "cleanup.h"
 #include "io.h"
 
+int cli_exit_code(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EINVAL: case EFBIG: case E2BIG: return CLI_EUSAGE;
+	case ENOENT: return CLI_ENOTFOUND;
+	case EEXIST: return CLI_EEXIST;
+	case EACCES: case EPERM: case EKEYREJECTED: case ENOTTY: case EXDEV: return CLI_EKEY;
+	case EBADMSG: case EPROTONOSUPPORT: return CLI_ECORRUPT;
+	case ESTALE: return CLI_ECONFLICT;
+	case ECONNREFUSED: case ENOTCONN: case ECONNRESET: case ETIMEDOUT: return CLI_EAGENT;
+	default: return CLI_EIO;
+	}
+}
+
+int cli_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("keyhole: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", ks_strerror(err));
+	return cli_exit_code(err);
+}
+
 int cli_open_store(struct cli_ctx *ctx, enum cli_key need, struct ks_store **ret)
 {
 	struct ks_open_opts o = {
@@ -138,16 +164,6 @@ bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 	return true;
 }
 
-int cli_print_help(const char *verb)
-{
-	const struct cli_command *c = cli_find(verb);
-
-	if (!c)
-		return CLI_EUSAGE;
-	printf("keyhole %s - %s\n\n%s", c->name, c->summary, c->usage);
-	return CLI_OK;
-}
-
 int cli_parse_json_flag(const char *verb, int argc, char **argv, bool *json)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
@@ -165,9 +181,18 @@ int cli_parse_json_flag(const char *verb, int argc, char **argv, bool *json)
 	return 0;
 }
 
+/* The running verb's usage text, set by main before it runs the verb: util
+ * never looks verbs up itself (main owns the verb table; calls go one way). */
+static const char *usage_verb, *usage_text;
+
+void cli_usage_set(const char *verb, const char *usage)
+{
+	usage_verb = verb;
+	usage_text = usage;
+}
+
 int cli_usage_error(const char *verb, const char *fmt, ...)
 {
-	const struct cli_command *c = cli_find(verb);
 	va_list ap;
 
 	fprintf(stderr, "keyhole: %s: ", verb);
@@ -175,8 +200,8 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	if (c)
-		fprintf(stderr, "%s", c->usage);
+	if (usage_text && usage_verb && strcmp(usage_verb, verb) == 0)
+		fprintf(stderr, "%s", usage_text);
 	return CLI_EUSAGE;
 }
 
@@ -211,4 +236,9 @@ void cli_fmt_time(time_t t, char buf[32])
 
 	if (!gmtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, 32, "%lld", (long long)t);
+}
+
+const char *cli_plural(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
 }

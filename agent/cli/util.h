@@ -22,8 +22,8 @@ enum cli_key {
 	CLI_KEY_REQUIRED,  /* get, verify */
 };
 
-/* The registered verb called name, or NULL (main.c). */
-const struct cli_command *cli_find(const char *name);
+/* The exit code (enum cli_exit) for a keystore/system -errno. */
+int cli_exit_code(int err);
 
 /* Open ctx->store; on error prints via cli_fail and returns an exit code
  * (> 0), else 0 and *ret. */
@@ -39,7 +39,9 @@ int cli_read_small_file(const char *path, size_t cap, char **ret, size_t *ret_le
 /* Strict decimal parse into [min, max]; false on junk. */
 bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 
-/* Print `keyhole VERB --help` text to stderr and return CLI_EUSAGE. */
+/* main sets the running verb's usage text, which cli_usage_error prints. */
+void cli_usage_set(const char *verb, const char *usage);
+/* Print "keyhole: VERB: message" and VERB's usage to stderr; CLI_EUSAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Options of a listing verb: only --json. Sets *json; on success optind
@@ -47,10 +49,11 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 int cli_parse_json_flag(const char *verb, int argc, char **argv, bool *json);
 /* True if argv holds -h/--help (before any "--"). */
 bool cli_wants_help(int argc, char **argv);
-int cli_print_help(const char *verb);
 
 /* json_dumps to stdout with a newline; steals o. Returns an exit code. */
 int cli_print_json(json_t *o);
+/* "" for 1, "s" otherwise: "%zu rule%s". */
+const char *cli_plural(unsigned long long n);
 /* "2026-01-02T03:04:05Z" */
 void cli_fmt_time(time_t t, char buf[32]);
 
