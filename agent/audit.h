@@ -17,6 +17,11 @@ enum audit_decision {
 	AUDIT_PUSH,    /* new version pushed to a watcher */
 	AUDIT_REFUSE,  /* connection refused before any secret (attestation, caps) */
 	AUDIT_STORE,   /* store became unreachable/unreadable, or recovered */
+	/* Changes made with the keyhole CLI (reason: "by uid N"): */
+	AUDIT_PUT,     /* new secret, version 1 */
+	AUDIT_ROTATE,  /* new version */
+	AUDIT_RM,      /* secret and its versions deleted */
+	AUDIT_RELOAD,  /* policy reloaded (reason names the digest) */
 };
 
 struct audit_event {

@@ -28,8 +28,11 @@ struct cli_ctx {
 	const char *store;        /* --store, KEYHOLE_STORE, /var/lib/keyhole/store.json */
 	const char *key_file;     /* --key-file, KEYHOLE_KEY_FILE, /var/lib/keyhole/agent.key */
 	const char *admin_socket; /* --admin-socket, KEYHOLE_ADMIN_SOCKET, /run/keyhole-admin/admin.sock */
+	const char *audit_log;    /* --audit-log, KEYHOLE_AUDIT_LOG, else keyholed.conf's */
+	const char *config;       /* KEYHOLE_CONFIG, /etc/keyhole/keyholed.conf */
 	int passphrase_fd;        /* --passphrase-fd N, else -1 */
 	bool key_file_set;        /* --key-file or env given explicitly */
+	bool store_set;           /* --store or KEYHOLE_STORE given explicitly */
 };
 
 struct cli_command {

@@ -38,10 +38,12 @@ static int print_help(const char *verb)
 static int global_help(FILE *f)
 {
 	fputs("usage: keyhole [--version] [--store PATH] [--key-file PATH] [--admin-socket PATH]\n"
-	      "               [--passphrase-fd N] [--etcd-cacert FILE] [--etcd-cert FILE]\n"
-	      "               [--etcd-key FILE] [--etcd-insecure] VERB [ARGS...]\n\n"
+	      "               [--passphrase-fd N] [--audit-log PATH] [--etcd-cacert FILE]\n"
+	      "               [--etcd-cert FILE] [--etcd-key FILE] [--etcd-insecure] VERB [ARGS...]\n\n"
 	      "Global options may also follow the verb. Environment: KEYHOLE_STORE,\n"
-	      "KEYHOLE_KEY_FILE, KEYHOLE_ADMIN_SOCKET, KEYHOLE_ETCD_*. The store may be\n"
+	      "KEYHOLE_KEY_FILE, KEYHOLE_ADMIN_SOCKET, KEYHOLE_AUDIT_LOG, KEYHOLE_CONFIG,\n"
+	      "KEYHOLE_ETCD_*. put/rotate/rm/reload append to the agent's audit log\n"
+	      "(audit-log in /etc/keyhole/keyholed.conf). The store may be\n"
 	      "etcd://host:port,.../NAME (docs/fleet.md). `keyhole VERB --help` for details.\n\n"
 	      "verbs:\n", f);
 	for (const struct cli_command *c = __start_keyhole_cli; c < __stop_keyhole_cli; c++)
@@ -98,17 +100,18 @@ static int take_etcd_opt(int argc, char **argv, int *i)
 
 static int parse_globals(struct cli_ctx *ctx, int *argc, char **argv)
 {
-	const char *pfd = NULL, *kf = NULL;
+	const char *pfd = NULL, *kf = NULL, *st = NULL;
 	int out = 1, i;
 
 	for (i = 1; i < *argc; i++) {
 		int m = 0;
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		m = take_opt(*argc, argv, &i, "--store", &ctx->store);
+		m = take_opt(*argc, argv, &i, "--store", &st);
 		m = m ? m : take_opt(*argc, argv, &i, "--key-file", &kf);
 		m = m ? m : take_opt(*argc, argv, &i, "--admin-socket", &ctx->admin_socket);
 		m = m ? m : take_opt(*argc, argv, &i, "--passphrase-fd", &pfd);
+		m = m ? m : take_opt(*argc, argv, &i, "--audit-log", &ctx->audit_log);
 		m = m ? m : take_etcd_opt(*argc, argv, &i);
 		if (m < 0)
 			return cli_fail(-EINVAL, "%s needs a value", argv[i]);
@@ -119,6 +122,10 @@ static int parse_globals(struct cli_ctx *ctx, int *argc, char **argv)
 		argv[out++] = argv[i];
 	argv[out] = NULL;
 	*argc = out;
+	if (st) {
+		ctx->store = st;
+		ctx->store_set = true;
+	}
 	if (kf) {
 		ctx->key_file = kf;
 		ctx->key_file_set = true;
@@ -138,8 +145,11 @@ int main(int argc, char **argv)
 		.store = env_or("KEYHOLE_STORE", KH_DEFAULT_STORE),
 		.key_file = env_or("KEYHOLE_KEY_FILE", KH_DEFAULT_KEY_FILE),
 		.admin_socket = env_or("KEYHOLE_ADMIN_SOCKET", KH_DEFAULT_ADMIN_SOCKET),
+		.audit_log = getenv("KEYHOLE_AUDIT_LOG"),
+		.config = env_or("KEYHOLE_CONFIG", KH_DEFAULT_CONFIG),
 		.passphrase_fd = -1,
 		.key_file_set = getenv("KEYHOLE_KEY_FILE") && *getenv("KEYHOLE_KEY_FILE"),
+		.store_set = getenv("KEYHOLE_STORE") && *getenv("KEYHOLE_STORE"),
 	};
 	const struct cli_command *cmd;
 	int r = parse_globals(&ctx, &argc, argv);

@@ -12,11 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "io.h"
+#include "proto.h"
+#include "text.h"
 
 int cli_exit_code(int err)
 {
@@ -44,6 +48,45 @@ int cli_fail(int err, const char *fmt, ...)
 	return cli_exit_code(err);
 }
 
+/* Which file made ks_open fail: the store when it cannot be opened (or is
+ * a directory), else the key file when it is used and cannot be, else the
+ * store with ks_open's own error. Prints one line; returns the exit code. */
+static int open_store_fail(const struct cli_ctx *ctx, bool key_used, int r)
+{
+	struct stat st;
+	int fd;
+
+	if (strstr(ctx->store, "://"))
+		return cli_fail(r, "store %s", ctx->store);
+	if (stat(ctx->store, &st) < 0) {
+		int e = -errno;
+		if (e == -ENOENT)
+			return cli_fail(e, "store %s (create one with `keyhole init`, or give --store "
+					"FILE)", ctx->store);
+		return cli_fail(e, "store %s", ctx->store);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "keyhole: store %s is a directory; --store takes the store file, "
+			"e.g. %s/store.json\n", ctx->store, ctx->store);
+		return CLI_EUSAGE;
+	}
+	if ((fd = open(ctx->store, O_RDONLY | O_CLOEXEC)) < 0)
+		return cli_fail(-errno, "store %s", ctx->store);
+	close(fd);
+	if (key_used && ctx->key_file) {
+		if ((fd = open(ctx->key_file, O_RDONLY | O_CLOEXEC)) < 0) {
+			int e = -errno;
+			fprintf(stderr, "keyhole: key file %s: %s%s\n", ctx->key_file, strerror(-e),
+				e == -ENOENT ? " (give --key-file PATH or KEYHOLE_KEY_FILE)" : "");
+			return cli_exit_code(e);
+		}
+		close(fd);
+		if (r == -EPERM || r == -EACCES || r == -EKEYREJECTED)
+			return cli_fail(r, "key file %s", ctx->key_file);
+	}
+	return cli_fail(r, "store %s", ctx->store);
+}
+
 int cli_open_store(struct cli_ctx *ctx, enum cli_key need, struct ks_store **ret)
 {
 	struct ks_open_opts o = {
@@ -65,8 +108,36 @@ int cli_open_store(struct cli_ctx *ctx, enum cli_key need, struct ks_store **ret
 	if (r == -EINVAL && !o.public_only && !o.key_file)
 		return cli_fail(r, "%s: no key file given", ctx->store);
 	if (r < 0)
-		return cli_fail(r, "%s", r == -EPERM ? ctx->key_file : ctx->store);
+		return open_store_fail(ctx, !o.public_only && ctx->passphrase_fd < 0, r);
 	return 0;
+}
+
+int cli_check_name(const char *verb, const char *name)
+{
+	char why[160], shown[300];
+
+	if (!proto_secret_name_problem(name, why, sizeof(why)))
+		return 0;
+	fprintf(stderr, "keyhole: %s: invalid secret name '%s': %s\n", verb,
+		text_safe(name, shown, sizeof(shown)), why);
+	return CLI_EUSAGE;
+}
+
+int cli_empty_refused(const char *verb, const char *name)
+{
+	fprintf(stderr, "keyhole: %s %s: the value on stdin is empty (an unset variable?); "
+		"give --allow-empty to store an empty value\n", verb, name);
+	return CLI_EUSAGE;
+}
+
+int cli_value_fail(int err, const char *verb, const char *name)
+{
+	if (err == -EFBIG) {
+		fprintf(stderr, "keyhole: %s %s: the value is larger than the limit of %u bytes "
+			"(1 MiB)\n", verb, name, (unsigned)KS_MAX_VALUE);
+		return CLI_EUSAGE;
+	}
+	return cli_fail(err, "%s %s: reading the value", verb, name);
 }
 
 void cli_secret_free(uint8_t *p, size_t len)
@@ -241,4 +312,54 @@ void cli_fmt_time(time_t t, char buf[32])
 const char *cli_plural(unsigned long long n)
 {
 	return n == 1 ? "" : "s";
+}
+
+/* The audit log the agent writes: --audit-log / KEYHOLE_AUDIT_LOG, else
+ * `audit-log` in keyholed.conf, else the unit's default when it exists. */
+static const char *audit_path(const struct cli_ctx *ctx, char *buf, size_t n)
+{
+	cleanup_free char *text = NULL;
+	struct config *cf = NULL;
+	const char *found = NULL;
+	char err[128];
+	size_t len;
+
+	if (ctx->audit_log && *ctx->audit_log)
+		return ctx->audit_log;
+	if (cli_read_small_file(ctx->config, CONFIG_MAX_BYTES, &text, &len) == 0 &&
+	    config_parse(text, len, &cf, err, sizeof(err)) == 0) {
+		for (size_t i = 0; i < cf->n; i++)
+			if (strcmp(cf->v[i].key, "audit-log") == 0 && snprintf(buf, n, "%s",
+									   cf->v[i].value) < (int)n)
+				found = buf;
+		config_free(cf);
+		return found;
+	}
+	return access(KH_DEFAULT_AUDIT_LOG, F_OK) == 0 ? KH_DEFAULT_AUDIT_LOG : NULL;
+}
+
+void cli_audit(const struct cli_ctx *ctx, enum audit_decision d, const char *secret,
+	       uint64_t version, const char *detail)
+{
+	struct peer me = { .pid = getpid(), .uid = getuid(), .gid = getgid(), .pidfd = -1 };
+	struct policy_identity id = { .peer = &me };
+	char pbuf[4096], why[300];
+	const char *path = audit_path(ctx, pbuf, sizeof(pbuf));
+	struct audit *au = NULL;
+	int r;
+
+	if (!path || strcmp(path, "-") == 0)
+		return;
+	snprintf(why, sizeof(why), "keyhole %s by uid %u%s%s", audit_decision_name(d),
+		 (unsigned)me.uid, detail ? ": " : "", detail ? detail : "");
+	r = audit_open(path, &au);
+	if (r == 0) {
+		r = audit_write(au, &(struct audit_event){ .id = &id, .secret = secret,
+							   .version = version, .decision = d,
+							   .reason = why });
+		audit_close(au);
+	}
+	if (r < 0)
+		fprintf(stderr, "keyhole: warning: audit log %s: %s (the change itself is done)\n",
+			path, strerror(-r));
 }

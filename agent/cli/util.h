@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "audit.h"
 #include "cli/cli.h"
 #include "keystore.h"
 
@@ -28,6 +29,14 @@ int cli_exit_code(int err);
 /* Open ctx->store; on error prints via cli_fail and returns an exit code
  * (> 0), else 0 and *ret. */
 int cli_open_store(struct cli_ctx *ctx, enum cli_key need, struct ks_store **ret);
+
+/* 0 if name is a valid secret name, else prints which rule it breaks and
+ * returns CLI_EUSAGE. */
+int cli_check_name(const char *verb, const char *name);
+/* put/rotate without --allow-empty got an empty value: say so; CLI_EUSAGE. */
+int cli_empty_refused(const char *verb, const char *name);
+/* Print why reading a value failed (the size limit for -EFBIG); exit code. */
+int cli_value_fail(int err, const char *verb, const char *name);
 
 /* Read all of fd (binary-safe) into sodium_malloc memory; -EFBIG past cap.
  * Free with cli_secret_free(). Never echoed anywhere. */
@@ -52,6 +61,11 @@ bool cli_wants_help(int argc, char **argv);
 
 /* json_dumps to stdout with a newline; steals o. Returns an exit code. */
 int cli_print_json(json_t *o);
+/* Append one line to the agent's audit log (who: this uid; what: d on
+ * secret, version; never a value). A log that cannot be written is a
+ * warning, not a failure: the change is already made. */
+void cli_audit(const struct cli_ctx *ctx, enum audit_decision d, const char *secret,
+	       uint64_t version, const char *detail);
 /* "" for 1, "s" otherwise: "%zu rule%s". */
 const char *cli_plural(unsigned long long n);
 /* "2026-01-02T03:04:05Z" */
