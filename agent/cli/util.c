@@ -314,9 +314,7 @@ const char *cli_plural(unsigned long long n)
 	return n == 1 ? "" : "s";
 }
 
-/* The audit log the agent writes: --audit-log / KEYHOLE_AUDIT_LOG, else
- * `audit-log` in keyholed.conf, else the unit's default when it exists. */
-static const char *audit_path(const struct cli_ctx *ctx, char *buf, size_t n)
+const char *cli_config_get(const struct cli_ctx *ctx, const char *key, char *buf, size_t n)
 {
 	cleanup_free char *text = NULL;
 	struct config *cf = NULL;
@@ -324,17 +322,22 @@ static const char *audit_path(const struct cli_ctx *ctx, char *buf, size_t n)
 	char err[128];
 	size_t len;
 
+	if (cli_read_small_file(ctx->config, CONFIG_MAX_BYTES, &text, &len) < 0 ||
+	    config_parse(text, len, &cf, err, sizeof(err)) < 0)
+		return NULL;
+	for (size_t i = 0; i < cf->n; i++)
+		if (strcmp(cf->v[i].key, key) == 0 && (size_t)snprintf(buf, n, "%s", cf->v[i].value) < n)
+			found = buf;
+	config_free(cf);
+	return found;
+}
+
+const char *cli_audit_path(const struct cli_ctx *ctx, char *buf, size_t n)
+{
 	if (ctx->audit_log && *ctx->audit_log)
 		return ctx->audit_log;
-	if (cli_read_small_file(ctx->config, CONFIG_MAX_BYTES, &text, &len) == 0 &&
-	    config_parse(text, len, &cf, err, sizeof(err)) == 0) {
-		for (size_t i = 0; i < cf->n; i++)
-			if (strcmp(cf->v[i].key, "audit-log") == 0 && snprintf(buf, n, "%s",
-									   cf->v[i].value) < (int)n)
-				found = buf;
-		config_free(cf);
-		return found;
-	}
+	if (cli_config_get(ctx, "audit-log", buf, n))
+		return buf;
 	return access(KH_DEFAULT_AUDIT_LOG, F_OK) == 0 ? KH_DEFAULT_AUDIT_LOG : NULL;
 }
 
@@ -344,7 +347,7 @@ void cli_audit(const struct cli_ctx *ctx, enum audit_decision d, const char *sec
 	struct peer me = { .pid = getpid(), .uid = getuid(), .gid = getgid(), .pidfd = -1 };
 	struct policy_identity id = { .peer = &me };
 	char pbuf[4096], why[300];
-	const char *path = audit_path(ctx, pbuf, sizeof(pbuf));
+	const char *path = cli_audit_path(ctx, pbuf, sizeof(pbuf));
 	struct audit *au = NULL;
 	int r;
 

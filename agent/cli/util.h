@@ -61,6 +61,12 @@ bool cli_wants_help(int argc, char **argv);
 
 /* json_dumps to stdout with a newline; steals o. Returns an exit code. */
 int cli_print_json(json_t *o);
+/* The value of key in keyholed.conf (ctx->config) copied into buf, or NULL
+ * (no file, a parse error, no such key). */
+const char *cli_config_get(const struct cli_ctx *ctx, const char *key, char *buf, size_t n);
+/* The audit log keyholed writes: --audit-log / KEYHOLE_AUDIT_LOG, else
+ * `audit-log` in keyholed.conf, else the unit's default when it exists. */
+const char *cli_audit_path(const struct cli_ctx *ctx, char *buf, size_t n);
 /* Append one line to the agent's audit log (who: this uid; what: d on
  * secret, version; never a value). A log that cannot be written is a
  * warning, not a failure: the change is already made. */
