@@ -128,7 +128,12 @@ static struct ks_info *check_key(struct doctor *d, size_t *n)
 			: "see the error; `keyhole list` names the file that failed",
 		       "%s does not open %s: %s", o.key_file ? o.key_file : "passphrase",
 		       d->ctx->store, ks_strerror(r));
-		return NULL;
+		o = (struct ks_open_opts){ .public_only = true, .passphrase_fd = -1 };
+		if (ks_open(d->ctx->store, &o, &ks) < 0) /* names only, for the grants check */
+			return NULL;
+		r = ks_list(ks, &inf, n);
+		ks_close(ks);
+		return r == 0 ? inf : NULL;
 	}
 	r = ks_list(ks, &inf, n);
 	report(d, "key", r == 0, "keyhole verify", "%s opens store %s (%zu secret%s)",
