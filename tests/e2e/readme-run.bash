@@ -124,8 +124,10 @@ readme() {
 		bash -c 'keyhole explain --container payments-1 | grep -qE "MATCH +payments-api"'
 	run_block "$R" rotate
 	app_sees "after rotation the app sees the new payments/db (SIGHUP)" "$NEW_DB_PASSWORD"
-	t_fails "[$E] no value in docker/podman inspect" \
-		bash -c "\"\$0\" inspect payments-1 | grep -qF -e '$DB_PASSWORD' -e '$NEW_DB_PASSWORD'" "$E"
+	local insp
+	insp=$("$E" inspect payments-1 2>&1)
+	t_run "[$E] inspect payments-1 works" grep -q payments-1 <<<"$insp"
+	t_fails "[$E] no value in $E inspect" grep -qF -e "$DB_PASSWORD" -e "$NEW_DB_PASSWORD" <<<"$insp"
 	cd / || return
 }
 
