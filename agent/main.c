@@ -268,12 +268,16 @@ static void setup(struct agent *a)
 }
 
 /* Settings that start fine but cannot work as meant: say so once. */
-static void warn_setup(const struct agent *a)
+static void warn_uid(void)
 {
 	if (geteuid() != 0)
 		log_warnx("running as uid %u, not root: processes of other users cannot be "
 			  "attested (/proc/PID) and the engine socket may be unreadable; run "
 			  "keyholed as root", (unsigned)geteuid());
+}
+
+static void warn_setup(const struct agent *a)
+{
 	if (a->eng)
 		return;
 	for (size_t i = 0; i < a->pol->n_rules; i++) {
@@ -310,6 +314,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &a.o);
 	log_init("keyholed", a.o.debug);
 	harden();
+	warn_uid(); /* before setup, which may refuse to start as this uid */
 	a.started = time(NULL);
 	setup(&a);
 	log_info("keyholed %s listening on %s (admin %s), %zu policy rule%s, engine %s",

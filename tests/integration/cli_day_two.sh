@@ -161,6 +161,12 @@ t_run "reload is in the audit log with the new digest" \
 t_run "rm --force deletes it" K rm --force app/db
 t_run "rm is in the audit log" grep -q '"secret":"app/db","version":null,"decision":"rm"' "$D/audit.log"
 
+if command -v setpriv >/dev/null; then
+	out=$(setpriv --reuid 65534 --regid 65534 --clear-groups "$KHD_BIN" --config "$D/keyholed.conf" \
+		--socket "$D/nobody.sock" --admin-socket "$D/nobody-admin.sock" 2>&1 </dev/null)
+	t_run "keyholed warns when it runs as non-root" grep -q 'running as uid 65534, not root' <<<"$out"
+fi
+
 # config errors name the file and line
 printf 'engine unix:///x\nbogus 1\n' >"$D/bad.conf"
 out=$("$KHD_BIN" --config "$D/bad.conf" 2>&1); rc=$?
