@@ -120,6 +120,8 @@ readme() {
 	app_sees "the app sees payments/db in /run/secrets/db_password" "$DB_PASSWORD"
 	t_run "[$E] the app sees payments/stripe-key too" \
 		logs_have "payments_stripe-key sha256=$(sha "$STRIPE_KEY")"
+	t_eq "[$E] the container still runs (the shim stays as PID 1, --watch)" \
+		"$("$E" inspect -f '{{.State.Running}}' payments-1 2>&1)" true
 	t_run "[$E] keyhole explain --container payments-1 (by name) matches payments-api" \
 		bash -c 'keyhole explain --container payments-1 | grep -qE "MATCH +payments-api"'
 	run_block "$R" rotate
@@ -148,6 +150,8 @@ compose() {
 	CID=$(docker-compose -f compose.yaml ps -q payments 2>/dev/null)
 	t_run "[$E] compose service payments is running" test -n "$CID"
 	app_sees "compose: the app sees payments/db" "$DB_PASSWORD"
+	t_eq "[$E] compose: the container still runs" \
+		"$(docker inspect -f '{{.State.Running}}' "$CID" 2>&1)" true
 	printf %s "$NEW_DB_PASSWORD" | keyhole rotate payments/db >>"$LOG" 2>&1
 	app_sees "compose: after rotation the app sees the new value" "$NEW_DB_PASSWORD"
 	cd / || return
