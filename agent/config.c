@@ -119,7 +119,7 @@ int config_parse(const char *text, size_t len, struct config **ret, char *err, s
 		struct config_entry en = { .value = NULL };
 		r = parse_line(s, e, &en, ++line, err, errlen);
 		if (r == 0 && (r = add(c, &en, err, errlen)) < 0)
-			free(en.value);
+			free(en.value); /* else c->v owns it now */
 		r = r == 1 ? 0 : r;
 		s = e + 1;
 	}

@@ -320,7 +320,7 @@ const char *cli_config_get(const struct cli_ctx *ctx, const char *key, char *buf
 	struct config *cf = NULL;
 	const char *found = NULL;
 	char err[128];
-	size_t len;
+	size_t len = 0;
 
 	if (cli_read_small_file(ctx->config, CONFIG_MAX_BYTES, &text, &len) < 0 ||
 	    config_parse(text, len, &cf, err, sizeof(err)) < 0)
