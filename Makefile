@@ -7,11 +7,16 @@
 B        ?= build
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+SYSCONFDIR ?= /etc
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+DOCDIR   ?= $(PREFIX)/share/doc/keyhole
+COMPDIR  ?= $(PREFIX)/share/bash-completion/completions
 CC       ?= cc
 SAN      ?=
 WERROR   ?=
 V        ?=
 Q        := $(if $(V),,@)
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKGS     := libsodium jansson libcurl openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -102,7 +107,7 @@ STATIC_BINS = $(patsubst tests/static/%.c,$(B)/static/%,$(STATIC_SRC))
 BENCH_BINS = $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test check check-asan check-valgrind analyze fuzz fuzz-build bench stress \
-	demo install clean unit tests-build
+	demo install uninstall deb clean unit tests-build
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -234,17 +239,47 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BINS) $(TOOL_BINS) $(STATIC_BINS)
 	@B=$(B) bash scripts/demo.sh
 
+# install / uninstall / deb: binaries, man pages (citing DOCDIR), the unit,
+# /etc/keyhole/keyholed.conf (never overwritten), logrotate, completion,
+# docs and examples. `make deb` packages exactly this tree (scripts/mkdeb.sh).
+DOCS = README.md $(wildcard docs/*.md)
+EXAMPLES = deploy/policy.example.json deploy/keyholed.service.d/fleet.conf
+COMPOSE_EXAMPLES = $(wildcard deploy/compose/*)
+SUBST = sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
-	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/keyhole
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)/examples/compose \
+	  $(DESTDIR)$(COMPDIR) $(DESTDIR)$(SYSCONFDIR)/keyhole $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 0755 $(B)/keyholed $(DESTDIR)$(PREFIX)/sbin/keyholed
 	install -m 0755 $(B)/keyhole $(DESTDIR)$(PREFIX)/bin/keyhole
 	install -m 0755 $(B)/keyhole-shim $(DESTDIR)$(PREFIX)/bin/keyhole-shim
-	for m in docs/man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/ || true; done
-	for m in docs/man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/ || true; done
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' deploy/keyholed.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/keyholed.service
-	install -m 0644 deploy/policy.example.json $(DESTDIR)$(PREFIX)/share/keyhole/policy.example.json
+	for m in docs/man/*.1; do $(SUBST) $$m > $(DESTDIR)$(PREFIX)/share/man/man1/$${m##*/}; done
+	for m in docs/man/*.8; do $(SUBST) $$m > $(DESTDIR)$(PREFIX)/share/man/man8/$${m##*/}; done
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man*/keyhole*
+	$(SUBST) deploy/keyholed.service > $(DESTDIR)$(UNITDIR)/keyholed.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/keyholed.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/keyhole/keyholed.conf ] || \
+	  install -m 0644 deploy/keyholed.conf $(DESTDIR)$(SYSCONFDIR)/keyhole/keyholed.conf
+	install -m 0644 deploy/keyhole.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/keyhole
+	install -m 0644 deploy/keyhole.bash-completion $(DESTDIR)$(COMPDIR)/keyhole
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 $(filter docs/%,$(DOCS)) $(DESTDIR)$(DOCDIR)/docs/
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 $(COMPOSE_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/compose/
+
+# Removes what install put in place; keeps keyholed.conf, the policy, the
+# store and the key (state and configuration are the admin's).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/keyholed $(DESTDIR)$(PREFIX)/bin/keyhole \
+	  $(DESTDIR)$(PREFIX)/bin/keyhole-shim $(DESTDIR)$(UNITDIR)/keyholed.service \
+	  $(DESTDIR)$(SYSCONFDIR)/logrotate.d/keyhole $(DESTDIR)$(COMPDIR)/keyhole \
+	  $(patsubst docs/man/%,$(DESTDIR)$(PREFIX)/share/man/man1/%,$(wildcard docs/man/*.1)) \
+	  $(patsubst docs/man/%,$(DESTDIR)$(PREFIX)/share/man/man8/%,$(wildcard docs/man/*.8))
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+deb: $(BINS)
+	@bash scripts/mkdeb.sh $(B) $(B)
 
 clean:
 	rm -rf build build-asan build-analyze

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "defaults.h"
 #include "identify.h"
 #include "log.h"
 #include "reload.h"
@@ -68,7 +69,8 @@ static json_t *do_status(struct agent *a)
 			json_array_append_new(refused, json_pack("{s:s, s:s}", "name", inf[i].name,
 								  "error", ks_strerror(inf[i].err)));
 	free(inf);
-	o = json_pack("{s:b, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}", "ok", 1,
+	o = json_pack("{s:b, s:s, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}",
+			 "ok", 1, "version", KH_VERSION,
 			 "uptime", (json_int_t)(time(NULL) - a->started), "secrets",
 			 r < 0 ? json_null() : json_integer((json_int_t)n), "connections",
 			 (json_int_t)a->cs.n - 1, "watchers", (json_int_t)a->cs.n_watchers,
@@ -253,6 +255,107 @@ static json_t *do_explain(struct agent *a, json_t *rq)
 	return out;
 }
 
+static json_t *watcher_json(const struct conn *c)
+{
+	return json_pack("{s:i, s:s?, s:s?}", "pid", (int)c->peer.pid, "container",
+			 c->has_meta ? c->meta.name : NULL, "id",
+			 c->peer.cg.id[0] ? c->peer.cg.id : NULL);
+}
+
+/* Who depends on a secret: the rules granting it, the watchers holding it
+ * (for `keyhole rm`, which refuses without --force while there are any). */
+static json_t *do_holders(struct agent *a, json_t *rq)
+{
+	const char *secret = json_string_value(json_object_get(rq, "secret"));
+	json_t *rules = json_array(), *w = json_array();
+
+	if (!secret || !proto_secret_name_valid(secret)) {
+		json_decref(rules);
+		json_decref(w);
+		return err_reply("holders needs \"secret\": a valid secret name");
+	}
+	for (size_t i = 0; i < a->pol->n_rules; i++)
+		for (size_t g = 0; g < a->pol->rules[i].n_grants; g++)
+			if (strcmp(a->pol->rules[i].grants[g].secret, secret) == 0) {
+				json_array_append_new(rules, json_string(a->pol->rules[i].name));
+				break;
+			}
+	for (const struct conn *c = a->cs.head; c; c = c->next)
+		for (size_t h = 0; c->watching && !c->dead && h < c->n_held; h++)
+			if (strcmp(c->held[h].name, secret) == 0 && c->held[h].version) {
+				json_array_append_new(w, watcher_json(c));
+				break;
+			}
+	return json_pack("{s:b, s:o, s:o}", "ok", 1, "rules", rules, "watchers", w);
+}
+
+static bool watcher_wants(const struct conn *c, const char *secret)
+{
+	if (c->want_all)
+		return true;
+	for (size_t i = 0; i < c->n_want; i++)
+		if (strcmp(c->want[i], secret) == 0)
+			return true;
+	return false;
+}
+
+/* Secrets granted by `from` and not by `to`, that c asks for, into arr. */
+static void grants_diff(const struct conn *c, const struct policy_eval *from,
+			const struct policy_eval *to, json_t *arr)
+{
+	for (size_t i = 0; i < from->n_grants; i++) {
+		const char *s = from->grants[i].grant->secret;
+		if (watcher_wants(c, s) && !policy_eval_find(to, s))
+			json_array_append_new(arr, json_string(s));
+	}
+}
+
+static json_t *plan_for(struct agent *a, const struct policy *np, const struct conn *c)
+{
+	struct policy_identity id;
+	struct policy_eval *o = NULL, *n = NULL;
+	json_t *gain = json_array(), *lose = json_array(), *out = NULL;
+
+	conn_identity(c, &id);
+	if (gain && lose && policy_eval(a->pol, &id, &o) == 0 && policy_eval(np, &id, &n) == 0) {
+		grants_diff(c, n, o, gain);
+		grants_diff(c, o, n, lose);
+		if (json_array_size(gain) || json_array_size(lose)) {
+			out = watcher_json(c);
+			json_object_set(out, "gain", gain);
+			json_object_set(out, "lose", lose);
+		}
+	}
+	json_decref(gain);
+	json_decref(lose);
+	policy_eval_free(o);
+	policy_eval_free(n);
+	return out;
+}
+
+/* `keyhole reload --dry-run`: parse the policy file, change nothing. */
+static json_t *do_reload_plan(struct agent *a)
+{
+	char err[512];
+	struct policy *np = NULL;
+	json_t *changes = json_array(), *out;
+
+	if (reload_parse(a, &np, err, sizeof(err)) < 0 || !changes) {
+		json_decref(changes);
+		return err_reply(changes ? err : "out of memory");
+	}
+	for (const struct conn *c = a->cs.head; c; c = c->next) {
+		json_t *ch = c->watching && !c->dead ? plan_for(a, np, c) : NULL;
+		if (ch)
+			json_array_append_new(changes, ch);
+	}
+	out = json_pack("{s:b, s:s, s:s, s:I, s:o}", "ok", 1, "policy_digest", np->digest,
+			"current_digest", a->pol->digest, "policy_rules", (json_int_t)np->n_rules,
+			"changes", changes);
+	policy_free(np);
+	return out;
+}
+
 static json_t *admin_handle(struct agent *a, const char *json, size_t len)
 {
 	json_error_t je;
@@ -267,6 +370,10 @@ static json_t *admin_handle(struct agent *a, const char *json, size_t len)
 		return do_reload(a);
 	if (strcmp(cmd, ADMIN_CMD_EXPLAIN) == 0)
 		return do_explain(a, rq);
+	if (strcmp(cmd, ADMIN_CMD_HOLDERS) == 0)
+		return do_holders(a, rq);
+	if (strcmp(cmd, ADMIN_CMD_RELOAD_PLAN) == 0)
+		return do_reload_plan(a);
 	return err_reply("unknown command");
 }
 

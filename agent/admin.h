@@ -12,6 +12,12 @@
 #define ADMIN_CMD_STATUS "status"
 #define ADMIN_CMD_RELOAD "reload"
 #define ADMIN_CMD_EXPLAIN "explain" /* + "pid": N or "container": "ID" */
+/* + "secret": NAME -> "rules": [rule...], "watchers": [{pid, container, id}] */
+#define ADMIN_CMD_HOLDERS "holders"
+/* -> "policy_digest" (of the file as it is now), "changes": [{pid, container,
+ * id, "gain": [secret...], "lose": [secret...]}] for every watcher whose
+ * grants the policy file on disk would change; nothing is swapped in. */
+#define ADMIN_CMD_RELOAD_PLAN "reload-plan"
 
 void admin_accept(struct agent *a, int fd);
 void admin_readable(struct agent *a, struct conn *c);

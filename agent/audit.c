@@ -46,6 +46,10 @@ const char *audit_decision_name(enum audit_decision d)
 	case AUDIT_REFUSE: return "refuse";
 	case AUDIT_STORE: return "store";
 	case AUDIT_SUMMARY: return "summary";
+	case AUDIT_PUT: return "put";
+	case AUDIT_ROTATE: return "rotate";
+	case AUDIT_RM: return "rm";
+	case AUDIT_RELOAD: return "reload";
 	}
 	return "unknown";
 }

@@ -19,6 +19,11 @@ enum audit_decision {
 	AUDIT_REFUSE,  /* connection refused before any secret (attestation, caps) */
 	AUDIT_STORE,   /* store became unreachable/unreadable, or recovered */
 	AUDIT_SUMMARY, /* refusals/denials not written one by one (see below) */
+	/* Changes made with the keyhole CLI (reason: "by uid N"): */
+	AUDIT_PUT,     /* new secret, version 1 */
+	AUDIT_ROTATE,  /* new version */
+	AUDIT_RM,      /* secret and its versions deleted */
+	AUDIT_RELOAD,  /* policy reloaded (reason names the digest) */
 };
 
 struct audit_event {

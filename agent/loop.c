@@ -56,8 +56,14 @@ static void on_signal(struct agent *a)
 			else
 				log_info("SIGUSR1: audit log reopened");
 		} else if (si.ssi_signo == SIGHUP) {
-			if (reload_policy(a, err, sizeof(err)) < 0)
+			char why[PROTO_MAX_REASON + 1];
+			if (reload_policy(a, err, sizeof(err)) < 0) {
 				log_warnx("SIGHUP: policy not reloaded, keeping the old one: %s", err);
+				snprintf(why, sizeof(why), "SIGHUP: policy rejected, old one kept: %.400s", err);
+			} else {
+				snprintf(why, sizeof(why), "SIGHUP: policy sha256 %.16s in force", a->pol->digest);
+			}
+			conn_audit(a->audit, NULL, NULL, NULL, 0, AUDIT_RELOAD, why);
 		} else {
 			log_info("signal %u: draining and exiting", si.ssi_signo);
 			a->stop = true;

@@ -28,7 +28,7 @@ static int read_capped(const char *path, char **ret, size_t *ret_len)
 	return 0;
 }
 
-int reload_policy(struct agent *a, char *err, size_t errlen)
+int reload_parse(const struct agent *a, struct policy **ret, char *err, size_t errlen)
 {
 	cleanup_free char *buf = NULL;
 	struct policy *p = NULL;
@@ -50,8 +50,21 @@ int reload_policy(struct agent *a, char *err, size_t errlen)
 		policy_free(p);
 		return r;
 	}
+	*ret = p;
+	return 0;
+}
+
+int reload_policy(struct agent *a, char *err, size_t errlen)
+{
+	struct policy *p = NULL;
+	int r = reload_parse(a, &p, err, errlen);
+
+	if (r < 0)
+		return r;
 	if (a->pol && strcmp(p->digest, a->pol->digest) == 0) {
-		policy_free(p); /* unchanged */
+		log_info("policy %s unchanged (sha256 %.16s): nothing reloaded", a->o.policy,
+			 p->digest);
+		policy_free(p);
 		return 0;
 	}
 	policy_free(a->pol);

@@ -9,6 +9,9 @@
 
 #include "agent.h"
 
+/* Read and check the policy file without installing it (reload --dry-run):
+ * 0 and *ret (caller frees), or -errno with err filled. */
+int reload_parse(const struct agent *a, struct policy **ret, char *err, size_t errlen);
 /* 0 (loaded or unchanged), or -errno with err filled. */
 int reload_policy(struct agent *a, char *err, size_t errlen);
 

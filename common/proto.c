@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <stdio.h>
 
 struct rd {
 	const uint8_t *p;
@@ -496,6 +497,55 @@ bool proto_secret_name_valid(const char *s)
 		}
 	}
 	return true;
+}
+
+static const char *name_segment_problem(const char *seg, size_t sl)
+{
+	if (sl == 0)
+		return "has an empty segment ('//')";
+	if (sl == 1 && seg[0] == '.')
+		return "has a '.' segment";
+	if (sl == 2 && seg[0] == '.' && seg[1] == '.')
+		return "has a '..' segment";
+	return NULL;
+}
+
+const char *proto_secret_name_problem(const char *s, char *buf, size_t len)
+{
+	const char *why = NULL, *seg = s;
+	size_t n = s ? strnlen(s, PROTO_MAX_NAME + 1) : 0;
+
+	if (n == 0)
+		why = "is empty";
+	else if (n > PROTO_MAX_NAME)
+		why = "is longer than 255 bytes";
+	else if (s[0] == '/')
+		why = "starts with '/'";
+	else if (s[n - 1] == '/')
+		why = "ends with '/'";
+	for (size_t i = 0; !why && i <= n; i++) {
+		if (i < n && !name_char_ok(s[i])) {
+			unsigned char c = (unsigned char)s[i];
+			if (c == ' ')
+				snprintf(buf, len, "contains a space at byte %zu (allowed: A-Z a-z 0-9 "
+					 ". _ - /)", i + 1);
+			else if (c > 0x20 && c < 0x7f)
+				snprintf(buf, len, "contains '%c' at byte %zu (allowed: A-Z a-z 0-9 . _ - /)",
+					 c, i + 1);
+			else
+				snprintf(buf, len, "contains byte 0x%02x at byte %zu (allowed: A-Z a-z "
+					 "0-9 . _ - /)", c, i + 1);
+			return buf;
+		}
+		if (i == n || s[i] == '/') {
+			why = name_segment_problem(seg, (size_t)(s + i - seg));
+			seg = s + i + 1;
+		}
+	}
+	if (!why)
+		return NULL;
+	snprintf(buf, len, "%s", why);
+	return buf;
 }
 
 const char *proto_type_name(int type)

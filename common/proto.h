@@ -181,6 +181,10 @@ bool proto_file_name_valid(const char *s);
  * leading/trailing '/', no "//". The one validator shared by all sides.
  * Both validators return false for NULL. */
 bool proto_secret_name_valid(const char *s);
+/* Why s is not a valid secret name (the rule it breaks, for an error
+ * message: "contains ' ' at byte 3 (allowed: A-Z a-z 0-9 . _ - /)"), written
+ * into buf; NULL when it is valid. Agrees with proto_secret_name_valid. */
+const char *proto_secret_name_problem(const char *s, char *buf, size_t len);
 
 const char *proto_type_name(int type);
 

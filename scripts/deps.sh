@@ -12,6 +12,7 @@ PKGS=(
   etcd-server etcd-client
   tini dumb-init gnuplot-nox openssl
   util-linux iproute2 procps psmisc file binutils curl tar
+  docker-compose lintian dpkg-dev python3
 )
 
 missing=()

@@ -82,9 +82,15 @@ int admin_call_cli(const char *verb, const char *socket_path, json_t *request, j
 {
 	int r = admin_call(socket_path, request, ret);
 
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		fprintf(stderr, "keyhole: %s: is keyholed running? (admin socket %s: %s)\n", verb,
+			socket_path, strerror(-r));
+		return CLI_EAGENT;
+	}
 	if (r < 0) {
 		fprintf(stderr, "keyhole: %s: agent admin socket %s: %s\n", verb, socket_path,
-			r == -EBADMSG ? "malformed reply" : strerror(-r));
+			r == -EBADMSG ? "malformed reply" : r == -EACCES ? "permission denied (the "
+			"admin socket is for root)" : strerror(-r));
 		return CLI_EAGENT;
 	}
 	if (!json_is_true(json_object_get(*ret, "ok"))) {

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include "defaults.h"
+
 enum cli_exit {
 	CLI_OK = 0,
 	CLI_EFAIL = 1,     /* generic failure / findings (scan) */
@@ -25,10 +27,13 @@ enum cli_exit {
 /* Global options, accepted before or after the verb. */
 struct cli_ctx {
 	const char *store;        /* --store, KEYHOLE_STORE, /var/lib/keyhole/store.json */
-	const char *key_file;     /* --key-file, KEYHOLE_KEY_FILE, /etc/keyhole/agent.key */
+	const char *key_file;     /* --key-file, KEYHOLE_KEY_FILE, /var/lib/keyhole/agent.key */
 	const char *admin_socket; /* --admin-socket, KEYHOLE_ADMIN_SOCKET, /run/keyhole-admin/admin.sock */
+	const char *audit_log;    /* --audit-log, KEYHOLE_AUDIT_LOG, else keyholed.conf's */
+	const char *config;       /* KEYHOLE_CONFIG, /etc/keyhole/keyholed.conf */
 	int passphrase_fd;        /* --passphrase-fd N, else -1 */
 	bool key_file_set;        /* --key-file or env given explicitly */
+	bool store_set;           /* --store or KEYHOLE_STORE given explicitly */
 };
 
 struct cli_command {
@@ -43,7 +48,8 @@ struct cli_command {
 		__attribute__((used, section("keyhole_cli"), aligned(sizeof(void *)))) = \
 			{ __VA_ARGS__ }
 
-/* Map a keystore -errno to an exit code and print "keyhole: WHAT: reason". */
+/* Map a keystore -errno to an exit code and print "keyhole: WHAT: reason"
+ * (util.c). */
 int cli_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

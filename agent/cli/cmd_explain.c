@@ -1,19 +1,100 @@
 /* SPDX-License-Identifier: MIT */
-/* `keyhole explain --pid PID | --container ID`: how the agent sees a
+/* `keyhole explain --pid PID | --container ID|NAME`: how the agent sees a
  * process: its attested identity, each rule's verdict with the first
  * failing selector, and what it would be given. */
+#include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "bodybuf.h"
 #include "cli/admin_client.h"
 #include "cli/util.h"
+#include "engine.h"
+#include "text.h"
 
 static const char usage[] =
-	"usage: keyhole [--admin-socket PATH] explain (--pid PID | --container ID) [--json]\n\n"
+	"usage: keyhole [--admin-socket PATH] explain (--pid PID | --container ID|NAME) [--json]\n\n"
 	"Attest PID (or a process of container ID) the way the agent attests a\n"
 	"caller, and show each policy rule as matched or not with the first\n"
-	"selector that failed, and the secrets that would be released.\n";
+	"selector that failed, and the secrets that would be released. A container\n"
+	"name is looked up in the agent's engine (keyholed --engine).\n";
+
+static bool is_container_id(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 12 && n <= 64 && text_is_hex(s, n);
+}
+
+/* Docker/podman names: [A-Za-z0-9][A-Za-z0-9_.-]* (an optional leading '/'). */
+static bool is_container_name(const char *s)
+{
+	s += *s == '/';
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+		return false;
+	for (size_t i = 0; s[i]; i++)
+		if (i >= 255 || !(s[i] == '_' || s[i] == '.' || s[i] == '-' ||
+				  (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+				  (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
+}
+
+/* GET /containers/NAME/json on the engine's socket; 0 and the full id. */
+static int engine_lookup(const char *url, const char *name, char id[65])
+{
+	struct bodybuf b = { .max = ENGINE_MAX_BODY };
+	struct container_meta m;
+	char u[512];
+	long code = 0;
+	CURL *c;
+	int r = -EHOSTUNREACH;
+
+	if (strncmp(url, "unix://", 7) != 0 || !(c = curl_easy_init()))
+		return -EINVAL;
+	snprintf(u, sizeof(u), "http://engine/containers/%s/json", name + (*name == '/'));
+	if (curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, url + 7) == CURLE_OK &&
+	    curl_easy_setopt(c, CURLOPT_URL, u) == CURLE_OK &&
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L) == CURLE_OK &&
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bodybuf_write) == CURLE_OK &&
+	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b) == CURLE_OK &&
+	    curl_easy_perform(c) == CURLE_OK &&
+	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
+		r = code == 404 ? -ENOENT : code != 200 ? -EBADMSG : 0;
+	curl_easy_cleanup(c);
+	if (r == 0 && (r = engine_parse_container(b.p ? b.p : "", b.len, &m)) == 0) {
+		memcpy(id, m.id, 65);
+		container_meta_clear(&m);
+	}
+	bodybuf_free(&b);
+	return r;
+}
+
+/* A container NAME becomes its id through the engine the agent uses. */
+static int resolve_name(struct cli_ctx *ctx, const char *name, char id[65])
+{
+	json_t *rq = json_pack("{s:s}", "cmd", "status"), *st = NULL;
+	const char *url;
+	int rc = admin_call_cli("explain", ctx->admin_socket, rq, &st), r;
+
+	json_decref(rq);
+	if (rc)
+		return rc;
+	url = json_string_value(json_object_get(st, "engine"));
+	if (!url) {
+		json_decref(st);
+		fprintf(stderr, "keyhole: explain: '%s' is not a container id and keyholed has no "
+			"--engine to look names up; give the id (docker ps --no-trunc)\n", name);
+		return CLI_EUSAGE;
+	}
+	r = engine_lookup(url, name, id);
+	if (r < 0)
+		fprintf(stderr, "keyhole: explain: container '%s' %s (engine %s)\n", name,
+			r == -ENOENT ? "not found" : "could not be looked up", url);
+	json_decref(st);
+	return r == -ENOENT ? CLI_ENOTFOUND : r < 0 ? CLI_EAGENT : 0;
+}
 
 static void print_identity(json_t *id)
 {
@@ -58,6 +139,7 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	static const struct option opts[] = { { "pid", 1, NULL, 'p' }, { "container", 1, NULL, 'c' },
 					      { "json", 0, NULL, 'j' }, { NULL, 0, NULL, 0 } };
 	const char *cid = NULL;
+	char idbuf[65];
 	uint64_t pid = 0;
 	bool as_json = false;
 	json_t *rq, *r = NULL;
@@ -76,6 +158,14 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc || (!pid) == (!cid))
 		return cli_usage_error("explain", "give exactly one of --pid or --container");
+	if (cid && !is_container_id(cid)) {
+		if (!is_container_name(cid))
+			return cli_usage_error("explain", "--container: '%s' is neither a container "
+					       "id nor a name", cid);
+		if ((rc = resolve_name(ctx, cid, idbuf)) != 0)
+			return rc;
+		cid = idbuf;
+	}
 	rq = pid ? json_pack("{s:s, s:I}", "cmd", "explain", "pid", (json_int_t)pid)
 		 : json_pack("{s:s, s:s}", "cmd", "explain", "container", cid);
 	rc = admin_call_cli("explain", ctx->admin_socket, rq, &r);

@@ -37,8 +37,8 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	if (r)
 		return r;
 	r = ks_get(ks, argv[optind], version, &s);
-	if (r < 0 && cli_check_name(r))
-		r = cli_fail(r, "get %s: %s check failed", argv[optind], cli_check_name(r));
+	if (r < 0 && cli_failed_check(r))
+		r = cli_fail(r, "get %s: %s check failed", argv[optind], cli_failed_check(r));
 	else if (r < 0)
 		r = cli_fail(r, "get %s", argv[optind]);
 	else if ((r = io_write_all(STDOUT_FILENO, s->data, s->len)) < 0)

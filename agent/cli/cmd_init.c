@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -15,14 +17,74 @@ static const char usage[] =
 	"       keyhole [--store PATH] [--passphrase-fd N] init --passphrase\n\n"
 	"Create a new, empty store with a random store id and an X25519 key pair.\n"
 	"By default the private key is written to the key file (mode 0400; default\n"
-	"/etc/keyhole/agent.key). With --passphrase (or --passphrase-fd N) it is\n"
+	"/var/lib/keyhole/agent.key). With --passphrase (or --passphrase-fd N) it is\n"
 	"kept inside the store, encrypted under a key derived with Argon2id from a\n"
 	"passphrase read from the terminal (asked twice) or from fd N.\n"
 	"The first writer key is made next to the key file (writer.key, mode 0400;\n"
 	"--writer-key FILE elsewhere; an existing one is reused). It signs the\n"
 	"store and is pinned as \"admin\" in the trust file (/etc/keyhole/writers,\n"
 	"--writers FILE), which keyholed and `keyhole get` trust.\n"
-	"Refuses to overwrite an existing store or key file (exit 4).\n";
+	"Refuses to overwrite an existing store or key file (exit 4).\n"
+	"Missing directories are created: the store's and the key file's 0700\n"
+	"(/var/lib/keyhole), and /etc/keyhole 0755 for the policy when the store\n"
+	"is the default one.\n";
+
+/* mkdir -p dir: missing parents 0755, dir itself `mode`; says what it made.
+ * 0, or the exit code after printing which directory failed. */
+static int make_dir(const char *dir, mode_t mode)
+{
+	char p[4096];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(p))
+		return n ? cli_fail(-ENAMETOOLONG, "init: %s", dir) : 0;
+	memcpy(p, dir, n + 1);
+	for (char *s = p + 1; ; s++) {
+		bool last = *s == '\0';
+		if (*s != '/' && !last)
+			continue;
+		*s = '\0';
+		if (mkdir(p, last ? mode : 0755) == 0) {
+			if (chmod(p, last ? mode : 0755) < 0) /* umask */
+				return cli_fail(-errno, "init: chmod %s", p);
+			printf("created %s (%04o)\n", p, (unsigned)(last ? mode : 0755));
+		} else if (errno != EEXIST) {
+			return cli_fail(-errno, "init: creating directory %s", p);
+		}
+		if (last)
+			return 0;
+		*s = '/';
+	}
+}
+
+/* The directory part of path ("." for a bare name), in buf. */
+static const char *dir_of(const char *path, char buf[4096])
+{
+	const char *sl = strrchr(path, '/');
+	size_t n = sl ? (size_t)(sl - path) : 0;
+
+	if (!sl || n >= 4096)
+		return ".";
+	memcpy(buf, path, n);
+	buf[n ? n : 1] = '\0';
+	if (!n)
+		buf[0] = '/';
+	return buf;
+}
+
+static int make_dirs(const struct cli_ctx *ctx, bool pass)
+{
+	char b[4096];
+	int r = 0;
+
+	if (!strstr(ctx->store, "://"))
+		r = make_dir(dir_of(ctx->store, b), 0700);
+	if (r == 0 && !pass)
+		r = make_dir(dir_of(ctx->key_file, b), 0700);
+	if (r == 0 && strcmp(ctx->store, KH_DEFAULT_STORE) == 0)
+		r = make_dir(KH_CONFIG_DIR, 0755);
+	return r;
+}
 
 static int run(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -46,6 +108,8 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("init", "unexpected argument %s", argv[optind]);
 	o.key_file = pass ? NULL : ctx->key_file;
+	if ((r = make_dirs(ctx, pass)) != 0)
+		return r;
 	r = ks_init_signed(ctx->store, &o, &so);
 	if (r == -ENOENT || r == -EACCES)
 		return cli_fail(r, "init %s: writing %s, writer key %s and trust file %s",

@@ -9,7 +9,7 @@
 
 static const char usage[] =
 	"usage: keyhole [--admin-socket PATH] status [--json]\n\n"
-	"Show the running agent's uptime, secrets in the store, open connections,\n"
+	"Show the running agent's version, uptime, secrets in the store, open connections,\n"
 	"watchers, policy digest and whether the container engine is reachable.\n";
 
 static int run(struct cli_ctx *ctx, int argc, char **argv)
@@ -19,7 +19,7 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	int rc;
 
 	if (argc > 2 || (argc == 2 && !as_json))
-		return cli_usage_error("status", "unexpected argument");
+		return cli_usage_error("status", "unexpected argument '%s'", argv[argc == 2 ? 1 : 2]);
 	rq = json_pack("{s:s}", "cmd", "status");
 	rc = admin_call_cli("status", ctx->admin_socket, rq, &r);
 	json_decref(rq);
@@ -28,13 +28,17 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	if (as_json)
 		return cli_print_json(r);
 	json_t *er = json_object_get(r, "engine_reachable");
+	json_t *ver = json_object_get(r, "version");
+	printf("version:       keyholed %s%s\n", json_is_string(ver) ? json_string_value(ver) : "(before 0.2.0)",
+	       json_is_string(ver) && strcmp(json_string_value(ver), KH_VERSION) != 0
+		       ? " (this keyhole is " KH_VERSION ")" : "");
 	printf("uptime:        %llds\n", (long long)json_integer_value(json_object_get(r, "uptime")));
 	printf("secrets:       %lld\n", (long long)json_integer_value(json_object_get(r, "secrets")));
 	printf("connections:   %lld\n", (long long)json_integer_value(json_object_get(r, "connections")));
 	printf("watchers:      %lld\n", (long long)json_integer_value(json_object_get(r, "watchers")));
-	printf("policy:        sha256:%s (%lld rules)\n",
-	       json_string_value(json_object_get(r, "policy_digest")),
-	       (long long)json_integer_value(json_object_get(r, "policy_rules")));
+	long long nr = (long long)json_integer_value(json_object_get(r, "policy_rules"));
+	printf("policy:        sha256:%s (%lld rule%s)\n",
+	       json_string_value(json_object_get(r, "policy_digest")), nr, cli_plural((unsigned long long)nr));
 	printf("engine:        %s%s\n",
 	       json_is_string(json_object_get(r, "engine"))
 		       ? json_string_value(json_object_get(r, "engine")) : "none",

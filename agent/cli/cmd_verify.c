@@ -20,7 +20,7 @@ static const char usage[] =
 
 static void report(const char *name, uint64_t version, int err, void *arg)
 {
-	const char *check = cli_check_name(err);
+	const char *check = cli_failed_check(err);
 
 	(void)arg;
 	if (version)

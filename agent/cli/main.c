@@ -2,10 +2,10 @@
 /* `keyhole` entry point: pulls the global options (--store, --key-file,
  * --admin-socket, --passphrase-fd) out of argv wherever they appear, finds
  * the verb among the CLI_COMMAND() entries in the keyhole_cli linker
- * section, and runs it. cli_fail() maps keystore errors to exit codes. */
+ * section, and runs it. main owns the verb table: util.c (errors, usage,
+ * input) is called from here and from the verbs, and never calls back. */
 #include <errno.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,7 @@
 extern const struct cli_command __start_keyhole_cli[];
 extern const struct cli_command __stop_keyhole_cli[];
 
-const struct cli_command *cli_find(const char *name)
+static const struct cli_command *cli_find(const char *name)
 {
 	for (const struct cli_command *c = __start_keyhole_cli; c < __stop_keyhole_cli; c++)
 		if (c->name && strcmp(c->name, name) == 0)
@@ -25,42 +25,28 @@ const struct cli_command *cli_find(const char *name)
 	return NULL;
 }
 
-static int exit_code(int err)
+static int print_help(const char *verb)
 {
-	switch (err < 0 ? -err : err) {
-	case EINVAL: case EFBIG: case E2BIG: return CLI_EUSAGE;
-	case ENOENT: return CLI_ENOTFOUND;
-	case EEXIST: return CLI_EEXIST;
-	case EACCES: case EPERM: case EKEYREJECTED: case ENOTTY: case EXDEV: return CLI_EKEY;
-	case EBADMSG: case EPROTONOSUPPORT: return CLI_ECORRUPT;
-	case ENOKEY: case ETIME: case EUCLEAN: case EALREADY: return CLI_ECORRUPT;
-	case ESTALE: return CLI_ECONFLICT;
-	case ECONNREFUSED: case ENOTCONN: case ECONNRESET: case ETIMEDOUT: return CLI_EAGENT;
-	default: return CLI_EIO;
-	}
-}
+	const struct cli_command *c = cli_find(verb);
 
-int cli_fail(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("keyhole: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", ks_strerror(err));
-	return exit_code(err);
+	if (!c)
+		return CLI_EUSAGE;
+	printf("keyhole %s - %s\n\n%s", c->name, c->summary, c->usage);
+	return CLI_OK;
 }
 
 static int global_help(FILE *f)
 {
-	fputs("usage: keyhole [--store PATH] [--key-file PATH] [--admin-socket PATH]\n"
-	      "               [--passphrase-fd N] [--etcd-cacert FILE] [--etcd-cert FILE]\n"
-	      "               [--etcd-key FILE] [--etcd-insecure] [--writer-key FILE]\n"
-	      "               [--writers FILE] [--pubkey-fingerprint FP] VERB [ARGS...]\n\n"
+	fputs("usage: keyhole [--version] [--store PATH] [--key-file PATH] [--admin-socket PATH]\n"
+	      "               [--passphrase-fd N] [--audit-log PATH] [--etcd-cacert FILE]\n"
+	      "               [--etcd-cert FILE] [--etcd-key FILE] [--etcd-insecure]\n"
+	      "               [--writer-key FILE] [--writers FILE] [--pubkey-fingerprint FP]\n"
+	      "               VERB [ARGS...]\n\n"
 	      "Global options may also follow the verb. Environment: KEYHOLE_STORE,\n"
-	      "KEYHOLE_KEY_FILE, KEYHOLE_ADMIN_SOCKET, KEYHOLE_ETCD_*, KEYHOLE_WRITER_KEY,\n"
-	      "KEYHOLE_WRITERS, KEYHOLE_PUBKEY_FINGERPRINT, KEYHOLE_KNOWN_STORES. The store may be\n"
+	      "KEYHOLE_KEY_FILE, KEYHOLE_ADMIN_SOCKET, KEYHOLE_AUDIT_LOG, KEYHOLE_CONFIG,\n"
+	      "KEYHOLE_ETCD_*, KEYHOLE_WRITER_KEY, KEYHOLE_WRITERS, KEYHOLE_PUBKEY_FINGERPRINT,\n"
+	      "KEYHOLE_KNOWN_STORES. put/rotate/rm/reload append to the agent's audit log\n"
+	      "(audit-log in /etc/keyhole/keyholed.conf). The store may be\n"
 	      "etcd://host:port,.../NAME (docs/fleet.md). `keyhole VERB --help` for details.\n\n"
 	      "verbs:\n", f);
 	for (const struct cli_command *c = __start_keyhole_cli; c < __stop_keyhole_cli; c++)
@@ -121,17 +107,18 @@ static int take_etcd_opt(int argc, char **argv, int *i)
 
 static int parse_globals(struct cli_ctx *ctx, int *argc, char **argv)
 {
-	const char *pfd = NULL, *kf = NULL;
+	const char *pfd = NULL, *kf = NULL, *st = NULL;
 	int out = 1, i;
 
 	for (i = 1; i < *argc; i++) {
 		int m = 0;
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		m = take_opt(*argc, argv, &i, "--store", &ctx->store);
+		m = take_opt(*argc, argv, &i, "--store", &st);
 		m = m ? m : take_opt(*argc, argv, &i, "--key-file", &kf);
 		m = m ? m : take_opt(*argc, argv, &i, "--admin-socket", &ctx->admin_socket);
 		m = m ? m : take_opt(*argc, argv, &i, "--passphrase-fd", &pfd);
+		m = m ? m : take_opt(*argc, argv, &i, "--audit-log", &ctx->audit_log);
 		m = m ? m : take_etcd_opt(*argc, argv, &i);
 		if (m < 0)
 			return cli_fail(-EINVAL, "%s needs a value", argv[i]);
@@ -142,6 +129,10 @@ static int parse_globals(struct cli_ctx *ctx, int *argc, char **argv)
 		argv[out++] = argv[i];
 	argv[out] = NULL;
 	*argc = out;
+	if (st) {
+		ctx->store = st;
+		ctx->store_set = true;
+	}
 	if (kf) {
 		ctx->key_file = kf;
 		ctx->key_file_set = true;
@@ -158,11 +149,14 @@ static int parse_globals(struct cli_ctx *ctx, int *argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct cli_ctx ctx = {
-		.store = env_or("KEYHOLE_STORE", "/var/lib/keyhole/store.json"),
-		.key_file = env_or("KEYHOLE_KEY_FILE", "/etc/keyhole/agent.key"),
-		.admin_socket = env_or("KEYHOLE_ADMIN_SOCKET", "/run/keyhole-admin/admin.sock"),
+		.store = env_or("KEYHOLE_STORE", KH_DEFAULT_STORE),
+		.key_file = env_or("KEYHOLE_KEY_FILE", KH_DEFAULT_KEY_FILE),
+		.admin_socket = env_or("KEYHOLE_ADMIN_SOCKET", KH_DEFAULT_ADMIN_SOCKET),
+		.audit_log = getenv("KEYHOLE_AUDIT_LOG"),
+		.config = env_or("KEYHOLE_CONFIG", KH_DEFAULT_CONFIG),
 		.passphrase_fd = -1,
 		.key_file_set = getenv("KEYHOLE_KEY_FILE") && *getenv("KEYHOLE_KEY_FILE"),
+		.store_set = getenv("KEYHOLE_STORE") && *getenv("KEYHOLE_STORE"),
 	};
 	const struct cli_command *cmd;
 	int r = parse_globals(&ctx, &argc, argv);
@@ -175,13 +169,18 @@ int main(int argc, char **argv)
 		return global_help(stderr);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0)
-		return argc > 2 && cli_find(argv[2]) ? cli_print_help(argv[2]) : global_help(stdout);
+		return argc > 2 && cli_find(argv[2]) ? print_help(argv[2]) : global_help(stdout);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("keyhole %s\n", KH_VERSION);
+		return CLI_OK;
+	}
 	cmd = cli_find(argv[1]);
 	if (!cmd) {
 		fprintf(stderr, "keyhole: unknown verb '%s' (see keyhole --help)\n", argv[1]);
 		return CLI_EUSAGE;
 	}
 	if (cli_wants_help(argc - 1, argv + 1))
-		return cli_print_help(cmd->name);
+		return print_help(cmd->name);
+	cli_usage_set(cmd->name, cmd->usage);
 	return cmd->run(&ctx, argc - 1, argv + 1);
 }

@@ -12,12 +12,82 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "io.h"
 #include "pin.h"
+#include "proto.h"
+#include "text.h"
+
+int cli_exit_code(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EINVAL: case EFBIG: case E2BIG: return CLI_EUSAGE;
+	case ENOENT: return CLI_ENOTFOUND;
+	case EEXIST: return CLI_EEXIST;
+	case EACCES: case EPERM: case EKEYREJECTED: case ENOTTY: case EXDEV: return CLI_EKEY;
+	case EBADMSG: case EPROTONOSUPPORT: return CLI_ECORRUPT;
+	case ENOKEY: case ETIME: case EUCLEAN: case EALREADY: return CLI_ECORRUPT;
+	case ESTALE: return CLI_ECONFLICT;
+	case ECONNREFUSED: case ENOTCONN: case ECONNRESET: case ETIMEDOUT: return CLI_EAGENT;
+	default: return CLI_EIO;
+	}
+}
+
+int cli_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("keyhole: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", ks_strerror(err));
+	return cli_exit_code(err);
+}
+
+/* Which file made ks_open fail: the store when it cannot be opened (or is
+ * a directory), else the key file when it is used and cannot be, else the
+ * store with ks_open's own error. Prints one line; returns the exit code. */
+static int open_store_fail(const struct cli_ctx *ctx, bool key_used, int r)
+{
+	struct stat st;
+	int fd;
+
+	if (strstr(ctx->store, "://"))
+		return cli_fail(r, "store %s", ctx->store);
+	if (stat(ctx->store, &st) < 0) {
+		int e = -errno;
+		if (e == -ENOENT)
+			return cli_fail(e, "store %s (create one with `keyhole init`, or give --store "
+					"FILE)", ctx->store);
+		return cli_fail(e, "store %s", ctx->store);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "keyhole: store %s is a directory; --store takes the store file, "
+			"e.g. %s/store.json\n", ctx->store, ctx->store);
+		return CLI_EUSAGE;
+	}
+	if ((fd = open(ctx->store, O_RDONLY | O_CLOEXEC)) < 0)
+		return cli_fail(-errno, "store %s", ctx->store);
+	close(fd);
+	if (key_used && ctx->key_file) {
+		if ((fd = open(ctx->key_file, O_RDONLY | O_CLOEXEC)) < 0) {
+			int e = -errno;
+			fprintf(stderr, "keyhole: key file %s: %s%s\n", ctx->key_file, strerror(-e),
+				e == -ENOENT ? " (give --key-file PATH or KEYHOLE_KEY_FILE)" : "");
+			return cli_exit_code(e);
+		}
+		close(fd);
+		if (r == -EPERM || r == -EACCES || r == -EKEYREJECTED)
+			return cli_fail(r, "key file %s", ctx->key_file);
+	}
+	return cli_fail(r, "store %s", ctx->store);
+}
 
 const char *cli_writer_key(const struct cli_ctx *ctx)
 {
@@ -43,7 +113,7 @@ const char *cli_trust_file(void)
 	return env && *env ? env : "/etc/keyhole/writers";
 }
 
-const char *cli_check_name(int err)
+const char *cli_failed_check(int err)
 {
 	/* ks_strerror names the signature and rollback checks itself */
 	return err == -EBADMSG ? "AEAD" : NULL;
@@ -106,7 +176,7 @@ int cli_open_store_state(struct cli_ctx *ctx, enum cli_key need, const char *sta
 	if (r == -ENOKEY && access(so.trust_file, F_OK) < 0)
 		return cli_fail(r, "%s: no trust file %s", ctx->store, so.trust_file);
 	if (r < 0)
-		return cli_fail(r, "%s", r == -EPERM ? ctx->key_file : ctx->store);
+		return open_store_fail(ctx, !o.public_only && ctx->passphrase_fd < 0, r);
 	if (ks_format_version(*ret) < 2)
 		fprintf(stderr, "keyhole: warning: %s is format 1 (records unsigned): run "
 			"`keyhole migrate --sign`\n", ctx->store);
@@ -127,6 +197,34 @@ int cli_open_store_state(struct cli_ctx *ctx, enum cli_key need, const char *sta
 int cli_open_store(struct cli_ctx *ctx, enum cli_key need, struct ks_store **ret)
 {
 	return cli_open_store_state(ctx, need, NULL, ret);
+}
+
+int cli_check_name(const char *verb, const char *name)
+{
+	char why[160], shown[300];
+
+	if (!proto_secret_name_problem(name, why, sizeof(why)))
+		return 0;
+	fprintf(stderr, "keyhole: %s: invalid secret name '%s': %s\n", verb,
+		text_safe(name, shown, sizeof(shown)), why);
+	return CLI_EUSAGE;
+}
+
+int cli_empty_refused(const char *verb, const char *name)
+{
+	fprintf(stderr, "keyhole: %s %s: the value on stdin is empty (an unset variable?); "
+		"give --allow-empty to store an empty value\n", verb, name);
+	return CLI_EUSAGE;
+}
+
+int cli_value_fail(int err, const char *verb, const char *name)
+{
+	if (err == -EFBIG) {
+		fprintf(stderr, "keyhole: %s %s: the value is larger than the limit of %u bytes "
+			"(1 MiB)\n", verb, name, (unsigned)KS_MAX_VALUE);
+		return CLI_EUSAGE;
+	}
+	return cli_fail(err, "%s %s: reading the value", verb, name);
 }
 
 void cli_secret_free(uint8_t *p, size_t len)
@@ -224,16 +322,6 @@ bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 	return true;
 }
 
-int cli_print_help(const char *verb)
-{
-	const struct cli_command *c = cli_find(verb);
-
-	if (!c)
-		return CLI_EUSAGE;
-	printf("keyhole %s - %s\n\n%s", c->name, c->summary, c->usage);
-	return CLI_OK;
-}
-
 int cli_parse_json_flag(const char *verb, int argc, char **argv, bool *json)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
@@ -251,9 +339,18 @@ int cli_parse_json_flag(const char *verb, int argc, char **argv, bool *json)
 	return 0;
 }
 
+/* The running verb's usage text, set by main before it runs the verb: util
+ * never looks verbs up itself (main owns the verb table; calls go one way). */
+static const char *usage_verb, *usage_text;
+
+void cli_usage_set(const char *verb, const char *usage)
+{
+	usage_verb = verb;
+	usage_text = usage;
+}
+
 int cli_usage_error(const char *verb, const char *fmt, ...)
 {
-	const struct cli_command *c = cli_find(verb);
 	va_list ap;
 
 	fprintf(stderr, "keyhole: %s: ", verb);
@@ -261,8 +358,8 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	if (c)
-		fprintf(stderr, "%s", c->usage);
+	if (usage_text && usage_verb && strcmp(usage_verb, verb) == 0)
+		fprintf(stderr, "%s", usage_text);
 	return CLI_EUSAGE;
 }
 
@@ -297,4 +394,62 @@ void cli_fmt_time(time_t t, char buf[32])
 
 	if (!gmtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, 32, "%lld", (long long)t);
+}
+
+const char *cli_plural(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+const char *cli_config_get(const struct cli_ctx *ctx, const char *key, char *buf, size_t n)
+{
+	cleanup_free char *text = NULL;
+	struct config *cf = NULL;
+	const char *found = NULL;
+	char err[128];
+	size_t len = 0;
+
+	if (cli_read_small_file(ctx->config, CONFIG_MAX_BYTES, &text, &len) < 0 ||
+	    config_parse(text, len, &cf, err, sizeof(err)) < 0)
+		return NULL;
+	for (size_t i = 0; i < cf->n; i++)
+		if (strcmp(cf->v[i].key, key) == 0 && (size_t)snprintf(buf, n, "%s", cf->v[i].value) < n)
+			found = buf;
+	config_free(cf);
+	return found;
+}
+
+const char *cli_audit_path(const struct cli_ctx *ctx, char *buf, size_t n)
+{
+	if (ctx->audit_log && *ctx->audit_log)
+		return ctx->audit_log;
+	if (cli_config_get(ctx, "audit-log", buf, n))
+		return buf;
+	return access(KH_DEFAULT_AUDIT_LOG, F_OK) == 0 ? KH_DEFAULT_AUDIT_LOG : NULL;
+}
+
+void cli_audit(const struct cli_ctx *ctx, enum audit_decision d, const char *secret,
+	       uint64_t version, const char *detail)
+{
+	struct peer me = { .pid = getpid(), .uid = getuid(), .gid = getgid(), .pidfd = -1 };
+	struct policy_identity id = { .peer = &me };
+	char pbuf[4096], why[300];
+	const char *path = cli_audit_path(ctx, pbuf, sizeof(pbuf));
+	struct audit *au = NULL;
+	int r;
+
+	if (!path || strcmp(path, "-") == 0)
+		return;
+	snprintf(why, sizeof(why), "keyhole %s by uid %u%s%s", audit_decision_name(d),
+		 (unsigned)me.uid, detail ? ": " : "", detail ? detail : "");
+	r = audit_open(path, &au);
+	if (r == 0) {
+		r = audit_write(au, &(struct audit_event){ .id = &id, .secret = secret,
+							   .version = version, .decision = d,
+							   .reason = why });
+		audit_close(au);
+	}
+	if (r < 0)
+		fprintf(stderr, "keyhole: warning: audit log %s: %s (the change itself is done)\n",
+			path, strerror(-r));
 }

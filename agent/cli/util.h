@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "audit.h"
 #include "cli/cli.h"
 #include "keystore.h"
 
@@ -22,8 +23,8 @@ enum cli_key {
 	CLI_KEY_REQUIRED,  /* get, verify */
 };
 
-/* The registered verb called name, or NULL (main.c). */
-const struct cli_command *cli_find(const char *name);
+/* The exit code (enum cli_exit) for a keystore/system -errno. */
+int cli_exit_code(int err);
 
 /* Open ctx->store; on error prints via cli_fail and returns an exit code
  * (> 0), else 0 and *ret. Writers (CLI_KEY_IF_AVAIL) sign with the writer
@@ -40,7 +41,15 @@ const char *cli_writer_key(const struct cli_ctx *ctx);
 const char *cli_trust_file(void);
 /* "AEAD" for a record that does not authenticate (-EBADMSG), else NULL:
  * ks_strerror's text already names the signature and rollback checks. */
-const char *cli_check_name(int err);
+const char *cli_failed_check(int err);
+
+/* 0 if name is a valid secret name, else prints which rule it breaks and
+ * returns CLI_EUSAGE. */
+int cli_check_name(const char *verb, const char *name);
+/* put/rotate without --allow-empty got an empty value: say so; CLI_EUSAGE. */
+int cli_empty_refused(const char *verb, const char *name);
+/* Print why reading a value failed (the size limit for -EFBIG); exit code. */
+int cli_value_fail(int err, const char *verb, const char *name);
 
 /* Read all of fd (binary-safe) into sodium_malloc memory; -EFBIG past cap.
  * Free with cli_secret_free(). Never echoed anywhere. */
@@ -52,7 +61,9 @@ int cli_read_small_file(const char *path, size_t cap, char **ret, size_t *ret_le
 /* Strict decimal parse into [min, max]; false on junk. */
 bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 
-/* Print `keyhole VERB --help` text to stderr and return CLI_EUSAGE. */
+/* main sets the running verb's usage text, which cli_usage_error prints. */
+void cli_usage_set(const char *verb, const char *usage);
+/* Print "keyhole: VERB: message" and VERB's usage to stderr; CLI_EUSAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Options of a listing verb: only --json. Sets *json; on success optind
@@ -60,10 +71,22 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 int cli_parse_json_flag(const char *verb, int argc, char **argv, bool *json);
 /* True if argv holds -h/--help (before any "--"). */
 bool cli_wants_help(int argc, char **argv);
-int cli_print_help(const char *verb);
 
 /* json_dumps to stdout with a newline; steals o. Returns an exit code. */
 int cli_print_json(json_t *o);
+/* The value of key in keyholed.conf (ctx->config) copied into buf, or NULL
+ * (no file, a parse error, no such key). */
+const char *cli_config_get(const struct cli_ctx *ctx, const char *key, char *buf, size_t n);
+/* The audit log keyholed writes: --audit-log / KEYHOLE_AUDIT_LOG, else
+ * `audit-log` in keyholed.conf, else the unit's default when it exists. */
+const char *cli_audit_path(const struct cli_ctx *ctx, char *buf, size_t n);
+/* Append one line to the agent's audit log (who: this uid; what: d on
+ * secret, version; never a value). A log that cannot be written is a
+ * warning, not a failure: the change is already made. */
+void cli_audit(const struct cli_ctx *ctx, enum audit_decision d, const char *secret,
+	       uint64_t version, const char *detail);
+/* "" for 1, "s" otherwise: "%zu rule%s". */
+const char *cli_plural(unsigned long long n);
 /* "2026-01-02T03:04:05Z" */
 void cli_fmt_time(time_t t, char buf[32]);
 

@@ -18,7 +18,9 @@
  *                                  Tags are parts of values: test data only.
  *   demoapp ls                     non-hidden names in $KEYHOLE_DIR, sorted
  *   demoapp stat FILE...           "FILE mode=0400 uid=U gid=G size=N" and a
- *                                  "dir fs=tmpfs|other" line */
+ *                                  "dir fs=tmpfs|other" line
+ *   demoapp                        (no arguments: the README's /app/server)
+ *                                  watch - on every file in $KEYHOLE_DIR */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -318,8 +320,27 @@ static int stat_files(char **files, int n)
 	return rc;
 }
 
+/* The README's server: the files present at start, watched. */
+static int serve(void)
+{
+	char *names[MAX_FILES];
+	int n = 0;
+	DIR *d = opendir(dir());
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) && n < MAX_FILES)
+		if (e->d_name[0] != '.')
+			names[n++] = strdup(e->d_name);
+	if (d)
+		closedir(d);
+	qsort(names, (size_t)n, sizeof names[0], cmp_str);
+	return watch("-", names, n, 0);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 1)
+		return serve();
 	if (argc >= 3 && !strcmp(argv[1], "show"))
 		return digests("-", "show", argv + 2, argc - 2);
 	if (argc == 2 && !strcmp(argv[1], "env")) {
