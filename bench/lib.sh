@@ -49,3 +49,11 @@ goal_or_noisy() {
 
 # ratio_cell MEDIAN SPREAD FLAG [ROUNDS]: how a round-based ratio is printed
 ratio_cell() { printf '%s (spread %s%%, %s rounds)%s' "$1" "$2" "${4:-?}" "$([ "$3" = noisy ] && echo ' NOISY')"; }
+
+# round_ratios "A1,A2,.." "B1,B2,.." [C]: Ai/Bi per round, one a line; with C,
+# (Ai - Ci) / (Bi - Ci) (an overhead over a common floor C).
+round_ratios() {
+	awk -v a="$1" -v b="$2" -v c="${3:-}" 'BEGIN { n = split(a, x, ","); split(b, y, ","); m = split(c, z, ",")
+		for (i = 1; i <= n; i++) { zz = (m ? z[i] : 0); d = y[i] - zz
+			if (d > 0) printf "%.3f\n", (x[i] - zz) / d; else print "-" } }'
+}
