@@ -11,7 +11,9 @@
 # the app (tests/static/benchapp) has stat'ed its secrets and connected to
 # ctrstart's socket. Rounds interleave the variants (rotated order). Writes
 # bench/results/containers.{md,csv,dat}; bench/run.sh folds them into
-# latest.* and plots them. Env: CTR_ROUNDS (3), CTR_REPS1 (5: N=1 starts per
+# latest.* and plots them. CTR_REPORT=1 recomputes the tables from the last
+# run's samples (bench/results/containers.samples) without running anything.
+# Env: CTR_ROUNDS (3), CTR_REPS1 (5: N=1 starts per
 # variant and round), CTR_NS ("1 10 50"),
 # CTR_ENGINES ("docker podman"). Needs root.
 set -uo pipefail
@@ -24,7 +26,7 @@ export KH_ROOT=$PWD KH_BUILD=$PWD/$B
 . bench/lib.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench-containers: needs root" >&2; exit 1; }
 ROUNDS=${CTR_ROUNDS:-3} REPS1=${CTR_REPS1:-5} NS=${CTR_NS:-"1 10 50"} ENGINES=${CTR_ENGINES:-"docker podman"}
-RES=bench/results
+RES=${CTR_RES:-bench/results}
 W=$(t_tmpdir)
 CSV=$W/rows.tsv
 : >"$CSV"
@@ -92,6 +94,13 @@ batch() {
 		--network none --name "khb-$v-$tag-@I@" -v "$d/out:/out" $(variant_args "$e" "$d" "$v") \
 		2>>"$d/run.err")
 	echo "$out"
+	if [ "$(kv ok "$out")" != "$n" ]; then # why some never reported: state and logs, before rm
+		{
+			echo "== $v N=$n $tag: $(kv ok "$out") of $n reported"
+			"${CLI[@]}" ps -a --format '{{.Names}} {{.Status}}' | grep -v ' Up ' | head -20
+			"${CLI[@]}" ps -aq --filter status=exited | head -5 | xargs -r -n1 "${CLI[@]}" logs 2>&1 | tail -20
+		} >>"$d/run.err" 2>&1
+	fi
 	if [ "$e" = docker ]; then
 		"${CLI[@]}" ps -aq | xargs -r "${CLI[@]}" rm -f >/dev/null 2>&1
 	else
@@ -135,6 +144,7 @@ round_p50() { samples "$1" "$2" "$3" "$4" >"$W/x"; pct "$W/x" 50; }
 report_engine() {
 	local e=$1 n v r ra rb fa fb sa sb fla flb ca cb s lost
 	for n in $NS; do
+		[ -n "$(samples "$e" a "$n")" ] || continue # not measured (CTR_NS)
 		for v in a b c; do
 			samples "$e" "$v" "$n" >"$W/$v"
 			p50[$v]=$(pct "$W/$v" 50) p99[$v]=$(pct "$W/$v" 99)
@@ -146,7 +156,7 @@ report_engine() {
 			rb+=("$(ratio "$ca" "$(round_p50 "$e" b "$n" "$r")")")
 		done
 		read -r fa sa fla <<<"$(rounds_stat lower "${ra[@]}")"
-		read -r fb sb flb <<<"$(rounds_stat lower "${rb[@]}")"
+		read -r fb sb flb <<<"$(rounds_stat none "${rb[@]}")" # tini is no floor of the shim
 		lost=$(fails "$e" "$n")
 		printf '%s %s %s %s %s %s %s %s\n' "$e" "$n" "${p50[a]}" "${p50[b]}" "${p50[c]}" \
 			"${p99[a]}" "${p99[b]}" "${p99[c]}" >>"$RES/containers.dat.new"
@@ -163,12 +173,32 @@ report_engine() {
 	done
 }
 
+write_results() { # MACHINE-LINE
+	{ echo "# $1"; cat "$CSV"; } >"$RES/containers.tsv"
+	[ -f "$RES/containers.dat.new" ] && mv "$RES/containers.dat.new" "$RES/containers.dat"
+	[ "$SAMPLES" -ef "$RES/containers.samples" ] || cp "$SAMPLES" "$RES/containers.samples"
+	{
+		echo "# keyhole container start (make bench-containers)"
+		echo; echo "Machine: $1"; echo
+		echo "| figure | keyhole | baseline (same run) | ratio (median of per-round ratios) | goal |"
+		echo "|---|---|---|---|---|"
+		awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$CSV"
+	} | tee "$RES/containers.md"
+}
+
 main() {
-	local e t0=$SECONDS l0 d
+	local e t0=$SECONDS l0 d m
 	declare -gA p50 p99
+	rm -f "$RES/containers.dat.new"
+	if [ -n "${CTR_REPORT:-}" ]; then # recompute the tables from the last run's samples
+		SAMPLES=$RES/containers.samples
+		ROUNDS=$(awk '{ if ($4 > r) r = $4 } END { print r + 0 }' "$SAMPLES")
+		for e in $ENGINES; do grep -q "^$e " "$SAMPLES" && report_engine "$e"; done
+		write_results "$(head -1 "$RES/containers.tsv" | sed 's/^# //')"
+		return
+	fi
 	l0=$(loadavg)
 	say "container start: engines '$ENGINES', N '$NS', $ROUNDS rounds; load $l0"
-	rm -f "$RES/containers.dat.new"
 	for e in $ENGINES; do
 		d=$W/$e
 		if ! lab_up "$e" "$d"; then
@@ -180,18 +210,8 @@ main() {
 		kh_agent_stop "$d"; el_stop "$e" "$d"
 		unset DOCKER_CONFIG CONTAINERS_CONF CONTAINERS_STORAGE_CONF CONTAINERS_REGISTRIES_CONF
 	done
-	local m
 	m="nproc=$(nproc) kernel=$(uname -r) date=$(date -u +%FT%TZ) rounds=$ROUNDS load_before=\"$l0\" load_after=\"$(loadavg)\" took=$((SECONDS - t0))s"
-	{ echo "# $m"; cat "$CSV"; } >"$RES/containers.tsv"
-	[ -f "$RES/containers.dat.new" ] && mv "$RES/containers.dat.new" "$RES/containers.dat"
-	cp "$SAMPLES" "$RES/containers.samples"
-	{
-		echo "# keyhole container start (make bench-containers)"
-		echo; echo "Machine: $m"; echo
-		echo "| figure | keyhole | baseline (same run) | ratio (median of per-round ratios) | goal |"
-		echo "|---|---|---|---|---|"
-		awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$CSV"
-	} | tee "$RES/containers.md"
+	write_results "$m"
 	say "done in $((SECONDS - t0)) s"
 	disown -a 2>/dev/null
 }

@@ -21,7 +21,7 @@ export KH_ROOT=$PWD KH_BUILD=$PWD/$B
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (tmpfs mounts)" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n 8192 # 1000 watching shims + 1000 agent conns
 
-QUICK=${BENCH_QUICK:-}
+QUICK=${BENCH_QUICK:-} BENCH_ONLY=${BENCH_ONLY:-}
 RUNS=$([ -n "$QUICK" ] && echo 40 || echo 200)
 LOAD_S=$([ -n "$QUICK" ] && echo 0.5 || echo 1)
 ROT_IT=$([ -n "$QUICK" ] && echo 10 || echo 40)
@@ -32,7 +32,8 @@ STALL_S=$([ -n "$QUICK" ] && echo 2 || echo 4)
 FLEET_N=$([ -n "$QUICK" ] && echo 10 || echo 40)
 BB=$KH_BUILD/bench SHIM=$KH_BUILD/keyhole-shim APP=$KH_BUILD/static/shim_app
 RES=bench/results OUT=latest
-[ -n "$QUICK" ] && OUT=quick # a quick pass does not overwrite the committed full results
+# a quick or partial (BENCH_ONLY) pass does not overwrite the committed full results
+[ -n "$QUICK$BENCH_ONLY" ] && OUT=quick
 mkdir -p "$RES"
 W=$(t_tmpdir)
 CSV=$W/rows.tsv
@@ -171,25 +172,44 @@ bench_load() {
 # The watching shims run tests/static/shim_app (static, ~100 KB resident)
 # as their app, so 1000 of them fit; the agent has --max-conns 8192.
 watchers_up() { # N: start N watching shims, dirs $W/t/wI, wait until each holds "rot"
-	local n=$1 i
+	local n=$1 i p
+	# One fork per shim (1000 of them on a loaded machine): no per-shim mkdir,
+	# cat or cleanup entry; watchers_down and the exit cleanup read the pid file.
+	for ((i = 0; i < n; i++)); do printf '%s\0' "$W/t/w$i"; done | xargs -0 mkdir -p
 	for ((i = 0; i < n; i++)); do
-		mkdir -p "$W/t/w$i"
-		start_bg "$SHIM" --socket "$SOCK" --dir "$W/t/w$i" --watch --on-rotate WINCH \
-			--secret rot -- "$APP" sig /dev/null 2>>"$W/watch.err"
-		cat "$W/last.pid" >>"$W/watchers.pids"
+		"$SHIM" --socket "$SOCK" --dir "$W/t/w$i" --watch --on-rotate WINCH \
+			--secret rot -- "$APP" sig /dev/null 2>>"$W/watch.err" &
+		p=$!; disown "$p"; echo "$p" >>"$W/watchers.pids"
 	done
 	t_wait_for "[ \$(ls $W/t/w*/rot 2>/dev/null | wc -l) -ge $n ]" $((30 + n / 10))
 }
-watchers_down() {
-	local p
-	while read -r p; do pkill -KILL -P "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done <"$W/watchers.pids"
+watchers_down() { # SIGTERM: each shim forwards it to its app and exits with it
+	local p left=() pids=()
+	mapfile -t pids <"$W/watchers.pids"
+	[ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null
+	t_wait_for '! kill -0 "${pids[@]}" 2>/dev/null' 20
+	for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left+=("$p"); done
+	for p in "${left[@]}"; do pkill -KILL -P "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
 	: >"$W/watchers.pids"
 	rm -rf "$W"/t/w*
+}
+# push_span N FROM: over the rotations of "rot" pushed to >= N watchers
+# (audit lines after line FROM), the time
+# from the agent's first to its last push audit line (ms resolution): how
+# long the agent's own loop takes to reach every watcher. "MEDIAN / MAX ms".
+push_span() {
+	tail -n +"$(($2 + 1))" "$W/audit.log" | grep '"decision":"push"' | grep '"secret":"rot"' |
+		sed -n 's/.*"time":"[^"T]*T\([0-9:.]*\)Z".*"version":\([0-9]*\).*/\1 \2/p' |
+		awk -v n="$1" '{ split($1, t, ":"); x = (t[1] * 3600 + t[2] * 60 + t[3]) * 1000; v = $2
+			if (!(v in lo) || x < lo[v]) lo[v] = x; if (!(v in hi) || x > hi[v]) hi[v] = x; c[v]++ }
+			END { for (v in c) if (c[v] >= n) print hi[v] - lo[v] }' | sort -n |
+		awk '{ a[NR] = $1 } END { if (NR) printf "%.0f / %.0f ms", a[int((NR + 1) / 2)], a[NR]; else print "-" }'
 }
 bench_rot() {
 	say "4. rotation push latency ($ROT_IT rotations; watchers: $WATCHERS)"
 	: >"$W/watchers.pids"
-	local n out dirs i shimpid tini it
+	t_cleanup "watchers_down"
+	local n out dirs i shimpid tini it a0
 	for n in $WATCHERS; do
 		watchers_up "$n" || { echo "bench: $n watchers did not all get the secret" >&2
 			row "rotation push, $n watching shims" "failed: not all started" "-" "-" "-"; watchers_down; continue; }
@@ -198,6 +218,7 @@ bench_rot() {
 		fi
 		dirs=(); for ((i = 0; i < n; i++)); do dirs+=("$W/t/w$i"); done
 		it=$ROT_IT; [ "$n" -ge 1000 ] && it=$((ROT_IT / 2))
+		a0=$(wc -l <"$W/audit.log")
 		out=$("$BB/rotlat" "$it" rot "${dirs[@]}" -- "$KH_BIN" --store "$W/store.json" \
 			--key-file "$W/agent.key" --admin-socket "$W/admin.sock" rotate rot)
 		echo "$out" >&2
@@ -207,6 +228,8 @@ bench_rot() {
 		[ "$n" = 100 ] && g50="<= 50 ms ($(met "$p50" '<=' 50))" g99="<= 200 ms ($(met "$p99" '<=' 200))"
 		[ "$n" = 1000 ] && g99="<= 100 ms ($(met "$p99" '<=' 100))"
 		row "rotation push p50, $n watching shim(s) ($it rotations)" "$p50 ms" "-" "-" "$g50"
+		[ "$n" -ge 100 ] && row "agent push loop for $n watchers: first to last push line in the audit log, median / max over rotations" \
+			"$(push_span "$n" "$a0")" "-" "-" "-"
 		row "rotation push p99, $n watching shim(s) (missed $(kv missed "$out"), max $(ms "$(kv max_us "$out")") ms)" "$p99 ms" "-" "-" "$g99"
 		watchers_down
 	done
@@ -478,7 +501,7 @@ main() {
 	# BENCH_ONLY="start load ..." runs only those sections (for development;
 	# the committed results come from a full run).
 	for sec in start load rot ks rss stall fleet; do
-		[ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $sec "* ]] || continue
+		[ -z "$BENCH_ONLY" ] || [[ " $BENCH_ONLY " == *" $sec "* ]] || continue
 		"bench_$sec"
 	done
 	say "load average after: $(loadavg)"
