@@ -98,6 +98,10 @@ batch() {
 		{
 			echo "== $v N=$n $tag: $(kv ok "$out") of $n reported"
 			"${CLI[@]}" ps -a --format '{{.Names}} {{.Status}}' | grep -v ' Up ' | head -20
+			echo "-- agent audit, not releases:"; grep -v '"decision":"release"' "$d/audit.log" | tail -5
+			echo "-- agent: pid $(kh_agent_pid "$d"): $(kill -0 "$(kh_agent_pid "$d")" 2>/dev/null && echo alive || echo GONE)," \
+				"socket $([ -S "$d/run/agent.sock" ] && echo present || echo MISSING); its log:"
+			tail -5 "$d/keyholed.log"
 			"${CLI[@]}" ps -aq --filter status=exited | head -5 | xargs -r -n1 "${CLI[@]}" logs 2>&1 | tail -20
 		} >>"$d/run.err" 2>&1
 	fi
@@ -206,6 +210,7 @@ main() {
 			continue
 		fi
 		measure "$e" "$d"
+		cp "$d/run.err" "$RES/containers.$e.err" 2>/dev/null # why containers did not report
 		report_engine "$e"
 		kh_agent_stop "$d"; el_stop "$e" "$d"
 		unset DOCKER_CONFIG CONTAINERS_CONF CONTAINERS_STORAGE_CONF CONTAINERS_REGISTRIES_CONF
