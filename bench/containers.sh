@@ -17,7 +17,7 @@
 # variant and round), CTR_NS ("1 10 50"),
 # CTR_ENGINES ("docker podman"). Needs root.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
 export KH_ROOT=$PWD KH_BUILD=$PWD/$B
 . tests/lib.sh
@@ -146,7 +146,7 @@ fails() {
 round_p50() { samples "$1" "$2" "$3" "$4" >"$W/x"; pct "$W/x" 50; }
 
 report_engine() {
-	local e=$1 n v r ra rb fa fb sa sb fla flb ca cb s lost
+	local e=$1 n v r ra rb fa fb sa sb fla flb ca s lost
 	for n in $NS; do
 		[ -n "$(samples "$e" a "$n")" ] || continue # not measured (CTR_NS)
 		for v in a b c; do

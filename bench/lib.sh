@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Shared helpers of bench/run.sh and bench/containers.sh: result rows, ratios
 # over interleaved rounds, and the "noisy" rule (docs/performance.md).
 # Source after tests/lib.sh; set CSV (the rows file) first.

@@ -12,7 +12,7 @@
 # `make bench-containers` (bench/results/containers.*), folded in with
 # their own date and load.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
 export KH_ROOT=$PWD KH_BUILD=$PWD/$B
 . tests/lib.sh
@@ -104,15 +104,16 @@ bench_start() {
 		shim10 -- "$SHIM" --socket "$SOCK" --dir "$W/t/ten" "${ten[@]}" -- /bin/true \
 		2>>"$W/start.err")
 	echo "$out" >&2
-	local f l tr nr s1r s10r
+	local f tr nr s1r
 	f=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^failures=/) s += substr($i, 10) } END { print s + 0 }' <<<"$out")
 	[ "$f" = 0 ] || echo "bench: $f start runs failed (see below)" >&2
 	line() { grep "^$1 " <<<"$out"; }
 	rl() { sed -n 's/.*rounds_us=\([0-9,]*\).*/\1/p' <<<"$(line "$1")"; }
-	tr=$(rl true) nr=$(rl tini) s1r=$(rl shim1) s10r=$(rl shim10)
+	tr=$(rl true) nr=$(rl tini) s1r=$(rl shim1)
 	# start_row FIGURE LABEL BASE BASENAME DIR [FLOOR]: median ms of both, per-slice ratio
 	start_row() {
 		local st
+		# shellcheck disable=SC2046 # one ratio per word
 		st=$(rounds_stat "$5" $(round_ratios "$(rl "$2")" "$(rl "$3")" ${6:+"$(rl "$6")"}))
 		read -r m sp fl <<<"$st"
 		row "$1" "$(ms "$(kv median_us "$(line "$2")")") ms" "$(ms "$(kv median_us "$(line "$3")")") ms ($4)" \
@@ -125,6 +126,7 @@ bench_start() {
 	row "start, shim -- /bin/true, 1 / 10 secrets, p95" "$(ms "$(kv p95_us "$(line shim1)")") / $(ms "$(kv p95_us "$(line shim10)")") ms" \
 		"$(ms "$(kv p95_us "$(line tini)")") ms (tini)" "$(ratio "$(kv p95_us "$(line shim1)")" "$(kv p95_us "$(line tini)")") (1 secret)" "-"
 	local st m sp fl
+	# shellcheck disable=SC2046 # one ratio per word
 	st=$(rounds_stat none $(round_ratios "$s1r" "$nr" "$tr"))
 	read -r m sp fl <<<"$st"
 	row "start overhead over /bin/true: shim (1 secret) vs tini-static, median" \
@@ -357,7 +359,7 @@ JSON
 }
 bench_stall() {
 	say "8. stalled engine ($STALL_S s per mode)"
-	local ok hang hp kp
+	local ok hang
 	stall_once ok || { row "host fetch, healthy engine" "failed" "-" "-" "-"; cg_rm; return 1; }
 	stall_once hang || { row "host fetch, hung engine" "failed" "-" "-" "-"; cg_rm; return 1; }
 	ok=$(cat "$W/stall-ok.res") hang=$(cat "$W/stall-hang.res")
@@ -481,8 +483,8 @@ plot "$W/tput.dat" using 1:2 with linespoints lw 2 title "keyholed", \
      "$W/tput.dat" using 1:3 with linespoints lw 2 title "floor (accept+SO_PEERCRED+reply)"
 unset logscale
 set title "rotation push latency vs watching shims"
-set xlabel "watching shims"; set ylabel "ms"
-set logscale x 10; set key top left
+set xlabel "watching shims"; set ylabel "ms (log)"
+set logscale xy 10; set key top left
 plot "$W/rot.dat" using 1:2 with linespoints lw 2 title "p50", \
      "$W/rot.dat" using 1:3 with linespoints lw 2 title "p99", \
      100 with lines dt 2 title "goal p99 at 1000 (100 ms)"
