@@ -5,15 +5,17 @@
 # started at once with `run -d`, the same image three ways:
 #   a  /bin/benchapp                          (the app directly)
 #   b  /bin/tini-static -- /bin/benchapp      (Debian's tini-static)
-#   c  /bin/keyhole-shim -- /bin/benchapp     (10 granted secrets, agent dir
-#      mounted, tmpfs on /run/secrets as docs/shim.md recommends)
+#   c  /bin/keyhole-shim --secret s0 ... --secret s9 -- /bin/benchapp
+#      (10 granted secrets, required: a denial is exit 101 with its reason,
+#      not an app without secrets; agent dir mounted, tmpfs on /run/secrets
+#      as docs/shim.md recommends)
 # Time: bench/ctrstart, from just before each `run` is forked to the moment
 # the app (tests/static/benchapp) has stat'ed its secrets and connected to
 # ctrstart's socket. Rounds interleave the variants (rotated order). Writes
 # bench/results/containers.{md,csv,dat}; bench/run.sh folds them into
 # latest.* and plots them. CTR_REPORT=1 recomputes the tables from the last
 # run's samples (bench/results/containers.samples) without running anything.
-# Env: CTR_ROUNDS (3), CTR_REPS1 (5: N=1 starts per
+# Env: CTR_VARIANTS ("a b c"; a diagnostic run may take one), CTR_ROUNDS (3), CTR_REPS1 (5: N=1 starts per
 # variant and round), CTR_NS ("1 10 50"),
 # CTR_ENGINES ("docker podman"). Needs root.
 set -uo pipefail
@@ -25,7 +27,7 @@ export KH_ROOT=$PWD KH_BUILD=$PWD/$B
 . scripts/engine-lab.sh
 . bench/lib.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench-containers: needs root" >&2; exit 1; }
-ROUNDS=${CTR_ROUNDS:-3} REPS1=${CTR_REPS1:-5} NS=${CTR_NS:-"1 10 50"} ENGINES=${CTR_ENGINES:-"docker podman"}
+VARIANTS=${CTR_VARIANTS:-"a b c"} ROUNDS=${CTR_ROUNDS:-3} REPS1=${CTR_REPS1:-5} NS=${CTR_NS:-"1 10 50"} ENGINES=${CTR_ENGINES:-"docker podman"}
 RES=${CTR_RES:-bench/results}
 W=$(t_tmpdir)
 CSV=$W/rows.tsv
@@ -72,7 +74,7 @@ JSON
 	# One warm-up container per variant: first-use costs (image layers
 	# unpacked, engine caches) must not land on round 1's variant a.
 	local v
-	for v in a b c; do batch "$e" "$d" "$v" 1 warm >/dev/null; done
+	for v in $VARIANTS; do batch "$e" "$d" "$v" 1 warm >/dev/null; done
 }
 
 # variant_args ENGINE DIR V: the run options and command of variant V.
@@ -81,7 +83,7 @@ variant_args() {
 	case $v in
 	a) echo "khb /bin/benchapp /out/ready.sock @I@" ;;
 	b) echo "khb /bin/tini-static -- /bin/benchapp /out/ready.sock @I@" ;;
-	c) echo "-v $d/run:/run/keyhole --tmpfs /run/secrets:$tmpfs khb /bin/keyhole-shim -- /bin/benchapp /out/ready.sock @I@ ${SECRETS[*]}" ;;
+	c) echo "-v $d/run:/run/keyhole --tmpfs /run/secrets:$tmpfs khb /bin/keyhole-shim ${SECRETS[*]/#/--secret } -- /bin/benchapp /out/ready.sock @I@ ${SECRETS[*]}" ;;
 	esac
 }
 
@@ -119,10 +121,10 @@ measure() {
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for n in $NS; do
 			reps=1; [ "$n" = 1 ] && reps=$REPS1
-			vs=(a b c)
+			read -ra vs <<<"$VARIANTS"
 			for ((rep = 0; rep < reps; rep++)); do
-				for ((k = 0; k < 3; k++)); do
-					v=${vs[(r + n + k + rep) % 3]}
+				for ((k = 0; k < ${#vs[@]}; k++)); do
+					v=${vs[(r + n + k + rep) % ${#vs[@]}]}
 					out=$(batch "$e" "$d" "$v" "$n" "r$r-n$n-$rep")
 					printf '%s %s %s %s %s\n' "$e" "$v" "$n" "$r" "$out" >>"$SAMPLES"
 					say "$e $v N=$n round $r: $(cut -d' ' -f1-6 <<<"$out")"
