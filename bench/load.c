@@ -2,7 +2,10 @@
 /* Load generator for `make bench`, in the container-start shape: C client
  * threads, each opening a fresh connection per fetch (REQUEST, read to END,
  * close). Works against keyholed and against bench/floor.
- *   load SOCKET --clients C --seconds S [--name N]...   -> one result line
+ *   load SOCKET --clients C --seconds S [--name N]... [--with-errors]
+ *                                                        -> one result line
+ *        (--with-errors: failed fetches count in p50/p99 too, with the time
+ *        they took to fail; for the stalled-engine figure)
  *   load SOCKET --watchers N                             -> hold N WATCH
  *        connections open, print "ready", exit on SIGTERM/stdin EOF */
 #include <errno.h>
@@ -22,6 +25,7 @@ static const char *sock_path;
 static const char *names[PROTO_MAX_NAMES];
 static size_t n_names;
 static double run_seconds = 2;
+static int with_errors;
 
 struct worker {
 	pthread_t th;
@@ -97,7 +101,8 @@ static void *work(void *arg)
 		double t0 = now_s();
 		if (fetch_once(0, buf, NULL) < 0) {
 			w->errors++;
-			continue;
+			if (!with_errors)
+				continue;
 		}
 		if (w->n == w->cap) {
 			w->cap = w->cap ? w->cap * 2 : 4096;
@@ -184,6 +189,8 @@ int main(int argc, char **argv)
 			run_seconds = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--name") && i + 1 < argc && n_names < PROTO_MAX_NAMES)
 			names[n_names++] = argv[++i];
+		else if (!strcmp(argv[i], "--with-errors"))
+			with_errors = 1;
 		else
 			goto usage;
 	}
@@ -192,6 +199,6 @@ int main(int argc, char **argv)
 	if (clients > 0)
 		return run_load(clients);
 usage:
-	fprintf(stderr, "usage: load SOCKET (--clients C --seconds S | --watchers N) [--name N]...\n");
+	fprintf(stderr, "usage: load SOCKET (--clients C --seconds S [--with-errors] | --watchers N) [--name N]...\n");
 	return 2;
 }

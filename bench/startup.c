@@ -2,8 +2,11 @@
 /* Interleaved A/B/C... timing of whole commands for `make bench`: each round
  * runs every command once, in a rotating order, so machine drift hits all of
  * them alike. Timing is fork -> exec -> waitpid, from CLOCK_MONOTONIC.
- *   startup RUNS LABEL -- CMD ARGS ;; LABEL -- CMD ARGS ;; ...
- * Prints "LABEL median_us=.. p95_us=.. failures=N" per command. */
+ *   startup [-k K] RUNS LABEL -- CMD ARGS ;; LABEL -- CMD ARGS ;; ...
+ * Prints "LABEL median_us=.. p95_us=.. failures=N rounds_us=m1,..,mK" per
+ * command: rounds_us are the medians of K consecutive slices of the runs
+ * (default 5), so a ratio can be taken per slice, between commands timed in
+ * the same window. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #define MAXCMD 8
+#define MAXROUNDS 32
 
 struct cmd {
 	const char *label;
@@ -47,13 +51,34 @@ static double run(char **argv, int *ok)
 	return now_us() - t0;
 }
 
+/* Median of t[lo..hi) (copied: t stays in run order). */
+static double slice_median(const double *t, int lo, int hi)
+{
+	size_t n = hi > lo ? (size_t)(hi - lo) : 1;
+	double *tmp = calloc(n, sizeof *tmp), m;
+	if (!tmp)
+		return 0;
+	memcpy(tmp, t + lo, (size_t)(hi - lo) * sizeof *tmp);
+	qsort(tmp, (size_t)(hi - lo), sizeof *tmp, cmp_d);
+	m = tmp[(hi - lo) / 2];
+	free(tmp);
+	return m;
+}
+
 int main(int argc, char **argv)
 {
 	struct cmd c[MAXCMD];
-	int nc = 0;
-	if (argc < 4)
+	int nc = 0, k = 5;
+	if (argc > 2 && !strcmp(argv[1], "-k")) {
+		k = atoi(argv[2]);
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc < 4 || k < 1)
 		goto usage;
 	int runs = atoi(argv[1]);
+	if (runs < k)
+		k = runs > 0 ? runs : 1;
 	for (int i = 2; i < argc && nc < MAXCMD;) {
 		if (i + 2 >= argc || strcmp(argv[i + 1], "--"))
 			goto usage;
@@ -71,19 +96,28 @@ int main(int argc, char **argv)
 	if (runs < 1 || nc == 0)
 		goto usage;
 	for (int r = 0; r < runs; r++)
-		for (int k = 0; k < nc; k++) {
-			struct cmd *x = &c[(r + k) % nc];
+		for (int j = 0; j < nc; j++) {
+			struct cmd *x = &c[(r + j) % nc];
 			int ok;
 			x->t[r] = run(x->argv, &ok);
 			x->fails += !ok;
 		}
-	for (int k = 0; k < nc; k++) {
-		qsort(c[k].t, (size_t)runs, sizeof(double), cmp_d);
-		printf("%s median_us=%.0f p95_us=%.0f failures=%d\n", c[k].label, c[k].t[runs / 2],
-		       c[k].t[(runs * 95) / 100], c[k].fails);
+	for (int x = 0; x < nc; x++) {
+		char rounds[MAXROUNDS * 16] = "";
+		size_t used = 0;
+		for (int r = 0; r < k && r < MAXROUNDS; r++) {
+			int n = snprintf(rounds + used, sizeof rounds - used, "%s%.0f", r ? "," : "",
+					 slice_median(c[x].t, r * runs / k, (r + 1) * runs / k));
+			if (n < 0 || (size_t)n >= sizeof rounds - used)
+				break;
+			used += (size_t)n;
+		}
+		qsort(c[x].t, (size_t)runs, sizeof(double), cmp_d);
+		printf("%s median_us=%.0f p95_us=%.0f failures=%d rounds_us=%s\n", c[x].label,
+		       c[x].t[runs / 2], c[x].t[(runs * 95) / 100], c[x].fails, rounds);
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: startup RUNS LABEL -- CMD [ARG]... [;; LABEL -- CMD...]...\n");
+	fprintf(stderr, "usage: startup [-k K] RUNS LABEL -- CMD [ARG]... [;; LABEL -- CMD...]...\n");
 	return 2;
 }
