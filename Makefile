@@ -42,7 +42,8 @@ endif
 DEFS     = -D_GNU_SOURCE -Icommon -Ikeystore -Iagent -Ishim
 CFLAGS_ALL = $(WARN) $(HARDEN) -g $(DEFS) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 # Files that parse untrusted bytes also build with -Wconversion.
-STRICT_SRC = common/proto.c agent/cgroup.c agent/engine_json.c keystore/format.c keystore/seal.c
+STRICT_SRC = common/proto.c agent/cgroup.c agent/engine_json.c agent/kubelet_json.c \
+  keystore/format.c keystore/seal.c
 
 # The shim: static, small, libc only. musl when present, else glibc static-pie.
 MUSL_GCC := $(shell command -v musl-gcc 2>/dev/null)
