@@ -56,7 +56,7 @@ static void eval_all(const struct policy *p)
 	struct peer host = { .pid = 42, .uid = 0, .gid = 0, .pidfd = -1 };
 	struct peer ctr = { .pid = 4242, .uid = 1000, .gid = 1000, .pidfd = -1 };
 	struct container_meta meta;
-	struct policy_identity id = { &host, NULL, NULL };
+	struct policy_identity id = { &host, NULL, NULL, NULL };
 
 	eval_one(p, &id);
 	ctr.cg.runtime = RT_DOCKER;
@@ -72,9 +72,9 @@ static void eval_all(const struct policy *p)
 	meta.running = true;
 	meta.labels = json_pack("{s:s, s:s}", "team", "payments", "keyhole.role", "api");
 	FUZZ_CHECK(meta.labels);
-	id = (struct policy_identity){ &ctr, &meta, NULL };
+	id = (struct policy_identity){ &ctr, &meta, NULL, NULL };
 	eval_one(p, &id);
-	id = (struct policy_identity){ &ctr, NULL, "engine unreachable: test" };
+	id = (struct policy_identity){ &ctr, NULL, "engine unreachable: test", NULL };
 	eval_one(p, &id);
 	json_decref(meta.labels);
 }
