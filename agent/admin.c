@@ -149,6 +149,8 @@ static json_t *identity_json(const struct conn *c)
 		json_object_update(o, x);
 		json_decref(x);
 	}
+	if (o && c->has_k8s)
+		json_object_set_new(o, "k8s", k8s_meta_json(&c->k8s));
 	if (o && c->meta_err[0])
 		json_object_set_new(o, "metadata_error", json_string(c->meta_err));
 	return o;
@@ -221,11 +223,14 @@ static json_t *do_explain(struct agent *a, json_t *rq)
 		snprintf(e, sizeof(e), "cannot attest pid %d: %s", (int)pid, strerror(-r));
 		return err_reply(e);
 	}
-	if (c.peer.cg.runtime != RT_HOST && a->eng && dispatch_identify(a, &c) < 0)
-		return err_reply("process is not in the pid namespace of its container");
+	if (c.peer.cg.runtime != RT_HOST && (a->eng || a->kube) && dispatch_identify(a, &c) < 0)
+		return err_reply(c.meta_err[0] ? c.meta_err
+				 : "process is not in the pid namespace of its container");
 	out = explain_json(a, &c);
 	if (c.has_meta)
 		container_meta_clear(&c.meta);
+	if (c.has_k8s)
+		k8s_meta_clear(&c.k8s);
 	return out;
 }
 

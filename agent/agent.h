@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "engine.h"
 #include "keystore.h"
+#include "kubelet.h"
 #include "peer.h"
 #include "policy.h"
 #include "proto.h"
@@ -29,6 +30,7 @@ struct agent_opts {
 	int passphrase_fd;
 	unsigned max_conns, rate, burst;
 	bool debug;
+	struct kubelet_opts kube; /* --kubelet*: kube.url NULL = none */
 };
 
 enum conn_kind { CONN_AGENT, CONN_ADMIN };
@@ -51,6 +53,8 @@ struct conn {
 	struct peer peer;
 	struct container_meta meta;
 	bool has_meta;
+	struct k8s_meta k8s; /* pod metadata from the kubelet */
+	bool has_k8s;
 	char meta_err[160];
 	uint8_t *rbuf; /* request bytes; malloc'd until the request is read */
 	size_t rlen, rcap;
@@ -73,6 +77,7 @@ struct agent {
 	struct policy *pol;
 	struct audit *audit;
 	struct engine *eng;
+	struct kubelet *kube;
 	struct rl_table *rl;
 	struct conn *conns;
 	struct conn *phead, *ptail;
@@ -112,8 +117,9 @@ void conn_pending_remove(struct agent *a, struct conn *c);
 /* dispatch.c */
 void dispatch_accept(struct agent *a, int fd);
 void dispatch_readable(struct agent *a, struct conn *c);
-/* Engine metadata for a container peer (sets c->meta or c->meta_err); 0, or
- * -EPERM when the peer is not in the container's pid namespace. */
+/* Engine or kubelet metadata for a container peer (sets c->meta, c->k8s or
+ * c->meta_err); 0, or -EPERM when the peer is not in the container's pid
+ * namespace or its cgroup's pod uid is not the pod's (c->meta_err says). */
 int dispatch_identify(struct agent *a, struct conn *c);
 /* Drop the opened-secret cache (after a store change). */
 void dispatch_cache_flush(void);

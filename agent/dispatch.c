@@ -34,10 +34,37 @@ static void rate_key(const struct peer *p, char *buf, size_t len)
 		snprintf(buf, len, "%s:%s", runtime_name(p->cg.runtime), p->cg.id);
 }
 
+/* Kubelet metadata for a pod's container. 0 (k8s or meta_err set), or
+ * -EPERM (meta_err set) when the pod uid in its cgroup is not the pod's. */
+static int identify_k8s(struct agent *a, struct conn *c)
+{
+	const struct cg_identity *cg = &c->peer.cg;
+	int r = kubelet_lookup(a->kube, cg->pod_uid, cg->id, &c->k8s);
+
+	if (r == -EPERM) {
+		snprintf(c->meta_err, sizeof(c->meta_err), "pod uid %.40s in the cgroup is not the "
+			 "uid of the pod the kubelet lists container %.12s in", cg->pod_uid, cg->id);
+		return -EPERM;
+	}
+	if (r == -ENOENT)
+		snprintf(c->meta_err, sizeof(c->meta_err), "container unknown to the kubelet");
+	else if (r < 0)
+		snprintf(c->meta_err, sizeof(c->meta_err), "kubelet %s: %s",
+			 r == -EBADMSG ? "reply malformed" : r == -EAGAIN ? "refresh rate-limited"
+			 : r == -EACCES ? "refused our credentials" : "unreachable", strerror(-r));
+	c->has_k8s = r == 0;
+	return 0;
+}
+
 /* Engine metadata for a container peer. 0 (meta or meta_err set), or
- * -EPERM when the peer is not in the container's pid namespace. */
+ * -EPERM when the peer is not in the container's pid namespace. A pod's
+ * container goes to the kubelet when there is one. */
 int dispatch_identify(struct agent *a, struct conn *c)
 {
+	if (a->kube && c->peer.cg.pod_uid[0])
+		return identify_k8s(a, c);
+	if (!a->eng)
+		return 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int r = engine_inspect(a->eng, c->peer.cg.id, &c->meta);
 		if (r == -ENOENT) {
@@ -93,9 +120,12 @@ void dispatch_accept(struct agent *a, int fd)
 				"identity");
 		return;
 	}
-	if (c->peer.cg.runtime != RT_HOST && a->eng && dispatch_identify(a, c) < 0) {
-		snprintf(why, sizeof(why), "peer is not in the pid namespace of container %.12s",
-			 c->peer.cg.id);
+	if (c->peer.cg.runtime != RT_HOST && (a->eng || a->kube) && dispatch_identify(a, c) < 0) {
+		if (c->meta_err[0])
+			snprintf(why, sizeof(why), "%s", c->meta_err);
+		else
+			snprintf(why, sizeof(why), "peer is not in the pid namespace of container "
+				 "%.12s", c->peer.cg.id);
 		agent_audit(a, c, NULL, NULL, 0, AUDIT_REFUSE, why);
 		conn_send_error(a, c, PROTO_E_DENIED, why);
 	}

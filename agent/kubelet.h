@@ -107,4 +107,12 @@ bool kubelet_ok(const struct kubelet *k);
 int kubelet_lookup(struct kubelet *k, const char *pod_uid, const char *container_id,
 		   struct k8s_meta *ret);
 
+/* ---- cgroup namespace (kubelet_cgns.c) ---- */
+
+/* Make sure /proc/PID/cgroup reads show host paths: 0 when this process is
+ * in the initial cgroup namespace, or after joining pid 1's (with hostPID,
+ * the node's init; *ret_joined says so). Otherwise -errno and a one-line
+ * reason in err. Call before starting threads. */
+int kubelet_host_cgroupns(bool *ret_joined, char *err, size_t errlen);
+
 #endif

@@ -24,6 +24,9 @@ static const char usage[] =
 	"                [--engine unix:///run/docker.sock] [--max-conns N]\n"
 	"                [--rate-limit N] [--burst N] [--foreground] [--debug]\n"
 	"                [--etcd-cacert FILE] [--etcd-cert FILE] [--etcd-key FILE] [--etcd-insecure]\n"
+	"                [--kubelet https://127.0.0.1:10250] [--kubelet-cacert FILE]\n"
+	"                [--kubelet-cert FILE --kubelet-key FILE] [--kubelet-token-file FILE]\n"
+	"                [--kubelet-insecure]\n"
 	"Defaults: --socket /run/keyhole/agent.sock --admin-socket /run/keyhole-admin/admin.sock\n"
 	"--max-conns 4096, --rate-limit 100 (new connections/s per identity, 0 = off),\n"
 	"--burst 200. keyholed always runs in the foreground (systemd Type=simple).\n";
@@ -40,6 +43,29 @@ static unsigned num_arg(const char *opt, const char *s, unsigned max)
 	return (unsigned)v;
 }
 
+/* --kubelet*: pod metadata from the node's kubelet (docs/kubernetes.md). */
+enum { OPT_KUBELET = 0x100, OPT_KUBELET_CACERT, OPT_KUBELET_CERT, OPT_KUBELET_KEY,
+       OPT_KUBELET_TOKEN, OPT_KUBELET_INSECURE };
+#define KUBELET_OPTIONS                                                              \
+	{ "kubelet", 1, NULL, OPT_KUBELET }, { "kubelet-cacert", 1, NULL, OPT_KUBELET_CACERT }, \
+	{ "kubelet-cert", 1, NULL, OPT_KUBELET_CERT },                                  \
+	{ "kubelet-key", 1, NULL, OPT_KUBELET_KEY },                                    \
+	{ "kubelet-token-file", 1, NULL, OPT_KUBELET_TOKEN },                           \
+	{ "kubelet-insecure", 0, NULL, OPT_KUBELET_INSECURE }
+
+static bool parse_kubelet_opt(int ch, struct kubelet_opts *k)
+{
+	switch (ch) {
+	case OPT_KUBELET: k->url = optarg; return true;
+	case OPT_KUBELET_CACERT: k->cacert = optarg; return true;
+	case OPT_KUBELET_CERT: k->cert = optarg; return true;
+	case OPT_KUBELET_KEY: k->key = optarg; return true;
+	case OPT_KUBELET_TOKEN: k->token_file = optarg; return true;
+	case OPT_KUBELET_INSECURE: k->insecure = true; return true;
+	default: return false;
+	}
+}
+
 static void parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	static const struct option opts[] = {
@@ -52,6 +78,7 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		{ "debug", 0, NULL, 'd' },	  { "help", 0, NULL, 'h' },
 		{ "etcd-cacert", 1, NULL, 'C' },  { "etcd-cert", 1, NULL, 'E' },
 		{ "etcd-key", 1, NULL, 'K' },	  { "etcd-insecure", 0, NULL, 'I' },
+		KUBELET_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -61,6 +88,8 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 				  .max_conns = AGENT_DEFAULT_MAX_CONNS, .rate = AGENT_DEFAULT_RATE,
 				  .burst = AGENT_DEFAULT_BURST };
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (parse_kubelet_opt(ch, &o->kube))
+			continue;
 		switch (ch) {
 		case 's': o->store = optarg; break;
 		case 'k': o->key_file = optarg; break;
@@ -84,6 +113,9 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		default: fputs(usage, stderr); exit(2);
 		}
 	}
+	if (!o->kube.url && (o->kube.cacert || o->kube.cert || o->kube.key || o->kube.token_file ||
+			     o->kube.insecure))
+		fatalx(2, "--kubelet-* options need --kubelet URL");
 	if (optind != argc || !o->store || !o->policy || !(o->key_file || o->passphrase_fd >= 0) ||
 	    (o->key_file && o->passphrase_fd >= 0) || o->max_conns == 0) {
 		fputs(usage, stderr);
@@ -125,6 +157,22 @@ static void check_private(const char *what, const char *path)
 		       "and rotate what may have leaked", what, path, (unsigned)(st.st_mode & 07777));
 }
 
+/* Pod metadata: read host cgroup paths (join the host cgroup namespace
+ * from a DaemonSet pod), then the kubelet client. */
+static void setup_kubelet(struct agent *a)
+{
+	char err[512];
+	bool joined = false;
+	int r;
+
+	if (kubelet_host_cgroupns(&joined, err, sizeof(err)) < 0)
+		fatalx(1, "%s", err);
+	if (joined)
+		log_info("joined the host cgroup namespace (pid 1's)");
+	if ((r = kubelet_new(&a->o.kube, &a->kube, err, sizeof(err))) < 0)
+		fatalx(r == -EINVAL ? 2 : 1, "%s", r == -EINVAL ? err : strerror(-r));
+}
+
 static void setup(struct agent *a)
 {
 	struct ks_open_opts ko = { a->o.key_file, a->o.passphrase_fd, false };
@@ -144,6 +192,8 @@ static void setup(struct agent *a)
 	if (a->o.engine && (r = engine_new(a->o.engine, &a->eng)) < 0)
 		fatal_errno(1, -r, "engine %s", a->o.engine);
 	a->engine_ok = a->eng != NULL;
+	if (a->o.kube.url)
+		setup_kubelet(a);
 	if (!(a->rl = rl_new(a->o.rate, a->o.burst)))
 		fatalx(1, "out of memory");
 	if ((a->lfd = listen_unix(a->o.socket, 0666, 4096)) < 0)
@@ -163,13 +213,15 @@ int main(int argc, char **argv)
 	harden();
 	a.started = time(NULL);
 	setup(&a);
-	log_info("listening on %s (admin %s), %zu policy rules, engine %s", a.o.socket,
-		 a.o.admin_socket, a.pol->n_rules, a.o.engine ? a.o.engine : "none");
+	log_info("listening on %s (admin %s), %zu policy rules, engine %s, kubelet %s", a.o.socket,
+		 a.o.admin_socket, a.pol->n_rules, a.o.engine ? a.o.engine : "none",
+		 a.kube ? kubelet_url(a.kube) : "none");
 	loop_run(&a);
 	unlink(a.o.socket);
 	unlink(a.o.admin_socket);
 	audit_close(a.audit);
 	engine_free(a.eng);
+	kubelet_free(a.kube);
 	rl_free(a.rl);
 	policy_free(a.pol);
 	ks_close(a.ks);
