@@ -92,7 +92,7 @@ STATIC_BINS = $(patsubst tests/static/%.c,$(B)/static/%,$(STATIC_SRC))
 BENCH_BINS = $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test check check-asan check-valgrind analyze fuzz fuzz-build bench stress \
-	demo install clean unit tests-build
+	demo install clean unit tests-build image
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -192,6 +192,14 @@ stress: deps
 demo: deps
 	@$(MAKE) --no-print-directory $(BINS) $(TOOL_BINS) $(STATIC_BINS)
 	@B=$(B) bash scripts/demo.sh
+
+# OCI image of keyholed + keyhole + keyhole-shim and the shared libraries they
+# load, built offline with podman (no base image, no pull): $(B)/image/
+# keyholed-$(VERSION).oci.tar, tagged keyhole/keyholed:$(VERSION).
+VERSION  ?= 0.1.0
+image: deps
+	@$(MAKE) --no-print-directory $(BINS)
+	@B=$(B) VERSION=$(VERSION) bash scripts/image.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
