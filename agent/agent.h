@@ -119,7 +119,8 @@ void dispatch_accept(struct agent *a, int fd);
 void dispatch_readable(struct agent *a, struct conn *c);
 /* Engine or kubelet metadata for a container peer (sets c->meta, c->k8s or
  * c->meta_err); 0, or -EPERM when the peer is not in the container's pid
- * namespace or its cgroup's pod uid is not the pod's (c->meta_err says). */
+ * namespace or its cgroup's pod uid is not the pod's, or -EAGAIN when the
+ * kubelet does not list the pod's container yet (c->meta_err says). */
 int dispatch_identify(struct agent *a, struct conn *c);
 /* Drop the opened-secret cache (after a store change). */
 void dispatch_cache_flush(void);

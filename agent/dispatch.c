@@ -35,7 +35,10 @@ static void rate_key(const struct peer *p, char *buf, size_t len)
 }
 
 /* Kubelet metadata for a pod's container. 0 (k8s or meta_err set), or
- * -EPERM (meta_err set) when the pod uid in its cgroup is not the pod's. */
+ * -EPERM (meta_err set) when the pod uid in its cgroup is not the pod's, or
+ * -EAGAIN (meta_err set) when the kubelet does not list the container yet:
+ * a container's first call usually comes before the kubelet's status has
+ * caught up, so the caller is told to retry (BUSY), not denied. */
 static int identify_k8s(struct agent *a, struct conn *c)
 {
 	const struct cg_identity *cg = &c->peer.cg;
@@ -46,12 +49,15 @@ static int identify_k8s(struct agent *a, struct conn *c)
 			 "uid of the pod the kubelet lists container %.12s in", cg->pod_uid, cg->id);
 		return -EPERM;
 	}
-	if (r == -ENOENT)
-		snprintf(c->meta_err, sizeof(c->meta_err), "container unknown to the kubelet");
-	else if (r < 0)
+	if (r == -ENOENT || r == -EAGAIN) {
+		snprintf(c->meta_err, sizeof(c->meta_err), "the kubelet does not list container "
+			 "%.12s (yet): retry", cg->id);
+		return -EAGAIN;
+	}
+	if (r < 0)
 		snprintf(c->meta_err, sizeof(c->meta_err), "kubelet %s: %s",
-			 r == -EBADMSG ? "reply malformed" : r == -EAGAIN ? "refresh rate-limited"
-			 : r == -EACCES ? "refused our credentials" : "unreachable", strerror(-r));
+			 r == -EBADMSG ? "reply malformed" : r == -EACCES ? "refused our credentials"
+			 : "unreachable", strerror(-r));
 	c->has_k8s = r == 0;
 	return 0;
 }
@@ -120,7 +126,13 @@ void dispatch_accept(struct agent *a, int fd)
 				"identity");
 		return;
 	}
-	if (c->peer.cg.runtime != RT_HOST && (a->eng || a->kube) && dispatch_identify(a, c) < 0) {
+	if (c->peer.cg.runtime != RT_HOST && (a->eng || a->kube) &&
+	    (r = dispatch_identify(a, c)) < 0) {
+		if (r == -EAGAIN) { /* pod metadata not there yet: the shim retries BUSY */
+			agent_audit(a, c, NULL, NULL, 0, AUDIT_REFUSE, c->meta_err);
+			conn_send_error(a, c, PROTO_E_BUSY, c->meta_err);
+			return;
+		}
 		if (c->meta_err[0])
 			snprintf(why, sizeof(why), "%s", c->meta_err);
 		else
