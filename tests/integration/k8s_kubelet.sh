@@ -179,7 +179,7 @@ else
 fi
 
 # explain: a parked process in the api container's cgroup
-in_cg "$CG_API" sleep 30 &
+in_cg "$CG_API" sleep 30 2>/dev/null &
 sh=$!
 t_cleanup "pkill -P $sh; kill $sh"
 t_wait_for "sp=\$(pgrep -P $sh sleep) && grep -q cri-containerd /proc/\$sp/cgroup" 5

@@ -3,7 +3,8 @@
  * (tests/fixtures/k8s/pods.json: a Deployment pod with an init container
  * and a sidecar, a privileged host-network CRI-O pod, a pending pod, a
  * docker-shim kube-proxy), and hostile variants of them: wrong types, NUL
- * bytes, caps, duplicate claims, a pod uid that does not match. */
+ * bytes, caps, duplicate claims, a pod uid that does not match. Also the
+ * client's option checks and an unreachable kubelet (loopback only). */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -365,6 +366,65 @@ START_TEST(test_copy_and_json)
 }
 END_TEST
 
+/* kubelet_new: every bad combination is -EINVAL with a one-line reason. */
+START_TEST(test_client_options)
+{
+	static const struct {
+		struct kubelet_opts o;
+		const char *err;
+	} bad[] = {
+		{ { .url = "http://127.0.0.1:10255" }, "only with --kubelet-insecure" },
+		{ { .url = "ftp://x" }, "want https://HOST:10250" },
+		{ { .url = "https://" }, "want https://HOST:10250" },
+		{ { .url = "https:///pods" }, "want https://HOST:10250" },
+		{ { .url = "https://a b" }, "want https://HOST:10250" },
+		{ { .url = "https://h/?x" }, "want https://HOST:10250" },
+		{ { .url = NULL }, "want https://HOST:10250" },
+		{ { .url = "https://h", .cert = "/etc/hostname" }, "go together" },
+		{ { .url = "http://h", .insecure = true, .token_file = "/etc/hostname" },
+		  "plain HTTP" },
+		{ { .url = "https://h", .cacert = "/nonexistent/ca.pem" },
+		  "--kubelet-cacert /nonexistent/ca.pem: No such file" },
+	};
+	struct kubelet *k = NULL;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		ck_assert_int_eq(kubelet_new(&bad[i].o, &k, err, sizeof(err)), -EINVAL);
+		ck_assert_msg(strstr(err, bad[i].err) != NULL, "[%zu] '%s' lacks '%s'", i, err,
+			      bad[i].err);
+	}
+	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = "https://127.0.0.1:10250/" },
+				     &k, err, sizeof(err)), 0);
+	ck_assert_str_eq(kubelet_url(k), "https://127.0.0.1:10250/pods");
+	ck_assert(!kubelet_ok(k));
+	kubelet_free(k);
+	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = "http://h:10255",
+							      .insecure = true }, &k, err, sizeof(err)), 0);
+	kubelet_free(k);
+}
+END_TEST
+
+/* Nothing listens on the port: refused, and the failure is remembered
+ * (the second lookup does not dial again; same answer). Bad ids: -EINVAL. */
+START_TEST(test_client_unreachable)
+{
+	struct kubelet *k = NULL;
+	struct k8s_meta m;
+	char err[128];
+
+	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = "https://127.0.0.1:1" }, &k, err,
+				     sizeof(err)), 0);
+	ck_assert_int_eq(kubelet_lookup(k, UID_API, "xyz", &m), -EINVAL);
+	ck_assert_int_eq(kubelet_lookup(k, "", ID_API, &m), -EINVAL);
+	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ECONNREFUSED);
+	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ECONNREFUSED);
+	ck_assert(!kubelet_ok(k));
+	kubelet_free(k);
+}
+END_TEST
+
 static Suite *kubelet_suite(void)
 {
 	Suite *s = suite_create("kubelet");
@@ -379,6 +439,10 @@ static Suite *kubelet_suite(void)
 	tcase_add_test(tc, test_posture_rules);
 	tcase_add_test(tc, test_envelope);
 	tcase_add_test(tc, test_copy_and_json);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("client");
+	tcase_add_test(tc, test_client_options);
+	tcase_add_test(tc, test_client_unreachable);
 	suite_add_tcase(s, tc);
 	return s;
 }
