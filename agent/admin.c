@@ -149,8 +149,8 @@ static json_t *identity_json(const struct conn *c)
 		json_object_update(o, x);
 		json_decref(x);
 	}
-	if (o && c->has_k8s)
-		json_object_set_new(o, "k8s", k8s_meta_json(&c->k8s));
+	if (o && c->k8s)
+		json_object_set_new(o, "k8s", k8s_meta_json(c->k8s));
 	if (o && c->meta_err[0])
 		json_object_set_new(o, "metadata_error", json_string(c->meta_err));
 	return o;
@@ -229,8 +229,7 @@ static json_t *do_explain(struct agent *a, json_t *rq)
 	out = explain_json(a, &c);
 	if (c.has_meta)
 		container_meta_clear(&c.meta);
-	if (c.has_k8s)
-		k8s_meta_clear(&c.k8s);
+	k8s_meta_free(c.k8s);
 	return out;
 }
 

@@ -53,8 +53,8 @@ struct conn {
 	struct peer peer;
 	struct container_meta meta;
 	bool has_meta;
-	struct k8s_meta k8s; /* pod metadata from the kubelet */
-	bool has_k8s;
+	struct k8s_meta *k8s; /* pod metadata from the kubelet, or NULL (heap: most
+			       * connections never have any) */
 	char meta_err[160];
 	uint8_t *rbuf; /* request bytes; malloc'd until the request is read */
 	size_t rlen, rcap;

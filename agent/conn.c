@@ -122,8 +122,7 @@ void conn_close(struct agent *a, struct conn *c)
 	peer_release(&c->peer);
 	if (c->has_meta)
 		container_meta_clear(&c->meta);
-	if (c->has_k8s)
-		k8s_meta_clear(&c->k8s);
+	k8s_meta_free(c->k8s);
 	wbuf_free(c);
 	if (c->rbuf) /* only the bytes read: never touch (make resident) the rest */
 		sodium_memzero(c->rbuf, c->rlen);

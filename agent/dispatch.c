@@ -42,7 +42,8 @@ static void rate_key(const struct peer *p, char *buf, size_t len)
 static int identify_k8s(struct agent *a, struct conn *c)
 {
 	const struct cg_identity *cg = &c->peer.cg;
-	int r = kubelet_lookup(a->kube, cg->pod_uid, cg->id, &c->k8s);
+	struct k8s_meta m;
+	int r = kubelet_lookup(a->kube, cg->pod_uid, cg->id, &m);
 
 	if (r == -EPERM) {
 		snprintf(c->meta_err, sizeof(c->meta_err), "pod uid %.40s in the cgroup is not the "
@@ -58,7 +59,12 @@ static int identify_k8s(struct agent *a, struct conn *c)
 		snprintf(c->meta_err, sizeof(c->meta_err), "kubelet %s: %s",
 			 r == -EBADMSG ? "reply malformed" : r == -EACCES ? "refused our credentials"
 			 : "unreachable", strerror(-r));
-	c->has_k8s = r == 0;
+	if (r == 0 && !(c->k8s = malloc(sizeof(*c->k8s)))) {
+		k8s_meta_clear(&m);
+		snprintf(c->meta_err, sizeof(c->meta_err), "out of memory");
+	} else if (r == 0) {
+		*c->k8s = m;
+	}
 	return 0;
 }
 

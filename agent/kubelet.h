@@ -69,6 +69,8 @@ int kubelet_find(const json_t *items, const char *pod_uid, const char *container
 		 struct k8s_meta *ret);
 
 void k8s_meta_clear(struct k8s_meta *m);
+/* Clear and free a heap k8s_meta; NULL is fine. */
+void k8s_meta_free(struct k8s_meta *m);
 /* Deep copy (json ref-copied). */
 void k8s_meta_copy(struct k8s_meta *dst, const struct k8s_meta *src);
 /* The identity as a JSON object for explain (new reference, or NULL). */

@@ -8,6 +8,7 @@
 #include "text.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -422,6 +423,12 @@ void k8s_meta_clear(struct k8s_meta *m)
 	json_decref(m->caps_add);
 	json_decref(m->host_paths);
 	memset(m, 0, sizeof(*m));
+}
+
+void k8s_meta_free(struct k8s_meta *m)
+{
+	k8s_meta_clear(m);
+	free(m);
 }
 
 void k8s_meta_copy(struct k8s_meta *dst, const struct k8s_meta *src)

@@ -28,7 +28,7 @@ void conn_identity(const struct conn *c, struct policy_identity *ret)
 {
 	ret->peer = &c->peer;
 	ret->meta = c->has_meta ? &c->meta : NULL;
-	ret->k8s = c->has_k8s ? &c->k8s : NULL;
+	ret->k8s = c->k8s;
 	ret->meta_err = c->meta_err[0] ? c->meta_err : NULL;
 }
 
