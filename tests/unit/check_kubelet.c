@@ -5,11 +5,16 @@
  * docker-shim kube-proxy), and hostile variants of them: wrong types, NUL
  * bytes, caps, duplicate claims, a pod uid that does not match. Also the
  * client's option checks and an unreachable kubelet (loopback only). */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "kubelet.h"
@@ -425,6 +430,39 @@ START_TEST(test_client_unreachable)
 }
 END_TEST
 
+/* A kubelet that accepts and never answers (a listener nobody accepts
+ * from: the connection sits in the backlog, the TLS handshake never
+ * comes): the lookup times out, and one right after answers from the
+ * remembered failure without dialling again (exactly one connection). */
+START_TEST(test_client_hung_backoff)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n = 0, fd;
+	struct kubelet *k = NULL;
+	struct k8s_meta m;
+	char url[64], err[128];
+
+	ck_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		  listen(lfd, 8) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &sl) == 0);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = url }, &k, err, sizeof(err)), 0);
+	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ETIMEDOUT);
+	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ETIMEDOUT);
+	kubelet_free(k);
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0 || errno == EINTR) {
+		if (fd >= 0) {
+			n++;
+			close(fd);
+		}
+		if (fcntl(lfd, F_SETFL, O_NONBLOCK) < 0)
+			break;
+	}
+	close(lfd);
+	ck_assert_int_eq(n, 1);
+}
+END_TEST
+
 static Suite *kubelet_suite(void)
 {
 	Suite *s = suite_create("kubelet");
@@ -443,6 +481,8 @@ static Suite *kubelet_suite(void)
 	tc = tcase_create("client");
 	tcase_add_test(tc, test_client_options);
 	tcase_add_test(tc, test_client_unreachable);
+	tcase_add_test(tc, test_client_hung_backoff);
+	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	return s;
 }
