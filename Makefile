@@ -107,7 +107,7 @@ STATIC_BINS = $(patsubst tests/static/%.c,$(B)/static/%,$(STATIC_SRC))
 BENCH_BINS = $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test check check-asan check-valgrind analyze fuzz fuzz-build bench bench-containers \
-	stress demo install uninstall deb clean unit tests-build
+	stress demo install uninstall deb clean unit tests-build image
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -252,6 +252,14 @@ DOCS = README.md $(wildcard docs/*.md)
 EXAMPLES = deploy/policy.example.json deploy/keyholed.service.d/fleet.conf
 COMPOSE_EXAMPLES = $(wildcard deploy/compose/*)
 SUBST = sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+
+# OCI image of keyholed + keyhole + keyhole-shim and the shared libraries they
+# load, built offline with podman (no base image, no pull): $(B)/image/
+# keyholed-$(VERSION).oci.tar, tagged keyhole/keyholed:$(VERSION).
+image: deps
+	@$(MAKE) --no-print-directory $(BINS)
+	@B=$(B) VERSION=$(VERSION) bash scripts/image.sh
+
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \

@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "identify.h"
 #include "keystore.h"
+#include "kubelet.h"
 #include "policy.h"
 #include "proto.h"
 #include "ratelimit.h"
@@ -41,6 +42,7 @@ struct agent_opts {
 	unsigned max_conns_ident, max_watch_ident; /* per identity; 0 = default */
 	unsigned write_timeout_s, max_output_mb;
 	bool debug;
+	struct kubelet_opts kube; /* --kubelet*: kube.url NULL = none */
 };
 
 struct agent {
@@ -55,6 +57,7 @@ struct agent {
 	struct engine *eng;       /* the lookup thread's client (through idf) */
 	struct engine *eng_admin; /* explain's own client, on the loop thread */
 	struct identify idf;
+	struct kubelet *kube;     /* pod metadata (blocking lookups: see identify.c) */
 	struct rl_table *rl;
 	struct conn_set cs;
 	struct release rel;

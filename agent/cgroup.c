@@ -28,6 +28,7 @@ struct cg_line {
 	size_t path_len;
 	enum kh_runtime rt; /* RT_HOST when no layout matched */
 	char id[CG_ID_LEN + 1];
+	char pod[CG_POD_UID_LEN + 1]; /* kubepods layouts only */
 };
 
 static bool seg_is(const struct seg *s, const char *lit)
@@ -65,7 +66,7 @@ static bool seg_wrapped_id(const struct seg *s, const char *pre, const char *suf
 /* A pod uid as kubelet writes it: UUID, '-' or (systemd driver) '_'. */
 static bool is_pod_uid(const char *p, size_t n)
 {
-	if (n == 0 || n > 64)
+	if (n == 0 || n > CG_POD_UID_LEN)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
@@ -74,8 +75,18 @@ static bool is_pod_uid(const char *p, size_t n)
 	return true;
 }
 
-/* "kubepods-<qos>-pod<uid>.slice", or "kubepods-pod<uid>.slice" when qos is "". */
-static bool seg_pod_slice(const struct seg *s, const char *qos)
+/* Copy a checked pod uid out as the API spells it: the systemd driver
+ * escapes '-' in slice names as '_', so turn it back. */
+static void copy_pod_uid(const char *p, size_t n, char *pod)
+{
+	for (size_t i = 0; i < n; i++)
+		pod[i] = p[i] == '_' ? '-' : p[i];
+	pod[n] = '\0';
+}
+
+/* "kubepods-<qos>-pod<uid>.slice", or "kubepods-pod<uid>.slice" when qos is "";
+ * the uid goes to pod. */
+static bool seg_pod_slice(const struct seg *s, const char *qos, char *pod)
 {
 	const char *p = s->p, *end = s->p + s->n;
 	size_t lq = strlen(qos);
@@ -89,9 +100,10 @@ static bool seg_pod_slice(const struct seg *s, const char *qos)
 		p += lq + 1;
 	}
 	if (!has_prefix(p, (size_t)(end - p), "pod") || end - p < 3 + 6 ||
-	    memcmp(end - 6, ".slice", 6) != 0)
+	    memcmp(end - 6, ".slice", 6) != 0 || !is_pod_uid(p + 3, (size_t)(end - 6 - (p + 3))))
 		return false;
-	return is_pod_uid(p + 3, (size_t)(end - 6 - (p + 3)));
+	copy_pod_uid(p + 3, (size_t)(end - 6 - (p + 3)), pod);
+	return true;
 }
 
 /* "kubepods-<qos>.slice" */
@@ -104,18 +116,20 @@ static bool seg_qos_slice(const struct seg *s, const char *qos)
 }
 
 /* kubelet systemd driver: /kubepods.slice/[kubepods-QOS.slice/]POD/SCOPE. */
-static bool match_kube_systemd(const struct seg *sg, size_t n, enum kh_runtime *rt, char *id)
+static bool match_kube_systemd(const struct seg *sg, size_t n, enum kh_runtime *rt, char *id,
+			       char *pod)
 {
 	static const char *const qos[] = { "burstable", "besteffort" };
 	size_t i = 1;
 
 	if (n < 3 || !seg_is(&sg[0], "kubepods.slice"))
 		return false;
-	if (seg_pod_slice(&sg[1], "")) {
+	if (seg_pod_slice(&sg[1], "", pod)) {
 		i = 2;
 	} else {
 		for (size_t q = 0; q < ARRAY_SIZE(qos) && i == 1; q++)
-			if (n >= 4 && seg_qos_slice(&sg[1], qos[q]) && seg_pod_slice(&sg[2], qos[q]))
+			if (n >= 4 && seg_qos_slice(&sg[1], qos[q]) &&
+			    seg_pod_slice(&sg[2], qos[q], pod))
 				i = 3;
 		if (i == 1)
 			return false;
@@ -130,7 +144,8 @@ static bool match_kube_systemd(const struct seg *sg, size_t n, enum kh_runtime *
 }
 
 /* kubelet cgroupfs driver: /kubepods/[burstable|besteffort/]pod<uid>/<id>. */
-static bool match_kube_cgroupfs(const struct seg *sg, size_t n, enum kh_runtime *rt, char *id)
+static bool match_kube_cgroupfs(const struct seg *sg, size_t n, enum kh_runtime *rt, char *id,
+				char *pod)
 {
 	size_t i = 1;
 
@@ -143,6 +158,7 @@ static bool match_kube_cgroupfs(const struct seg *sg, size_t n, enum kh_runtime 
 		return false;
 	memcpy(id, sg[i + 1].p, CG_ID_LEN);
 	id[CG_ID_LEN] = '\0';
+	copy_pod_uid(sg[i].p + 3, sg[i].n - 3, pod);
 	*rt = RT_CONTAINERD;
 	return true;
 }
@@ -150,7 +166,8 @@ static bool match_kube_cgroupfs(const struct seg *sg, size_t n, enum kh_runtime 
 /* The layouts, anchored at segment 0. Anything below the matched container
  * cgroup (init.scope, a nested engine's cgroups) belongs to that container:
  * only host root or the container itself can create cgroups there. */
-static bool match_layout(const struct seg *sg, size_t n, enum kh_runtime *rt, char *id)
+static bool match_layout(const struct seg *sg, size_t n, enum kh_runtime *rt, char *id,
+			 char *pod)
 {
 	if (n >= 2 && seg_is(&sg[0], "docker") && is_id(sg[1].p, sg[1].n)) {
 		memcpy(id, sg[1].p, CG_ID_LEN);
@@ -173,7 +190,7 @@ static bool match_layout(const struct seg *sg, size_t n, enum kh_runtime *rt, ch
 		*rt = RT_PODMAN;
 		return true;
 	}
-	return match_kube_systemd(sg, n, rt, id) || match_kube_cgroupfs(sg, n, rt, id);
+	return match_kube_systemd(sg, n, rt, id, pod) || match_kube_cgroupfs(sg, n, rt, id, pod);
 }
 
 /* Split "/a/b/c" into at most CG_MAX_SEGS segments (the rest is ignored: no
@@ -250,7 +267,9 @@ static int parse_line(const char *l, size_t len, struct cg_line *ret)
 		return r;
 	ret->rt = RT_HOST;
 	ret->id[0] = '\0';
-	(void)match_layout(sg, nseg, &ret->rt, ret->id);
+	ret->pod[0] = '\0';
+	if (!match_layout(sg, nseg, &ret->rt, ret->id, ret->pod))
+		ret->pod[0] = '\0'; /* a pod slice above something else */
 	return 0;
 }
 
@@ -261,18 +280,20 @@ static void set_path(struct cg_identity *id, const struct cg_line *l)
 }
 
 /* Fold one line into the running verdict. Rule: every container line must
- * name the same runtime and id; beside them only "/" (a hierarchy the
- * runtime did not place the process in) is tolerated. */
+ * name the same runtime, id and pod uid; beside them only "/" (a hierarchy
+ * the runtime did not place the process in) is tolerated. */
 static int fold_line(const struct cg_line *l, struct cg_identity *acc, bool *have_ctr,
 		     bool *have_other, bool *have_v2, bool *have_path)
 {
 	if (l->rt != RT_HOST) {
-		if (*have_ctr && (acc->runtime != l->rt || strcmp(acc->id, l->id) != 0))
+		if (*have_ctr && (acc->runtime != l->rt || strcmp(acc->id, l->id) != 0 ||
+				  strcmp(acc->pod_uid, l->pod) != 0))
 			return -EBADMSG;
 		if (!*have_ctr || l->v2)
 			set_path(acc, l);
 		acc->runtime = l->rt;
 		memcpy(acc->id, l->id, sizeof(acc->id));
+		memcpy(acc->pod_uid, l->pod, sizeof(acc->pod_uid));
 		*have_ctr = true;
 	} else {
 		/* Host verdict reports the v2 path, else the first line's. */

@@ -11,6 +11,7 @@
 #define CG_MAX_FILE 16384u /* cap on /proc/PID/cgroup bytes we accept */
 #define CG_MAX_PATH 1023u
 #define CG_ID_LEN 64u
+#define CG_POD_UID_LEN 64u /* a kubelet pod uid: a UUID, or a 32-hex static-pod hash */
 
 enum kh_runtime {
 	RT_HOST = 0,    /* not in a container */
@@ -23,6 +24,9 @@ enum kh_runtime {
 struct cg_identity {
 	enum kh_runtime runtime;
 	char id[CG_ID_LEN + 1]; /* lowercase hex; "" for RT_HOST */
+	/* kubepods layouts: the pod uid from "pod<uid>", '_' (systemd driver)
+	 * turned back into '-'; "" for every other layout */
+	char pod_uid[CG_POD_UID_LEN + 1];
 	char path[CG_MAX_PATH + 1]; /* the cgroup path matched (v2 line when present) */
 };
 

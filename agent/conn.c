@@ -168,6 +168,8 @@ void conn_close(struct conn_set *cs, struct conn *c)
 	peer_release(&c->peer);
 	if (c->has_meta)
 		container_meta_clear(&c->meta);
+	k8s_meta_free(c->k8s);
+	c->k8s = NULL;
 	wbuf_free(cs, c);
 	conn_wipe_request(c);
 	free(c->want);
@@ -384,6 +386,7 @@ void conn_identity(const struct conn *c, struct policy_identity *ret)
 {
 	ret->peer = &c->peer;
 	ret->meta = c->has_meta ? &c->meta : NULL;
+	ret->k8s = c->k8s;
 	ret->meta_err = c->meta_err[0] ? c->meta_err : NULL;
 }
 

@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "engine.h"
+#include "kubelet.h"
 #include "peer.h"
 #include "policy.h"
 #include "proto.h"
@@ -49,6 +50,8 @@ struct conn {
 	struct rl_ident *ident; /* per-identity counts this connection holds */
 	struct container_meta meta;
 	bool has_meta;
+	struct k8s_meta *k8s; /* pod metadata from the kubelet, or NULL (heap: most
+			       * connections never have any) */
 	char meta_err[160];
 	uint8_t *rbuf; /* request bytes; malloc'd until the request is read */
 	size_t rlen, rcap;

@@ -99,7 +99,15 @@ void dispatch_accept(struct agent *a, int fd)
 	rate_key(&c->peer, key, sizeof(key));
 	if (admit(a, c, key) < 0)
 		return;
-	if (c->peer.cg.runtime == RT_HOST || !a->eng)
+	if (c->peer.cg.runtime == RT_HOST)
+		return;
+	if (a->kube && c->peer.cg.pod_uid[0]) {
+		r = identify_pod(a->kube, c);
+		if (r < 0)
+			refuse(a, c, r == -EAGAIN ? PROTO_E_BUSY : PROTO_E_DENIED, c->meta_err);
+		return;
+	}
+	if (!a->eng)
 		return;
 	r = identify_begin(&a->idf, c);
 	if (r == 1)

@@ -7,6 +7,7 @@
  * id reused) is dropped and looked up once more before refusing. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -201,4 +202,33 @@ int identify_now(struct identify *ix, struct engine *eng2, struct conn *c)
 	take(ix, &res, clock_ms());
 	r = from_cache(ix, c);
 	return r == 1 ? -EPERM : r;
+}
+
+int identify_pod(struct kubelet *kube, struct conn *c)
+{
+	const struct cg_identity *cg = &c->peer.cg;
+	struct k8s_meta m;
+	int r = kubelet_lookup(kube, cg->pod_uid, cg->id, &m);
+
+	if (r == -EPERM) {
+		snprintf(c->meta_err, sizeof(c->meta_err), "pod uid %.40s in the cgroup is not the "
+			 "uid of the pod the kubelet lists container %.12s in", cg->pod_uid, cg->id);
+		return -EPERM;
+	}
+	if (r == -ENOENT || r == -EAGAIN) {
+		snprintf(c->meta_err, sizeof(c->meta_err), "the kubelet does not list container "
+			 "%.12s (yet): retry", cg->id);
+		return -EAGAIN;
+	}
+	if (r < 0)
+		snprintf(c->meta_err, sizeof(c->meta_err), "kubelet %s: %s",
+			 r == -EBADMSG ? "reply malformed" : r == -EACCES ? "refused our credentials"
+			 : "unreachable", strerror(-r));
+	if (r == 0 && !(c->k8s = malloc(sizeof(*c->k8s)))) {
+		k8s_meta_clear(&m);
+		snprintf(c->meta_err, sizeof(c->meta_err), "out of memory");
+	} else if (r == 0) {
+		*c->k8s = m;
+	}
+	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "engine.h"
+#include "kubelet.h"
 #include "lookup.h"
 
 #define IDENTIFY_FAIL_N 256u
@@ -53,5 +54,13 @@ int identify_resume(struct identify *ix, struct conn *c);
 /* Without waiting (admin explain): cached answers, else one blocking ask of
  * eng2 (a second engine client, never the lookup thread's). */
 int identify_now(struct identify *ix, struct engine *eng2, struct conn *c);
+
+/* A pod's container, from the kubelet (--kubelet): 0 (c->k8s or
+ * c->meta_err set), -EPERM when the pod uid in its cgroup is not the pod's,
+ * -EAGAIN when the kubelet does not list the container yet (a container's
+ * first call usually comes before the kubelet's status caught up: answer
+ * BUSY, the shim retries). Blocking (kubelet.c: 1 s connect, 3 s total,
+ * pods cached 30 s, failures backed off): not yet on the lookup thread. */
+int identify_pod(struct kubelet *kube, struct conn *c);
 
 #endif

@@ -36,7 +36,9 @@ static const char usage[] =
 	"                [--max-watchers-per-identity N] [--write-timeout S] [--max-output-mb N]\n"
 	"                [--writers FILE] [--state FILE] [--foreground] [--debug]\n"
 	"                [--etcd-cacert FILE] [--etcd-cert FILE] [--etcd-key FILE] [--etcd-insecure]\n"
-	"                [--version]\n"
+	"                [--kubelet https://127.0.0.1:10250] [--kubelet-cacert FILE]\n"
+	"                [--kubelet-cert FILE --kubelet-key FILE] [--kubelet-token-file FILE]\n"
+	"                [--kubelet-insecure] [--version]\n"
 	"Defaults: --config " KH_DEFAULT_CONFIG " (read when present; one `key value`\n"
 	"per line, keys are the option names; flags override it), --store " KH_DEFAULT_STORE ",\n"
 	"--key-file " KH_DEFAULT_KEY_FILE ", --policy " KH_DEFAULT_POLICY ",\n"
@@ -50,6 +52,10 @@ static const char usage[] =
 	"(KEYHOLE_STATE): only records signed by a pinned writer and never older than\n"
 	"a version already served are served. keyholed runs in the foreground and\n"
 	"tells systemd when it is ready (Type=notify).\n";
+
+/* --kubelet*: pod metadata from the node's kubelet (docs/kubernetes.md). */
+enum { OPT_KUBELET = 0x100, OPT_KUBELET_CACERT, OPT_KUBELET_CERT, OPT_KUBELET_KEY,
+       OPT_KUBELET_TOKEN, OPT_KUBELET_INSECURE };
 
 static const struct option opts[] = {
 	{ "store", 1, NULL, 's' },	  { "key-file", 1, NULL, 'k' },
@@ -66,6 +72,10 @@ static const struct option opts[] = {
 	{ "max-watchers-per-identity", 1, NULL, 'w' },
 	{ "write-timeout", 1, NULL, 'Y' },	  { "max-output-mb", 1, NULL, 'O' },
 	{ "writers", 1, NULL, 'W' },	  { "state", 1, NULL, 'T' },
+	{ "kubelet", 1, NULL, OPT_KUBELET }, { "kubelet-cacert", 1, NULL, OPT_KUBELET_CACERT },
+	{ "kubelet-cert", 1, NULL, OPT_KUBELET_CERT }, { "kubelet-key", 1, NULL, OPT_KUBELET_KEY },
+	{ "kubelet-token-file", 1, NULL, OPT_KUBELET_TOKEN },
+	{ "kubelet-insecure", 0, NULL, OPT_KUBELET_INSECURE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -111,9 +121,25 @@ static void on_refusal(const struct ks_refusal *f, void *arg)
 	conn_audit(a->audit, NULL, NULL, f->name, f->version, AUDIT_STORE, why);
 }
 
+/* Pod metadata options (docs/kubernetes.md). */
+static bool parse_kubelet_opt(int ch, const char *arg, struct kubelet_opts *k)
+{
+	switch (ch) {
+	case OPT_KUBELET: k->url = arg; return true;
+	case OPT_KUBELET_CACERT: k->cacert = arg; return true;
+	case OPT_KUBELET_CERT: k->cert = arg; return true;
+	case OPT_KUBELET_KEY: k->key = arg; return true;
+	case OPT_KUBELET_TOKEN: k->token_file = arg; return true;
+	case OPT_KUBELET_INSECURE: k->insecure = true; return true;
+	default: return false;
+	}
+}
+
 /* Apply one option; also used for the config file's entries. */
 static void apply_opt(int ch, const char *arg, struct agent_opts *o, bool *key_set)
 {
+	if (parse_kubelet_opt(ch, arg, &o->kube))
+		return;
 	switch (ch) {
 	case 's': o->store = arg; break;
 	case 'k': o->key_file = arg; *key_set = true; break;
@@ -248,6 +274,9 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		key_from_cli |= ch == 'k';
 		apply_opt(ch, optarg, o, &key_set);
+	if (!o->kube.url && (o->kube.cacert || o->kube.cert || o->kube.key || o->kube.token_file ||
+			     o->kube.insecure))
+		fatalx(2, "--kubelet-* options need --kubelet URL");
 	}
 	if (optind != argc)
 		fatalx(2, "unexpected argument '%s' (see keyholed --help)", argv[optind]);
@@ -321,6 +350,22 @@ static char *abs_socket(const char *path)
 	return out;
 }
 
+/* Pod metadata: read host cgroup paths (join the host cgroup namespace
+ * from a DaemonSet pod), then the kubelet client. */
+static void setup_kubelet(struct agent *a)
+{
+	char err[512];
+	bool joined = false;
+	int r;
+
+	if (kubelet_host_cgroupns(&joined, err, sizeof(err)) < 0)
+		fatalx(1, "%s", err);
+	if (joined)
+		log_info("joined the host cgroup namespace (pid 1's)");
+	if ((r = kubelet_new(&a->o.kube, &a->kube, err, sizeof(err))) < 0)
+		fatalx(r == -EINVAL ? 2 : 1, "%s", r == -EINVAL ? err : strerror(-r));
+}
+
 static void setup(struct agent *a)
 {
 	struct ks_open_opts ko = { a->o.key_file, a->o.passphrase_fd, false };
@@ -349,6 +394,8 @@ static void setup(struct agent *a)
 			    (r = engine_new(a->o.engine, &a->eng_admin)) < 0 ||
 			    (r = identify_init(&a->idf, a->eng)) < 0))
 		fatal_errno(1, -r, "engine %s", a->o.engine);
+	if (a->o.kube.url)
+		setup_kubelet(a);
 	if (!(a->rl = rl_new(a->o.rate, a->o.burst, a->o.max_conns)))
 		fatalx(1, "out of memory");
 	if ((a->lfd = listen_unix(a->o.socket, 0666, 4096)) < 0)
@@ -412,9 +459,10 @@ int main(int argc, char **argv)
 	warn_uid(); /* before setup, which may refuse to start as this uid */
 	a.started = time(NULL);
 	setup(&a);
-	log_info("keyholed %s listening on %s (admin %s), %zu policy rule%s, engine %s",
+	log_info("keyholed %s listening on %s (admin %s), %zu policy rule%s, engine %s, kubelet %s",
 		 KH_VERSION, a.o.socket, a.o.admin_socket, a.pol->n_rules,
-		 a.pol->n_rules == 1 ? "" : "s", a.o.engine ? a.o.engine : "none");
+		 a.pol->n_rules == 1 ? "" : "s", a.o.engine ? a.o.engine : "none",
+		 a.kube ? kubelet_url(a.kube) : "none");
 	warn_setup(&a);
 	notify_ready(&a);
 	loop_run(&a);
@@ -428,6 +476,7 @@ int main(int argc, char **argv)
 	free(a.paths.store);
 	free(a.paths.key_file);
 	free(a.paths.admin_socket);
+	kubelet_free(a.kube);
 	rl_free(a.rl);
 	policy_free(a.pol);
 	ks_close(a.ks);

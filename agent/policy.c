@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proto.h"
 #include "text.h"
@@ -145,10 +146,139 @@ static int parse_labels(struct pctx *c, const char *where, json_t *l, struct pol
 	return 0;
 }
 
+/* ---- Kubernetes: match.k8s and require.k8s (docs/policy.md) ---- */
+
+#define POLICY_MAX_K8S_LIST 64u /* capabilities / host_paths allowed per rule */
+
+struct policy_k8s {
+	/* match.k8s: NULL = no constraint */
+	const char *ns, *service_account, *pod_name_glob, *container_name, *image_glob;
+	const char **label_keys, **label_vals;
+	size_t n_labels;
+	/* require.k8s: true = must hold */
+	bool req_unprivileged, req_no_escalation, req_nonroot;
+	bool req_no_host_pid, req_no_host_network, req_no_host_ipc;
+	const json_t *caps_allowed, *host_paths_allowed; /* NULL = any; points into the doc */
+};
+
+static struct policy_k8s *rule_k8s(struct policy_rule *r)
+{
+	if (!r->k8s)
+		r->k8s = calloc(1, sizeof(*r->k8s));
+	return r->k8s;
+}
+
+static void k8s_free(struct policy_k8s *k)
+{
+	if (!k)
+		return;
+	free(k->label_keys);
+	free(k->label_vals);
+	free(k);
+}
+
+static int parse_k8s_match(struct pctx *c, const char *where, json_t *m, struct policy_rule *r)
+{
+	static const char *const keys[] = { "namespace", "service_account", "pod_name", "labels",
+					    "container_name", "image", NULL };
+	struct policy_rule lab = { 0 };
+	struct policy_k8s *k;
+	char w[80];
+	int e;
+
+	snprintf(w, sizeof(w), "%s.k8s", where);
+	if (!json_is_object(m))
+		return perr(c, "%s: must be an object", w);
+	if (!(k = rule_k8s(r)))
+		return -ENOMEM;
+	if ((e = check_keys(c, w, m, keys)) < 0 ||
+	    (e = get_str(c, w, m, "namespace", 63, &k->ns)) < 0 ||
+	    (e = get_str(c, w, m, "service_account", 253, &k->service_account)) < 0 ||
+	    (e = get_str(c, w, m, "pod_name", POLICY_MAX_STR, &k->pod_name_glob)) < 0 ||
+	    (e = get_str(c, w, m, "container_name", 63, &k->container_name)) < 0 ||
+	    (e = get_str(c, w, m, "image", POLICY_MAX_STR, &k->image_glob)) < 0)
+		return e;
+	if (!json_object_get(m, "labels"))
+		return 0;
+	e = parse_labels(c, w, json_object_get(m, "labels"), &lab);
+	k->label_keys = lab.label_keys; /* freed with the rule, even on error */
+	k->label_vals = lab.label_vals;
+	k->n_labels = e < 0 ? 0 : lab.n_labels;
+	return e;
+}
+
+/* "privileged": false etc.: must hold. true: no requirement. */
+static int get_req(struct pctx *c, const char *where, json_t *q, const char *key, bool *ret)
+{
+	json_t *v = json_object_get(q, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return perr(c, "%s.%s: must be true or false", where, key);
+	*ret = json_is_false(v);
+	return 0;
+}
+
+/* An array of allowed capability names or absolute hostPath paths. */
+static int get_allowed(struct pctx *c, const char *where, json_t *q, const char *key, bool caps,
+		       const json_t **ret)
+{
+	json_t *a = json_object_get(q, key), *v;
+	size_t i;
+
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > POLICY_MAX_K8S_LIST)
+		return perr(c, "%s.%s: must be an array of at most %u strings", where, key,
+			    POLICY_MAX_K8S_LIST);
+	json_array_foreach(a, i, v) {
+		const char *s = json_string_value(v);
+		size_t n = s ? strlen(s) : 0;
+
+		if (!s || n != json_string_length(v) || n == 0 || n > POLICY_MAX_STR ||
+		    (caps && (n > 36 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						  "0123456789_") != n)) ||
+		    (!caps && s[0] != '/'))
+			return perr(c, "%s.%s[%zu]: must be %s", where, key, i,
+				    caps ? "a capability name like \"NET_BIND_SERVICE\""
+					 : "an absolute path");
+	}
+	*ret = a;
+	return 0;
+}
+
+static int parse_k8s_require(struct pctx *c, const char *where, json_t *q, struct policy_rule *r)
+{
+	static const char *const keys[] = { "privileged", "allow_privilege_escalation", "root",
+					    "host_pid", "host_network", "host_ipc", "capabilities",
+					    "host_paths", NULL };
+	struct policy_k8s *k;
+	char w[80];
+	int e;
+
+	snprintf(w, sizeof(w), "%s.require.k8s", where);
+	if (!json_is_object(q))
+		return perr(c, "%s: must be an object", w);
+	if (!(k = rule_k8s(r)))
+		return -ENOMEM;
+	if ((e = check_keys(c, w, q, keys)) < 0 ||
+	    (e = get_req(c, w, q, "privileged", &k->req_unprivileged)) < 0 ||
+	    (e = get_req(c, w, q, "allow_privilege_escalation", &k->req_no_escalation)) < 0 ||
+	    (e = get_req(c, w, q, "root", &k->req_nonroot)) < 0 ||
+	    (e = get_req(c, w, q, "host_pid", &k->req_no_host_pid)) < 0 ||
+	    (e = get_req(c, w, q, "host_network", &k->req_no_host_network)) < 0 ||
+	    (e = get_req(c, w, q, "host_ipc", &k->req_no_host_ipc)) < 0 ||
+	    (e = get_allowed(c, w, q, "capabilities", true, &k->caps_allowed)) < 0 ||
+	    (e = get_allowed(c, w, q, "host_paths", false, &k->host_paths_allowed)) < 0)
+		return e;
+	return 0;
+}
+
 static int parse_match(struct pctx *c, const char *where, json_t *m, struct policy_rule *r)
 {
 	static const char *const keys[] = { "runtime", "container_id", "name", "image", "image_id",
-					    "labels", "cgroup", "uid", "gid", NULL };
+					    "labels", "cgroup", "uid", "gid", "k8s", NULL };
 	const char *rt = NULL;
 	char w[64];
 	int e;
@@ -174,6 +304,8 @@ static int parse_match(struct pctx *c, const char *where, json_t *m, struct poli
 	}
 	if (r->container_id && !text_is_id64(r->container_id))
 		return perr(c, "%s.container_id: must be the full 64-hex-digit id", w);
+	if (json_object_get(m, "k8s") && (e = parse_k8s_match(c, w, json_object_get(m, "k8s"), r)) < 0)
+		return e;
 	if (json_object_get(m, "labels"))
 		return parse_labels(c, w, json_object_get(m, "labels"), r);
 	return 0;
@@ -234,7 +366,7 @@ static int parse_caps(struct pctx *c, const char *where, json_t *a, struct polic
 }
 
 /* "key": false sets *ret (a requirement); true asks nothing. */
-static int get_req(struct pctx *c, const char *where, json_t *q, const char *key, bool *ret)
+static int get_require(struct pctx *c, const char *where, json_t *q, const char *key, bool *ret)
 {
 	json_t *v = json_object_get(q, key);
 
@@ -250,21 +382,24 @@ static int parse_require(struct pctx *c, const char *where, json_t *q, struct po
 {
 	static const char *const keys[] = { "privileged", "root", "host_namespaces",
 					    "unconfined", "host_mounts", "devices",
-					    "capabilities", NULL };
+					    "capabilities", "k8s", NULL };
 	int e;
 
 	if (!json_is_object(q))
 		return perr(c, "%s.require: must be an object", where);
 	if ((e = check_keys(c, where, q, keys)) < 0 ||
-	    (e = get_req(c, where, q, "privileged", &r->req_unprivileged)) < 0 ||
-	    (e = get_req(c, where, q, "root", &r->req_nonroot)) < 0 ||
-	    (e = get_req(c, where, q, "host_namespaces", &r->req_no_host_ns)) < 0 ||
-	    (e = get_req(c, where, q, "unconfined", &r->req_confined)) < 0 ||
-	    (e = get_req(c, where, q, "host_mounts", &r->req_no_host_mounts)) < 0 ||
-	    (e = get_req(c, where, q, "devices", &r->req_no_devices)) < 0)
+	    (e = get_require(c, where, q, "privileged", &r->req_unprivileged)) < 0 ||
+	    (e = get_require(c, where, q, "root", &r->req_nonroot)) < 0 ||
+	    (e = get_require(c, where, q, "host_namespaces", &r->req_no_host_ns)) < 0 ||
+	    (e = get_require(c, where, q, "unconfined", &r->req_confined)) < 0 ||
+	    (e = get_require(c, where, q, "host_mounts", &r->req_no_host_mounts)) < 0 ||
+	    (e = get_require(c, where, q, "devices", &r->req_no_devices)) < 0)
 		return e;
-	if (json_object_get(q, "capabilities"))
-		return parse_caps(c, where, json_object_get(q, "capabilities"), r);
+	if (json_object_get(q, "capabilities") &&
+	    (e = parse_caps(c, where, json_object_get(q, "capabilities"), r)) < 0)
+		return e;
+	if (json_object_get(q, "k8s"))
+		return parse_k8s_require(c, where, json_object_get(q, "k8s"), r);
 	return 0;
 }
 
@@ -480,6 +615,7 @@ void policy_free(struct policy *p)
 		free(p->rules[i].label_keys);
 		free(p->rules[i].label_vals);
 		free(p->rules[i].grants);
+		k8s_free(p->rules[i].k8s);
 	}
 	for (size_t i = 0; i < p->n_agent_paths; i++)
 		free(p->agent_paths[i]);
@@ -786,6 +922,104 @@ int policy_protect_paths(struct policy *p, const char *engine_url, const char *s
 	return 0;
 }
 
+/* ---- Kubernetes evaluation: the kubelet's word on the pod ---- */
+
+static bool match_k8s_selectors(const struct policy_k8s *k, const struct k8s_meta *m, char *why,
+				size_t len)
+{
+	if (k->ns && strcmp(k->ns, m->namespace) != 0)
+		return fail(why, len, "namespace '%.63s' is not '%.63s'", m->namespace, k->ns);
+	if (k->service_account && strcmp(k->service_account, m->service_account) != 0)
+		return fail(why, len, "service_account '%.100s' is not '%.100s'",
+			    m->service_account, k->service_account);
+	if (k->pod_name_glob && fnmatch(k->pod_name_glob, m->pod_name, 0) != 0)
+		return fail(why, len, "pod_name '%.120s' does not match '%.120s'", m->pod_name,
+			    k->pod_name_glob);
+	if (k->container_name && strcmp(k->container_name, m->container_name) != 0)
+		return fail(why, len, "container_name '%.63s' is not '%.63s'", m->container_name,
+			    k->container_name);
+	if (k->image_glob && fnmatch(k->image_glob, m->image, 0) != 0)
+		return fail(why, len, "image '%.120s' does not match '%.120s'", m->image,
+			    k->image_glob);
+	for (size_t i = 0; i < k->n_labels; i++) {
+		json_t *v = json_object_get(m->labels, k->label_keys[i]);
+		if (!json_is_string(v) || strcmp(json_string_value(v), k->label_vals[i]) != 0)
+			return fail(why, len, "pod label '%.60s' is %s%.60s%s, not '%.60s'",
+				    k->label_keys[i], json_is_string(v) ? "'" : "",
+				    json_is_string(v) ? json_string_value(v) : "absent",
+				    json_is_string(v) ? "'" : "", k->label_vals[i]);
+	}
+	return true;
+}
+
+/* s (as the pod spec wrote it, already upper-cased without CAP_) in list? */
+static bool allowed(const json_t *list, const char *s, bool caps)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(list, i, v) {
+		const char *a = json_string_value(v);
+		if (caps && strncasecmp(a, "CAP_", 4) == 0)
+			a += 4;
+		if (caps ? strcasecmp(a, s) == 0 : strcmp(a, s) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The first entry of have not in allow, or NULL. */
+static const char *first_not_allowed(const json_t *allow, const json_t *have, bool caps)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(have, i, v)
+		if (!allowed(allow, json_string_value(v), caps))
+			return json_string_value(v);
+	return NULL;
+}
+
+static bool match_k8s_posture(const struct policy_k8s *k, const struct k8s_meta *m, char *why,
+			      size_t len)
+{
+	const char *x;
+
+	if (k->req_unprivileged && m->privileged)
+		return fail(why, len, "container is privileged (require k8s.privileged: false)");
+	if (k->req_no_escalation && m->allow_privilege_escalation)
+		return fail(why, len, "container may escalate privileges (allowPrivilegeEscalation "
+			    "not false; require k8s.allow_privilege_escalation: false)");
+	if (k->req_nonroot && m->root)
+		return fail(why, len, "container may run as root (no non-zero runAsUser, no "
+			    "runAsNonRoot; require k8s.root: false)");
+	if ((k->req_no_host_pid && m->host_pid) || (k->req_no_host_network && m->host_network) ||
+	    (k->req_no_host_ipc && m->host_ipc))
+		return fail(why, len, "pod shares the host's %s namespace (require k8s.host_%s: "
+			    "false)", m->host_pid ? "pid" : m->host_network ? "network" : "ipc",
+			    m->host_pid ? "pid" : m->host_network ? "network" : "ipc");
+	if (k->caps_allowed && (x = first_not_allowed(k->caps_allowed, m->caps_add, true)))
+		return fail(why, len, "container adds capability %.40s (not in require "
+			    "k8s.capabilities)", x);
+	if (k->host_paths_allowed && (x = first_not_allowed(k->host_paths_allowed, m->host_paths,
+							     false)))
+		return fail(why, len, "pod has hostPath volume '%.120s' (not in require "
+			    "k8s.host_paths)", x);
+	return true;
+}
+
+static bool match_k8s(const struct policy_k8s *k, const struct policy_identity *id, char *why,
+		      size_t len)
+{
+	if (!id->k8s && !id->peer->cg.pod_uid[0])
+		return fail(why, len, "needs pod metadata; caller is not in a Kubernetes pod");
+	if (!id->k8s)
+		return fail(why, len, "needs pod metadata: %s",
+			    id->meta_err ? id->meta_err : "no --kubelet configured");
+	return match_k8s_selectors(k, id->k8s, why, len) &&
+	       match_k8s_posture(k, id->k8s, why, len);
+}
+
 static bool rule_match(const struct policy *p, const struct policy_rule *r,
 		       const struct policy_identity *id, char *why, size_t len)
 {
@@ -800,6 +1034,8 @@ static bool rule_match(const struct policy *p, const struct policy_rule *r,
 		if (!match_meta(r, id->meta, why, len) || !match_posture(p, r, id, why, len))
 			return false;
 	}
+	if (r->k8s && !match_k8s(r->k8s, id, why, len))
+		return false;
 	snprintf(why, len, "matched");
 	return true;
 }
@@ -859,6 +1095,9 @@ void policy_describe(const struct policy_identity *id, char *buf, size_t len)
 
 	if (pe->cg.runtime == RT_HOST)
 		snprintf(buf, len, "host process pid %d uid %u", (int)pe->pid, (unsigned)pe->uid);
+	else if (id->k8s)
+		snprintf(buf, len, "pod %.63s/%.80s container %.63s", id->k8s->namespace,
+			 id->k8s->pod_name, id->k8s->container_name);
 	else if (id->meta && id->meta->name[0])
 		snprintf(buf, len, "%s container %.*s", runtime_name(pe->cg.runtime),
 			 CUT(id->meta->name, 120));

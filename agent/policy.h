@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "kubelet.h"
 #include "peer.h"
 
 #define POLICY_MAX_BYTES (1u << 20) /* policy file */
@@ -28,6 +29,8 @@ struct policy_grant {
 	char file[256];
 	uint16_t mode;
 };
+
+struct policy_k8s; /* match.k8s + require.k8s (policy.c) */
 
 struct policy_rule {
 	const char *name;
@@ -50,6 +53,7 @@ struct policy_rule {
 	uint64_t caps_allowed;    /* bit = index in policy_cap_names */
 	struct policy_grant *grants;
 	size_t n_grants;
+	struct policy_k8s *k8s; /* NULL: no Kubernetes selector or requirement */
 };
 
 struct policy {
@@ -64,11 +68,13 @@ struct policy {
 };
 
 /* Who asks. meta is NULL when not in a container or when no metadata could
- * be had; meta_err then says why (e.g. "engine unreachable: ..."), or NULL. */
+ * be had; meta_err then says why (e.g. "engine unreachable: ..."), or NULL.
+ * k8s is the kubelet's word on a pod's container, or NULL. */
 struct policy_identity {
 	const struct peer *peer;
 	const struct container_meta *meta;
 	const char *meta_err;
+	const struct k8s_meta *k8s;
 };
 
 struct policy_rule_result {

@@ -10,7 +10,7 @@ PKGS=(
   musl-tools clang libclang-rt-14-dev valgrind
   podman runc docker.io uidmap
   etcd-server etcd-client
-  tini dumb-init gnuplot-nox openssl
+  tini dumb-init gnuplot-nox openssl python3 python3-yaml
   util-linux iproute2 procps psmisc file binutils curl tar
   docker-compose lintian dpkg-dev python3
 )

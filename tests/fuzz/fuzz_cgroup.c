@@ -3,7 +3,8 @@
  * about a possibly hostile process whose cgroup names it may choose, e.g. in
  * a delegated subtree). The buffer is exact-size and not NUL-terminated.
  * Properties: a success names a known runtime with a 64-hex id (empty only
- * for the host), a bounded path, and parsing is deterministic. */
+ * for the host), a bounded path, a pod uid only for kubepods layouts and
+ * without '_', and parsing is deterministic. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,12 @@ static void check_identity(const struct cg_identity *c)
 	default:
 		FUZZ_CHECK(!"unknown runtime");
 	}
+	/* a pod uid only for the kubepods layouts, in the API's spelling */
+	size_t pl = strnlen(c->pod_uid, sizeof c->pod_uid);
+	FUZZ_CHECK(pl < sizeof c->pod_uid);
+	if (pl)
+		FUZZ_CHECK((c->runtime == RT_CONTAINERD || c->runtime == RT_CRIO) &&
+			   strspn(c->pod_uid, "0123456789abcdef-") == pl);
 	enum kh_runtime back;
 	FUZZ_CHECK(runtime_from_name(runtime_name(c->runtime), &back) == 0);
 	FUZZ_CHECK(back == c->runtime);
@@ -51,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		check_identity(&a);
 		FUZZ_CHECK(cgroup_parse(buf, size, &b) == 0);
-		FUZZ_CHECK(a.runtime == b.runtime && !strcmp(a.id, b.id) && !strcmp(a.path, b.path));
+		FUZZ_CHECK(a.runtime == b.runtime && !strcmp(a.id, b.id) && !strcmp(a.path, b.path) &&
+			   !strcmp(a.pod_uid, b.pod_uid));
 	}
 	free(buf);
 	return 0;

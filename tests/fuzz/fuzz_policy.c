@@ -60,12 +60,38 @@ static void eval_one(const struct policy *p, const struct policy_identity *id)
 	policy_eval_free(e);
 }
 
+/* A pod's container, as kubelet_find would describe it (match.k8s and
+ * require.k8s), and the same caller with no kubelet answer. */
+static void eval_k8s(const struct policy *p, struct peer *ctr)
+{
+	struct k8s_meta k = { .privileged = false, .allow_privilege_escalation = true,
+			      .root = false, .has_run_as_user = true, .run_as_user = 1000,
+			      .host_network = true };
+	struct policy_identity id = { ctr, NULL, NULL, &k };
+
+	ctr->cg.runtime = RT_CONTAINERD;
+	strcpy(ctr->cg.pod_uid, "6b1e9c3a-0f4d-4c2e-9a8b-1d2e3f4a5b6c");
+	strcpy(k.namespace, "payments");
+	strcpy(k.pod_name, "api-7d9f8c6b5-x2x4z");
+	strcpy(k.service_account, "api");
+	strcpy(k.container_name, "api");
+	strcpy(k.image, "registry.example.com/payments/api:1.4.2");
+	k.labels = json_pack("{s:s}", "app", "api");
+	k.caps_add = json_pack("[s]", "NET_BIND_SERVICE");
+	k.host_paths = json_pack("[s]", "/run/keyhole");
+	FUZZ_CHECK(k.labels && k.caps_add && k.host_paths);
+	eval_one(p, &id);
+	id = (struct policy_identity){ ctr, NULL, "kubelet unreachable: test", NULL };
+	eval_one(p, &id);
+	k8s_meta_clear(&k);
+}
+
 static void eval_all(const struct policy *p)
 {
 	struct peer host = { .pid = 42, .uid = 0, .gid = 0, .pidfd = -1 };
 	struct peer ctr = { .pid = 4242, .uid = 1000, .gid = 1000, .pidfd = -1 };
 	struct container_meta meta;
-	struct policy_identity id = { &host, NULL, NULL };
+	struct policy_identity id = { &host, NULL, NULL, NULL };
 
 	eval_one(p, &id);
 	ctr.cg.runtime = RT_DOCKER;
@@ -81,7 +107,7 @@ static void eval_all(const struct policy *p)
 	meta.running = true;
 	meta.labels = json_pack("{s:s, s:s}", "team", "payments", "keyhole.role", "api");
 	FUZZ_CHECK(meta.labels);
-	id = (struct policy_identity){ &ctr, &meta, NULL };
+	id = (struct policy_identity){ &ctr, &meta, NULL, NULL };
 	eval_one(p, &id);
 	/* the same container, privileged in effect, entered as uid 0 */
 	meta.cap_add = json_pack("[s, s]", "NET_BIND_SERVICE", "SYS_ADMIN");
@@ -91,11 +117,12 @@ static void eval_all(const struct policy *p)
 	meta.n_devices = 1;
 	ctr.uid = 0;
 	eval_one(p, &id);
-	id = (struct policy_identity){ &ctr, NULL, "engine unreachable: test" };
+	id = (struct policy_identity){ &ctr, NULL, "engine unreachable: test", NULL };
 	eval_one(p, &id);
 	json_decref(meta.labels);
 	json_decref(meta.cap_add);
 	json_decref(meta.binds);
+	eval_k8s(p, &ctr);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -28,7 +28,7 @@ START_TEST(format_container_release)
 {
 	struct peer pe = { .pid = 77, .uid = 1000, .gid = 100, .pidfd = -1 };
 	struct container_meta m = { .name = "web\n{\"decision\":\"release\"}", .image = "img:1" };
-	struct policy_identity id = { &pe, &m, NULL };
+	struct policy_identity id = { &pe, &m, NULL, NULL };
 	struct audit_event ev = { &id, "rule-a", "db/pass", 3, AUDIT_RELEASE, NULL };
 	struct timespec ts = { 1700000000, 123456789 };
 	char *s;
@@ -87,7 +87,7 @@ START_TEST(write_appends_0600)
 {
 	char dir[] = "/tmp/check_audit.XXXXXX", path[64], buf[4096];
 	struct peer pe = { .pid = 1, .pidfd = -1 };
-	struct policy_identity id = { &pe, NULL, NULL };
+	struct policy_identity id = { &pe, NULL, NULL, NULL };
 	struct audit_event ev = { &id, "r", "s", 1, AUDIT_DENY, "not in store" };
 	struct audit *a = NULL;
 	struct stat st;
@@ -140,7 +140,7 @@ START_TEST(refusals_aggregated)
 {
 	char dir[] = "/tmp/check_audit.XXXXXX", path[64], cmd[96];
 	struct peer flood = { .pid = 7, .uid = 65534, .pidfd = -1 }, root = { .pid = 8, .pidfd = -1 };
-	struct policy_identity fid = { &flood, NULL, NULL }, rid = { &root, NULL, NULL };
+	struct policy_identity fid = { &flood, NULL, NULL, NULL }, rid = { &root, NULL, NULL, NULL };
 	struct audit_event refuse = { &fid, NULL, NULL, 0, AUDIT_REFUSE, "rate limited" };
 	struct audit_event deny = { &fid, NULL, "x", 0, AUDIT_DENY, "no rule" };
 	struct audit_event rel = { &rid, "r", "s", 1, AUDIT_RELEASE, NULL };

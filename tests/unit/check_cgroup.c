@@ -16,6 +16,7 @@
 #define UPPER "3F4E5D6C7B8A99887766554433221100FFEEDDCCBBAA00112233445566778899"
 #define POD "pod6b1e9c3a-0f4d-4c2e-9a8b-1d2e3f4a5b6c"
 #define PODS "pod6b1e9c3a_0f4d_4c2e_9a8b_1d2e3f4a5b6c"
+#define UID "6b1e9c3a-0f4d-4c2e-9a8b-1d2e3f4a5b6c"
 
 struct row {
 	const char *name;
@@ -157,6 +158,51 @@ START_TEST(test_table)
 }
 END_TEST
 
+/* The pod uid of kubepods layouts, normalised to the API's spelling. */
+static const struct {
+	const char *name, *in, *pod;
+} pod_rows[] = {
+	{ "systemd burstable: '_' back to '-'", "0::/kubepods.slice/kubepods-burstable.slice/"
+	  "kubepods-burstable-" PODS ".slice/cri-containerd-" ID ".scope\n", UID },
+	{ "systemd guaranteed", "0::/kubepods.slice/kubepods-" PODS ".slice/cri-containerd-" ID
+	  ".scope\n", UID },
+	{ "systemd besteffort crio", "0::/kubepods.slice/kubepods-besteffort.slice/"
+	  "kubepods-besteffort-" PODS ".slice/crio-" ID ".scope\n", UID },
+	{ "cgroupfs burstable", "0::/kubepods/burstable/" POD "/" ID "\n", UID },
+	{ "cgroupfs guaranteed, v1 + v2", "4:memory:/kubepods/" POD "/" ID "\n0::/kubepods/" POD
+	  "/" ID "\n", UID },
+	{ "static pod (hash uid)", "0::/kubepods/besteffort/pod0123456789abcdef0123456789abcdef/"
+	  ID "\n", "0123456789abcdef0123456789abcdef" },
+	{ "docker has none", "0::/docker/" ID "\n", "" },
+	{ "podman has none", "0::/machine.slice/libpod-" ID ".scope\n", "" },
+	{ "pod cgroup itself (host) has none", "0::/kubepods/burstable/" POD "\n", "" },
+	{ "crio conmon (host) has none", "0::/kubepods.slice/kubepods-" PODS
+	  ".slice/crio-conmon-" ID ".scope\n", "" },
+	{ "host has none", "0::/user.slice\n", "" },
+};
+
+START_TEST(test_pod_uid)
+{
+	struct cg_identity id;
+	const char *in = pod_rows[_i].in;
+
+	ck_assert_int_eq(cgroup_parse(in, strlen(in), &id), 0);
+	ck_assert_msg(strcmp(id.pod_uid, pod_rows[_i].pod) == 0, "%s: pod uid '%s', want '%s'",
+		      pod_rows[_i].name, id.pod_uid, pod_rows[_i].pod);
+}
+END_TEST
+
+/* Lines that name one container but two pods disagree: refused. */
+START_TEST(test_pod_uid_disagree)
+{
+	static const char in[] = "4:memory:/kubepods/" POD "/" ID "\n"
+				 "0::/kubepods/pod0d4f7e2a-93b1-4a8e-b6c5-2f1e0a9d8c7b/" ID "\n";
+	struct cg_identity id;
+
+	ck_assert_int_eq(cgroup_parse(in, sizeof(in) - 1, &id), -EBADMSG);
+}
+END_TEST
+
 START_TEST(test_embedded_nul)
 {
 	static const char in[] = "0::/docker/" ID "\0\n";
@@ -256,6 +302,8 @@ static Suite *cgroup_suite(void)
 	TCase *tc = tcase_create("parse");
 
 	tcase_add_loop_test(tc, test_table, 0, (int)(sizeof(rows) / sizeof(rows[0])));
+	tcase_add_loop_test(tc, test_pod_uid, 0, (int)(sizeof(pod_rows) / sizeof(pod_rows[0])));
+	tcase_add_test(tc, test_pod_uid_disagree);
 	tcase_add_test(tc, test_embedded_nul);
 	tcase_add_test(tc, test_caps);
 	tcase_add_test(tc, test_deep_path);

@@ -220,7 +220,7 @@ static void id_host(uid_t uid)
 	PE.gid = uid;
 	PE.pidfd = -1;
 	snprintf(PE.cg.path, sizeof(PE.cg.path), "/user.slice/session-1.scope");
-	ID = (struct policy_identity){ &PE, NULL, NULL };
+	ID = (struct policy_identity){ &PE, NULL, NULL, NULL };
 }
 
 static void id_podman(bool with_meta)
