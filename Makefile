@@ -107,7 +107,7 @@ STATIC_BINS = $(patsubst tests/static/%.c,$(B)/static/%,$(STATIC_SRC))
 BENCH_BINS = $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test check check-asan check-valgrind analyze fuzz fuzz-build bench bench-containers \
-	stress demo install uninstall deb clean unit tests-build image
+	stress demo install uninstall deb clean unit tests-build image format format-check
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -294,6 +294,12 @@ uninstall:
 
 deb: $(BINS)
 	@bash scripts/mkdeb.sh $(B) $(B)
+
+# The tree is formatted with .clang-format; CI fails on a file that is not.
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+format-check:
+	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') && echo "format: clean"
 
 clean:
 	rm -rf build build-asan build-analyze

@@ -67,22 +67,23 @@ static json_t *do_status(struct agent *a)
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if (inf[i].err)
 			json_array_append_new(refused, json_pack("{s:s, s:s}", "name", inf[i].name,
-								  "error", ks_strerror(inf[i].err)));
+								 "error", ks_strerror(inf[i].err)));
 	free(inf);
 	o = json_pack("{s:b, s:s, s:I, s:o, s:I, s:I, s:s, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:I}",
-			 "ok", 1, "version", KH_VERSION,
-			 "uptime", (json_int_t)(time(NULL) - a->started), "secrets",
-			 r < 0 ? json_null() : json_integer((json_int_t)n), "connections",
-			 (json_int_t)a->cs.n - 1, "watchers", (json_int_t)a->cs.n_watchers,
-			 "policy_digest", a->pol->digest, "policy_rules", (json_int_t)a->pol->n_rules,
-			 "engine", a->eng ? json_string(engine_url(a->eng)) : json_null(),
-			 "engine_reachable", a->eng ? json_boolean(a->idf.engine_ok) : json_null(),
-			 "requests", (json_int_t)a->requests, "released", (json_int_t)a->rel.released,
-			 "denied", (json_int_t)a->rel.denied, "store_error",
-			 a->store_err ? json_string(ks_strerror(a->store_err)) : json_null(),
-			 "store_error_since", (json_int_t)a->store_err_since);
+		      "ok", 1, "version", KH_VERSION, "uptime",
+		      (json_int_t)(time(NULL) - a->started), "secrets",
+		      r < 0 ? json_null() : json_integer((json_int_t)n), "connections",
+		      (json_int_t)a->cs.n - 1, "watchers", (json_int_t)a->cs.n_watchers,
+		      "policy_digest", a->pol->digest, "policy_rules", (json_int_t)a->pol->n_rules,
+		      "engine", a->eng ? json_string(engine_url(a->eng)) : json_null(),
+		      "engine_reachable", a->eng ? json_boolean(a->idf.engine_ok) : json_null(),
+		      "requests", (json_int_t)a->requests, "released", (json_int_t)a->rel.released,
+		      "denied", (json_int_t)a->rel.denied, "store_error",
+		      a->store_err ? json_string(ks_strerror(a->store_err)) : json_null(),
+		      "store_error_since", (json_int_t)a->store_err_since);
 	if (o && a->audit) {
-		json_object_set_new(o, "audit_free_mb", json_integer((json_int_t)(a->audit_free >> 20)));
+		json_object_set_new(o, "audit_free_mb",
+				    json_integer((json_int_t)(a->audit_free >> 20)));
 		json_object_set_new(o, "audit_space_low", json_boolean(a->audit_low));
 	}
 	if (o && refused)
@@ -159,17 +160,17 @@ static json_t *identity_json(const struct conn *c)
 			      c->peer.cg.id[0] ? c->peer.cg.id : NULL, "cgroup", c->peer.cg.path);
 
 	if (o && m) {
-		json_t *x = json_pack("{s:s, s:s, s:s, s:O?, s:b, s:s, s:b}", "name", m->name,
-				      "image", m->image, "image_id", m->image_id, "labels",
-				      m->labels, "privileged", m->privileged, "user", m->user,
-				      "root", m->root);
-		json_t *p = json_pack("{s:O?, s:O?, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i}",
-				      "cap_add", m->cap_add, "binds", m->binds, "host_pid",
-				      m->host_pid, "host_ipc", m->host_ipc, "host_net", m->host_net,
-				      "host_userns", m->host_userns, "seccomp_unconfined",
-				      m->seccomp_unconfined, "apparmor_unconfined",
-				      m->apparmor_unconfined, "paths_unmasked", m->paths_unmasked,
-				      "devices", (int)m->n_devices);
+		json_t *x =
+			json_pack("{s:s, s:s, s:s, s:O?, s:b, s:s, s:b}", "name", m->name, "image",
+				  m->image, "image_id", m->image_id, "labels", m->labels,
+				  "privileged", m->privileged, "user", m->user, "root", m->root);
+		json_t *p =
+			json_pack("{s:O?, s:O?, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i}", "cap_add",
+				  m->cap_add, "binds", m->binds, "host_pid", m->host_pid,
+				  "host_ipc", m->host_ipc, "host_net", m->host_net, "host_userns",
+				  m->host_userns, "seccomp_unconfined", m->seccomp_unconfined,
+				  "apparmor_unconfined", m->apparmor_unconfined, "paths_unmasked",
+				  m->paths_unmasked, "devices", (int)m->n_devices);
 		json_object_update(o, x);
 		json_object_update(o, p);
 		json_decref(x);
@@ -197,9 +198,9 @@ static json_t *explain_json(struct agent *a, const struct conn *c)
 		return err_reply("out of memory");
 	}
 	for (size_t i = 0; i < ev->n_rules; i++)
-		json_array_append_new(rules, json_pack("{s:s, s:b, s:s}", "rule",
-						       ev->rules[i].rule->name, "matched",
-						       ev->rules[i].matched, "why", ev->rules[i].why));
+		json_array_append_new(
+			rules, json_pack("{s:s, s:b, s:s}", "rule", ev->rules[i].rule->name,
+					 "matched", ev->rules[i].matched, "why", ev->rules[i].why));
 	(void)ks_list(a->ks, &inf, &ninf);
 	for (size_t i = 0; i < ev->n_grants; i++) {
 		const struct policy_grant *g = ev->grants[i].grant;
@@ -210,9 +211,9 @@ static json_t *explain_json(struct agent *a, const struct conn *c)
 				v = inf[k].version;
 		snprintf(mode, sizeof(mode), "%04o", (unsigned)g->mode);
 		json_array_append_new(rel, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "secret",
-						     g->secret, "file", g->file, "mode", mode, "rule",
-						     ev->grants[i].rule->name, "in_store", v != 0,
-						     "version", (json_int_t)v));
+						     g->secret, "file", g->file, "mode", mode,
+						     "rule", ev->grants[i].rule->name, "in_store",
+						     v != 0, "version", (json_int_t)v));
 	}
 	free(inf);
 	policy_eval_free(ev);
@@ -229,7 +230,8 @@ static json_t *do_explain(struct agent *a, json_t *rq)
 
 	if (json_is_integer(jp) && json_integer_value(jp) > 0 && json_integer_value(jp) < (1 << 22))
 		pid = (pid_t)json_integer_value(jp);
-	else if (json_is_string(jc) && json_string_length(jc) >= 12 && json_string_length(jc) <= 64) {
+	else if (json_is_string(jc) && json_string_length(jc) >= 12 &&
+		 json_string_length(jc) <= 64) {
 		struct container_meta m;
 		if (a->eng_admin && engine_inspect(a->eng_admin, json_string_value(jc), &m) == 0) {
 			pid = m.pid;
@@ -252,7 +254,8 @@ static json_t *do_explain(struct agent *a, json_t *rq)
 	if (c.peer.cg.runtime != RT_HOST && a->kube && c.peer.cg.pod_uid[0]) {
 		if (identify_pod(a->kube, &c) < 0)
 			return err_reply(c.meta_err);
-	} else if (c.peer.cg.runtime != RT_HOST && a->eng && identify_now(&a->idf, a->eng_admin, &c) < 0) {
+	} else if (c.peer.cg.runtime != RT_HOST && a->eng &&
+		   identify_now(&a->idf, a->eng_admin, &c) < 0) {
 		return err_reply(c.meta_err[0] ? c.meta_err : "process is not its container's");
 	}
 	out = explain_json(a, &c);

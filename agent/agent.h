@@ -29,8 +29,8 @@
 #define AGENT_DEFAULT_MAX_CONNS 4096u
 #define AGENT_DEFAULT_RATE 100u /* new connections/s per identity */
 #define AGENT_DEFAULT_BURST 200u
-#define AGENT_DEFAULT_WRITE_TIMEOUT_S 10u /* a reply must drain this fast */
-#define AGENT_DEFAULT_MAX_OUTPUT_MB 32u   /* output queued for all clients */
+#define AGENT_DEFAULT_WRITE_TIMEOUT_S 10u   /* a reply must drain this fast */
+#define AGENT_DEFAULT_MAX_OUTPUT_MB 32u	    /* output queued for all clients */
 #define AGENT_AUDIT_LOW_BYTES (64ull << 20) /* warn below this free, or 5 % */
 #define AGENT_SPACE_CHECK_MS 30000u
 
@@ -54,22 +54,22 @@ struct agent {
 	struct ks_store *ks;
 	struct policy *pol;
 	struct audit *audit;
-	struct engine *eng;       /* the lookup thread's client (through idf) */
+	struct engine *eng;	  /* the lookup thread's client (through idf) */
 	struct engine *eng_admin; /* explain's own client, on the loop thread */
 	struct identify idf;
-	struct kubelet *kube;     /* pod metadata (blocking lookups: see identify.c) */
+	struct kubelet *kube; /* pod metadata (blocking lookups: see identify.c) */
 	struct rl_table *rl;
 	struct conn_set cs;
 	struct release rel;
 	struct proto_request req; /* the one decoded request (16 KiB): one thread */
 	time_t started;
 	uint64_t requests;
-	int store_err;        /* last store reload failed with this -errno (0 = fresh) */
+	int store_err; /* last store reload failed with this -errno (0 = fresh) */
 	time_t store_err_since;
-	const char *resync;   /* set: watchers are resynced after this batch (why) */
-	bool audit_pending;   /* aggregated audit counts wait for their summary */
-	bool audit_low;       /* little free space under the audit log */
-	uint64_t audit_free;  /* bytes free there at the last check */
+	const char *resync;  /* set: watchers are resynced after this batch (why) */
+	bool audit_pending;  /* aggregated audit counts wait for their summary */
+	bool audit_low;	     /* little free space under the audit log */
+	uint64_t audit_free; /* bytes free there at the last check */
 	uint64_t next_space_ms;
 	bool stop;
 };

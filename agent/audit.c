@@ -23,9 +23,9 @@
 struct hush {
 	char key[96];
 	uint64_t start_ms;
-	unsigned refused, denied;       /* seen in the window */
-	unsigned n_refused, n_denied;   /* of which not written */
-	char first[128];                /* the first reason not written */
+	unsigned refused, denied;     /* seen in the window */
+	unsigned n_refused, n_denied; /* of which not written */
+	char first[128];	      /* the first reason not written */
 };
 
 struct audit {
@@ -135,8 +135,8 @@ char *audit_format(const struct audit_event *ev, const struct timespec *ts)
 	add_identity(o, ev->id);
 	set_str(o, "rule", ev->rule);
 	set_str(o, "secret", ev->secret);
-	json_object_set_new(o, "version", ev->version ? json_integer((json_int_t)ev->version)
-						      : json_null());
+	json_object_set_new(o, "version",
+			    ev->version ? json_integer((json_int_t)ev->version) : json_null());
 	set_str(o, "decision", audit_decision_name(ev->decision));
 	set_str(o, "reason", ev->reason);
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -192,7 +192,8 @@ static uint32_t hash(const char *s)
 
 static bool idle(const struct hush *e, uint64_t now)
 {
-	return !e->key[0] || (now - e->start_ms >= AUDIT_WINDOW_MS && !(e->n_refused + e->n_denied));
+	return !e->key[0] ||
+	       (now - e->start_ms >= AUDIT_WINDOW_MS && !(e->n_refused + e->n_denied));
 }
 
 /* The identity's slot (an idle one is recycled). When every probed slot is
@@ -224,8 +225,10 @@ static int summarise(struct audit *a, struct hush *e)
 	char why[PROTO_MAX_REASON + 1];
 	struct audit_event ev = { .decision = AUDIT_SUMMARY, .reason = why };
 
-	snprintf(why, sizeof(why), "%s: %u refusals and %u denials in %u s not written one by one "
-		 "(first: %s)", e->key, e->n_refused, e->n_denied, AUDIT_WINDOW_MS / 1000, e->first);
+	snprintf(why, sizeof(why),
+		 "%s: %u refusals and %u denials in %u s not written one by one "
+		 "(first: %s)",
+		 e->key, e->n_refused, e->n_denied, AUDIT_WINDOW_MS / 1000, e->first);
 	return write_line(a, &ev);
 }
 
@@ -262,7 +265,8 @@ static bool hush_admit(struct audit *a, const struct audit_event *ev, uint64_t n
 
 int audit_write_at(struct audit *a, const struct audit_event *ev, uint64_t mono_ms)
 {
-	if ((ev->decision == AUDIT_REFUSE || ev->decision == AUDIT_DENY) && !hush_admit(a, ev, mono_ms))
+	if ((ev->decision == AUDIT_REFUSE || ev->decision == AUDIT_DENY) &&
+	    !hush_admit(a, ev, mono_ms))
 		return 0;
 	return write_line(a, ev);
 }

@@ -20,19 +20,19 @@ enum audit_decision {
 	AUDIT_STORE,   /* store became unreachable/unreadable, or recovered */
 	AUDIT_SUMMARY, /* refusals/denials not written one by one (see below) */
 	/* Changes made with the keyhole CLI (reason: "by uid N"): */
-	AUDIT_PUT,     /* new secret, version 1 */
-	AUDIT_ROTATE,  /* new version */
-	AUDIT_RM,      /* secret and its versions deleted */
-	AUDIT_RELOAD,  /* policy reloaded (reason names the digest) */
+	AUDIT_PUT,    /* new secret, version 1 */
+	AUDIT_ROTATE, /* new version */
+	AUDIT_RM,     /* secret and its versions deleted */
+	AUDIT_RELOAD, /* policy reloaded (reason names the digest) */
 };
 
 struct audit_event {
 	const struct policy_identity *id; /* may be NULL (attestation failed) */
-	const char *rule;                 /* or NULL */
-	const char *secret;               /* or NULL */
-	uint64_t version;                 /* 0 = none */
+	const char *rule;		  /* or NULL */
+	const char *secret;		  /* or NULL */
+	uint64_t version;		  /* 0 = none */
 	enum audit_decision decision;
-	const char *reason;               /* or NULL */
+	const char *reason; /* or NULL */
 };
 
 struct audit;

@@ -69,8 +69,8 @@ static bool is_pod_uid(const char *p, size_t n)
 	if (n == 0 || n > CG_POD_UID_LEN)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
-		      p[i] == '-' || p[i] == '_'))
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') || p[i] == '-' ||
+		      p[i] == '_'))
 			return false;
 	return true;
 }
@@ -166,8 +166,7 @@ static bool match_kube_cgroupfs(const struct seg *sg, size_t n, enum kh_runtime 
 /* The layouts, anchored at segment 0. Anything below the matched container
  * cgroup (init.scope, a nested engine's cgroups) belongs to that container:
  * only host root or the container itself can create cgroups there. */
-static bool match_layout(const struct seg *sg, size_t n, enum kh_runtime *rt, char *id,
-			 char *pod)
+static bool match_layout(const struct seg *sg, size_t n, enum kh_runtime *rt, char *id, char *pod)
 {
 	if (n >= 2 && seg_is(&sg[0], "docker") && is_id(sg[1].p, sg[1].n)) {
 		memcpy(id, sg[1].p, CG_ID_LEN);

@@ -14,10 +14,10 @@
 #define CG_POD_UID_LEN 64u /* a kubelet pod uid: a UUID, or a 32-hex static-pod hash */
 
 enum kh_runtime {
-	RT_HOST = 0,    /* not in a container */
+	RT_HOST = 0, /* not in a container */
 	RT_DOCKER,
 	RT_PODMAN,
-	RT_CONTAINERD,  /* containerd / CRI */
+	RT_CONTAINERD, /* containerd / CRI */
 	RT_CRIO,
 };
 

@@ -63,7 +63,8 @@ static int parse_line(const char *s, const char *e, struct config_entry *ret, un
 		;
 	kl = (size_t)(s - k);
 	if (kl == 0 || (s < e && !is_space(*s) && *s != '='))
-		return fail(err, errlen, line, "expected `key value` (keys are lower-case "
+		return fail(err, errlen, line,
+			    "expected `key value` (keys are lower-case "
 			    "option names such as engine, audit-log)");
 	if (kl > CONFIG_MAX_KEY)
 		return fail(err, errlen, line, "key longer than %u bytes", CONFIG_MAX_KEY);
@@ -108,8 +109,7 @@ int config_parse(const char *text, size_t len, struct config **ret, char *err, s
 		return fail(err, errlen, 0, "file larger than %u bytes", CONFIG_MAX_BYTES);
 	if (memchr(text, '\0', len))
 		return fail(err, errlen, 0, "file holds a NUL byte");
-	if (!(c = calloc(1, sizeof(*c))) ||
-	    !(c->v = calloc(CONFIG_MAX_ENTRIES, sizeof(*c->v)))) {
+	if (!(c = calloc(1, sizeof(*c))) || !(c->v = calloc(CONFIG_MAX_ENTRIES, sizeof(*c->v)))) {
 		free(c);
 		return -ENOMEM;
 	}

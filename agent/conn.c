@@ -280,7 +280,8 @@ int conn_reserve(struct conn_set *cs, struct conn *c, size_t need, uint8_t **ret
 		uint8_t *n;
 		while (cap < c->wlen + need)
 			cap *= 2;
-		if (cs->out_max && cap > CONN_POOL_BUF && cs->out_bytes - c->wcap + cap > cs->out_max)
+		if (cs->out_max && cap > CONN_POOL_BUF &&
+		    cs->out_bytes - c->wcap + cap > cs->out_max)
 			return -EBUSY;
 		n = buf_get(cs, cap);
 		if (!n)

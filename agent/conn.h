@@ -23,7 +23,7 @@
 
 #define CONN_READ_TIMEOUT_MS 5000u /* a request must arrive this fast */
 #define CONN_MAX_WBUF (8u << 20)   /* pending output per connection */
-#define CONN_POOL_BUF 4096u        /* recycled output buffer size */
+#define CONN_POOL_BUF 4096u	   /* recycled output buffer size */
 #define CONN_POOL_MAX 128u
 
 enum conn_kind { CONN_AGENT, CONN_ADMIN };
@@ -41,9 +41,9 @@ struct conn {
 	int fd;
 	enum conn_kind kind;
 	bool pending, watching, closing, dead;
-	bool identifying;     /* paused while the engine is asked about it */
+	bool identifying; /* paused while the engine is asked about it */
 	unsigned char id_tries;
-	bool out_armed; /* EPOLLOUT currently requested */
+	bool out_armed;	       /* EPOLLOUT currently requested */
 	uint64_t deadline_ms;  /* pending: the request must arrive by then */
 	uint64_t wdeadline_ms; /* output waiting: it must drain by then (0 = none) */
 	struct peer peer;
@@ -69,11 +69,11 @@ struct conn_set {
 	int epfd;
 	struct conn *head;
 	struct conn *phead, *ptail; /* pending FIFO */
-	struct conn *graveyard;     /* closed, freed by conn_bury */
+	struct conn *graveyard;	    /* closed, freed by conn_bury */
 	unsigned n, n_watchers;
-	unsigned n_stalled;	    /* connections with a write deadline set */
-	size_t out_bytes, out_max;  /* output buffers held by all; cap (0 = none) */
-	uint64_t write_timeout_ms;  /* queued output must drain this fast */
+	unsigned n_stalled;	      /* connections with a write deadline set */
+	size_t out_bytes, out_max;    /* output buffers held by all; cap (0 = none) */
+	uint64_t write_timeout_ms;    /* queued output must drain this fast */
 	uint8_t *pool[CONN_POOL_MAX]; /* wiped CONN_POOL_BUF sodium buffers */
 	size_t pool_n;
 };

@@ -6,8 +6,8 @@
 #ifndef KH_DEFAULTS_H
 #define KH_DEFAULTS_H
 
-#define KH_STATE_DIR "/var/lib/keyhole"              /* 0700 */
-#define KH_CONFIG_DIR "/etc/keyhole"                 /* 0755 */
+#define KH_STATE_DIR "/var/lib/keyhole" /* 0700 */
+#define KH_CONFIG_DIR "/etc/keyhole"	/* 0755 */
 #define KH_DEFAULT_STORE KH_STATE_DIR "/store.json"
 #define KH_DEFAULT_KEY_FILE KH_STATE_DIR "/agent.key" /* 0400 */
 #define KH_DEFAULT_POLICY KH_CONFIG_DIR "/policy.json"

@@ -138,7 +138,8 @@ void dispatch_expire(struct agent *a, uint64_t now)
 		conn_pending_remove(&a->cs, c);
 		if (c->identifying) { /* fail closed: the engine did not answer in time */
 			c->identifying = false;
-			refuse(a, c, PROTO_E_DENIED, "container metadata: the engine did not answer in time");
+			refuse(a, c, PROTO_E_DENIED,
+			       "container metadata: the engine did not answer in time");
 		} else {
 			conn_send_error(&a->cs, c, PROTO_E_BADMSG, "request not received in time");
 		}
@@ -281,10 +282,12 @@ void dispatch_readable(struct agent *a, struct conn *c)
 	}
 	conn_pending_remove(&a->cs, c);
 	r = proto_decode_request(c->rbuf + PROTO_HDR, len, &a->req);
-	snprintf(why, sizeof(why), "malformed or unexpected message (type 0x%02x)", c->rbuf[PROTO_HDR]);
+	snprintf(why, sizeof(why), "malformed or unexpected message (type 0x%02x)",
+		 c->rbuf[PROTO_HDR]);
 	conn_wipe_request(c);
 	if (r == -EPROTONOSUPPORT) {
-		conn_send_error(&a->cs, c, PROTO_E_VERSION, "unsupported protocol version (want 1)");
+		conn_send_error(&a->cs, c, PROTO_E_VERSION,
+				"unsupported protocol version (want 1)");
 		return;
 	}
 	if (r < 0) {

@@ -113,7 +113,8 @@ static int http_get(struct engine *e, const char *path, struct bodybuf *b, long 
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ENGINE_TIMEOUT_MS) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ENGINE_CONNECT_TIMEOUT_MS) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ENGINE_MAX_BODY) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ENGINE_MAX_BODY) !=
+		    CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bodybuf_write) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, b) != CURLE_OK)
 		return -ENOMEM;

@@ -12,38 +12,38 @@
 #include <sys/types.h>
 
 #define ENGINE_MAX_BODY (1u << 20) /* cap on one inspect reply */
-#define ENGINE_MAX_CAPS 64u        /* HostConfig.CapAdd entries */
-#define ENGINE_MAX_CAP_NAME 32u    /* bytes of one capability name */
-#define ENGINE_MAX_MOUNTS 256u     /* Mounts[] and HostConfig.Binds entries, each */
-#define ENGINE_MAX_PATH 4096u      /* bytes of one bind source path */
-#define ENGINE_MAX_SECOPTS 64u     /* HostConfig.SecurityOpt entries */
-#define ENGINE_MAX_DEVICES 256u    /* HostConfig.Devices entries */
+#define ENGINE_MAX_CAPS 64u	   /* HostConfig.CapAdd entries */
+#define ENGINE_MAX_CAP_NAME 32u	   /* bytes of one capability name */
+#define ENGINE_MAX_MOUNTS 256u	   /* Mounts[] and HostConfig.Binds entries, each */
+#define ENGINE_MAX_PATH 4096u	   /* bytes of one bind source path */
+#define ENGINE_MAX_SECOPTS 64u	   /* HostConfig.SecurityOpt entries */
+#define ENGINE_MAX_DEVICES 256u	   /* HostConfig.Devices entries */
 
 struct container_meta {
 	char id[65];
-	char name[256];     /* without the leading '/' */
+	char name[256];	    /* without the leading '/' */
 	char image[512];    /* Config.Image, e.g. "localhost/payments:1" */
 	char image_id[160]; /* .Image, e.g. "sha256:..." */
-	json_t *labels;     /* object of string->string; owned (never NULL after parse) */
-	pid_t pid;          /* State.Pid in the agent's pid namespace */
+	json_t *labels;	    /* object of string->string; owned (never NULL after parse) */
+	pid_t pid;	    /* State.Pid in the agent's pid namespace */
 	bool running;
-	bool privileged;    /* HostConfig.Privileged */
-	char user[128];     /* Config.User */
-	bool root;          /* user is empty, "0", "root", "0:*" or "root:*" */
+	bool privileged; /* HostConfig.Privileged */
+	char user[128];	 /* Config.User */
+	bool root;	 /* user is empty, "0", "root", "0:*" or "root:*" */
 	/* Posture (docs/policy.md, require). Missing or null fields read as
 	 * the engine's default: nothing added, private, confined. */
-	json_t *cap_add;    /* HostConfig.CapAdd as upper case without "CAP_"
-			     * ("ALL", "SYS_ADMIN"): array of strings; owned, never
-			     * NULL after parse */
-	json_t *binds;      /* host paths bind-mounted into the container (Mounts[]
-			     * Type "bind" .Source, HostConfig.Binds "SRC:..."),
-			     * lexically cleaned (engine_clean_path): array of
-			     * strings; owned, never NULL after parse */
+	json_t *cap_add; /* HostConfig.CapAdd as upper case without "CAP_"
+			  * ("ALL", "SYS_ADMIN"): array of strings; owned, never
+			  * NULL after parse */
+	json_t *binds;	 /* host paths bind-mounted into the container (Mounts[]
+			  * Type "bind" .Source, HostConfig.Binds "SRC:..."),
+			  * lexically cleaned (engine_clean_path): array of
+			  * strings; owned, never NULL after parse */
 	bool host_pid, host_ipc, host_net, host_userns; /* HostConfig.*Mode "host" */
 	bool seccomp_unconfined;  /* SecurityOpt seccomp=unconfined / seccomp:unconfined */
 	bool apparmor_unconfined; /* SecurityOpt apparmor[=:]unconfined, AppArmorProfile */
-	bool paths_unmasked;      /* HostConfig.MaskedPaths is [] (systempaths=unconfined) */
-	unsigned n_devices;       /* HostConfig.Devices entries (--device) */
+	bool paths_unmasked;	  /* HostConfig.MaskedPaths is [] (systempaths=unconfined) */
+	unsigned n_devices;	  /* HostConfig.Devices entries (--device) */
 };
 
 /* Parse an inspect body. 0, or -EBADMSG (not JSON, wrong types, over caps).

@@ -53,8 +53,10 @@ static int parse_labels(json_t *v, json_t **ret)
 	}
 	if (!json_is_object(v) || json_object_size(v) > ENGINE_MAX_LABELS)
 		return -EBADMSG;
-	json_object_foreach(v, k, val) {
-		if (strlen(k) >= ENGINE_MAX_LABEL_LEN || !json_str_capped(val, ENGINE_MAX_LABEL_LEN))
+	json_object_foreach(v, k, val)
+	{
+		if (strlen(k) >= ENGINE_MAX_LABEL_LEN ||
+		    !json_str_capped(val, ENGINE_MAX_LABEL_LEN))
 			return -EBADMSG;
 	}
 	*ret = json_deep_copy(v);
@@ -165,7 +167,8 @@ static int parse_caps(const json_t *hc, struct container_meta *m)
 
 	if ((r = get_array(hc, "CapAdd", ENGINE_MAX_CAPS, &a)) < 0)
 		return r;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if ((r = norm_cap(v, name)) < 0)
 			return r;
 		if (json_array_append_new(m->cap_add, json_string(name)) < 0)
@@ -200,7 +203,8 @@ static int parse_secopts(const json_t *root, const json_t *hc, struct container_
 
 	if ((r = get_array(hc, "SecurityOpt", ENGINE_MAX_SECOPTS, &a)) < 0)
 		return r;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		const char *s = json_str_capped(v, ENGINE_MAX_BODY);
 		if (!s)
 			return -EBADMSG;
@@ -288,9 +292,7 @@ static int add_bind(struct container_meta *m, const char *src, size_t n)
 	raw[n] = '\0';
 	if (engine_clean_path(raw, clean, sizeof(clean)) < 0)
 		return -EBADMSG;
-	json_array_foreach(m->binds, i, v)
-		if (strcmp(json_string_value(v), clean) == 0)
-			return 0;
+	json_array_foreach(m->binds, i, v) if (strcmp(json_string_value(v), clean) == 0) return 0;
 	return json_array_append_new(m->binds, json_string(clean)) < 0 ? -ENOMEM : 0;
 }
 
@@ -306,7 +308,8 @@ static int parse_binds(const json_t *root, const json_t *hc, struct container_me
 
 	if ((r = get_array(hc, "Binds", ENGINE_MAX_MOUNTS, &a)) < 0)
 		return r;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		const char *s = json_str_capped(v, 3 * ENGINE_MAX_PATH);
 		if (!s)
 			return -EBADMSG;
@@ -315,7 +318,8 @@ static int parse_binds(const json_t *root, const json_t *hc, struct container_me
 	}
 	if ((r = get_array(root, "Mounts", ENGINE_MAX_MOUNTS, &a)) < 0)
 		return r;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		const char *type = json_str_capped(json_object_get(v, "Type"), ENGINE_MAX_MODE_LEN);
 		const char *src;
 		if (!json_is_object(v) || !type)

@@ -70,8 +70,8 @@ static void fail_put(struct identify *ix, const char *id, int rc, uint64_t now)
 
 static void fail_reason(const struct identify_fail *f, struct conn *c)
 {
-	const char *what = f->rc == -ENOENT   ? "container unknown to the engine"
-			   : f->rc == -ESRCH  ? "container not running"
+	const char *what = f->rc == -ENOENT    ? "container unknown to the engine"
+			   : f->rc == -ESRCH   ? "container not running"
 			   : f->rc == -EBADMSG ? "engine reply malformed"
 					       : "engine unreachable";
 
@@ -93,7 +93,8 @@ static int check_caller(struct conn *c)
 	if (strcmp(init_cg.path, c->peer.cg.path) != 0) {
 		snprintf(c->meta_err, sizeof(c->meta_err),
 			 "caller's cgroup is not its container's: a cgroup nested below container "
-			 "%.12s (is it another container started with --cgroup-parent?)", c->peer.cg.id);
+			 "%.12s (is it another container started with --cgroup-parent?)",
+			 c->peer.cg.id);
 		return -EPERM;
 	}
 	if (peer_same_pidns(c->peer.pid, c->meta.pid) != 1) {
@@ -123,7 +124,8 @@ static int from_cache(struct identify *ix, struct conn *c)
 		engine_forget(ix->eng, c->peer.cg.id);
 		if (c->id_tries++ >= 1) {
 			snprintf(c->meta_err, sizeof(c->meta_err),
-				 "peer is not in the pid namespace of container %.12s", c->peer.cg.id);
+				 "peer is not in the pid namespace of container %.12s",
+				 c->peer.cg.id);
 			return -EPERM;
 		}
 		return 1;
@@ -167,8 +169,8 @@ static void take(struct identify *ix, struct lookup_result *res, uint64_t now)
 {
 	if (res->rc == 0 && (!res->meta.running || res->meta.pid <= 0))
 		res->rc = -ESRCH;
-	ix->engine_ok = res->rc == 0 || res->rc == -ENOENT || res->rc == -ESRCH ||
-			res->rc == -EBADMSG;
+	ix->engine_ok =
+		res->rc == 0 || res->rc == -ENOENT || res->rc == -ESRCH || res->rc == -EBADMSG;
 	if (res->rc == 0) {
 		engine_cache_put(ix->eng, &res->meta);
 		fail_drop(ix, res->id);
@@ -211,19 +213,25 @@ int identify_pod(struct kubelet *kube, struct conn *c)
 	int r = kubelet_lookup(kube, cg->pod_uid, cg->id, &m);
 
 	if (r == -EPERM) {
-		snprintf(c->meta_err, sizeof(c->meta_err), "pod uid %.40s in the cgroup is not the "
-			 "uid of the pod the kubelet lists container %.12s in", cg->pod_uid, cg->id);
+		snprintf(c->meta_err, sizeof(c->meta_err),
+			 "pod uid %.40s in the cgroup is not the "
+			 "uid of the pod the kubelet lists container %.12s in",
+			 cg->pod_uid, cg->id);
 		return -EPERM;
 	}
 	if (r == -ENOENT || r == -EAGAIN) {
-		snprintf(c->meta_err, sizeof(c->meta_err), "the kubelet does not list container "
-			 "%.12s (yet): retry", cg->id);
+		snprintf(c->meta_err, sizeof(c->meta_err),
+			 "the kubelet does not list container "
+			 "%.12s (yet): retry",
+			 cg->id);
 		return -EAGAIN;
 	}
 	if (r < 0)
 		snprintf(c->meta_err, sizeof(c->meta_err), "kubelet %s: %s",
-			 r == -EBADMSG ? "reply malformed" : r == -EACCES ? "refused our credentials"
-			 : "unreachable", strerror(-r));
+			 r == -EBADMSG	? "reply malformed"
+			 : r == -EACCES ? "refused our credentials"
+					: "unreachable",
+			 strerror(-r));
 	if (r == 0 && !(c->k8s = malloc(sizeof(*c->k8s)))) {
 		k8s_meta_clear(&m);
 		snprintf(c->meta_err, sizeof(c->meta_err), "out of memory");

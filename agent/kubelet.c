@@ -26,9 +26,9 @@
 
 #define KUBELET_TIMEOUT_MS 3000L
 #define KUBELET_CONNECT_TIMEOUT_MS 1000L
-#define KUBELET_TTL_MS 30000u          /* labels can change */
-#define KUBELET_MIN_INTERVAL_MS 1000u  /* between two refreshes */
-#define KUBELET_BACKOFF_MIN_MS 1000u   /* after a failed refresh, doubling */
+#define KUBELET_TTL_MS 30000u	      /* labels can change */
+#define KUBELET_MIN_INTERVAL_MS 1000u /* between two refreshes */
+#define KUBELET_BACKOFF_MIN_MS 1000u  /* after a failed refresh, doubling */
 #define KUBELET_BACKOFF_MAX_MS 30000u
 #define KUBELET_MAX_TOKEN 16384u
 #define KUBELET_MAX_URL 400u
@@ -38,11 +38,11 @@ struct kubelet {
 	char *cacert, *cert, *key, *token_file;
 	bool insecure;
 	CURL *curl;
-	json_t *items;       /* the last list read, or NULL */
+	json_t *items;	     /* the last list read, or NULL */
 	uint64_t fetched_ms; /* when items was read */
 	uint64_t tried_ms;   /* last refresh attempt (0 = never) */
 	uint64_t backoff_ms; /* wait after a failure; 0 after a success */
-	int last_err;        /* of the last attempt; 0 = it worked */
+	int last_err;	     /* of the last attempt; 0 = it worked */
 };
 
 __attribute__((format(printf, 3, 4))) static int kerr(char *err, size_t len, const char *fmt, ...)
@@ -60,8 +60,8 @@ static bool url_ok(const char *u, bool insecure)
 {
 	size_t n = strlen(u);
 
-	if (n > KUBELET_MAX_URL || !(strncmp(u, "https://", 8) == 0 ||
-				     (insecure && strncmp(u, "http://", 7) == 0)))
+	if (n > KUBELET_MAX_URL ||
+	    !(strncmp(u, "https://", 8) == 0 || (insecure && strncmp(u, "http://", 7) == 0)))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)u[i] <= ' ' || u[i] == 0x7f || u[i] == '?' || u[i] == '#')
@@ -82,13 +82,17 @@ static int check_opts(const struct kubelet_opts *o, char *err, size_t len)
 	int r;
 
 	if (!o->url || !url_ok(o->url, o->insecure))
-		return kerr(err, len, "--kubelet '%.64s': want https://HOST:10250 (http://HOST:10255, "
-			    "the read-only port, only with --kubelet-insecure)", o->url ? o->url : "");
+		return kerr(err, len,
+			    "--kubelet '%.64s': want https://HOST:10250 (http://HOST:10255, "
+			    "the read-only port, only with --kubelet-insecure)",
+			    o->url ? o->url : "");
 	if (!o->cert != !o->key)
 		return kerr(err, len, "--kubelet-cert and --kubelet-key go together");
 	if (strncmp(o->url, "http://", 7) == 0 && (o->cert || o->token_file || o->cacert))
-		return kerr(err, len, "--kubelet %s is plain HTTP: credentials and a CA make no "
-			    "sense there (use https://HOST:10250)", o->url);
+		return kerr(err, len,
+			    "--kubelet %s is plain HTTP: credentials and a CA make no "
+			    "sense there (use https://HOST:10250)",
+			    o->url);
 	if ((r = check_file("--kubelet-cacert", o->cacert, err, len)) < 0 ||
 	    (r = check_file("--kubelet-cert", o->cert, err, len)) < 0 ||
 	    (r = check_file("--kubelet-key", o->key, err, len)) < 0 ||
@@ -208,8 +212,7 @@ static int curl_errno(CURLcode c, const struct bodybuf *b)
 		return b->over || c == CURLE_FILESIZE_EXCEEDED ? -EBADMSG : -ENOMEM;
 	/* TLS: the kubelet's certificate, or ours, was not accepted */
 	if (c == CURLE_PEER_FAILED_VERIFICATION || c == CURLE_SSL_CACERT_BADFILE ||
-	    c == CURLE_SSL_CERTPROBLEM || c == CURLE_SSL_CONNECT_ERROR ||
-	    c == CURLE_SSL_CLIENTCERT)
+	    c == CURLE_SSL_CERTPROBLEM || c == CURLE_SSL_CONNECT_ERROR || c == CURLE_SSL_CLIENTCERT)
 		return -EPROTO;
 	return -EHOSTUNREACH;
 }
@@ -244,7 +247,8 @@ static int http_get(struct kubelet *k, const char *token, struct bodybuf *b, lon
 	    curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK || /* never an env proxy */
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, KUBELET_TIMEOUT_MS) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, KUBELET_CONNECT_TIMEOUT_MS) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, KUBELET_CONNECT_TIMEOUT_MS) !=
+		    CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)KUBELET_MAX_BODY) !=
 		    CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bodybuf_write) != CURLE_OK ||

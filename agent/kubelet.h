@@ -16,40 +16,40 @@
 #include "cgroup.h"
 
 #define KUBELET_MAX_BODY (16u << 20) /* cap on one /pods reply */
-#define K8S_MAX_PODS 1024u           /* items in a PodList */
-#define K8S_MAX_CONTAINERS 64u       /* per container or status list of one pod */
-#define K8S_MAX_VOLUMES 256u         /* per pod */
-#define K8S_MAX_LABELS 256u          /* per pod */
-#define K8S_MAX_LABEL_LEN 512u       /* keys and values */
-#define K8S_MAX_CAPS 64u             /* securityContext.capabilities.add */
+#define K8S_MAX_PODS 1024u	     /* items in a PodList */
+#define K8S_MAX_CONTAINERS 64u	     /* per container or status list of one pod */
+#define K8S_MAX_VOLUMES 256u	     /* per pod */
+#define K8S_MAX_LABELS 256u	     /* per pod */
+#define K8S_MAX_LABEL_LEN 512u	     /* keys and values */
+#define K8S_MAX_CAPS 64u	     /* securityContext.capabilities.add */
 #define K8S_MAX_CAP_LEN 32u
-#define K8S_MAX_PATH 4096u           /* a hostPath volume's path */
+#define K8S_MAX_PATH 4096u /* a hostPath volume's path */
 
 /* What the kubelet says about one container of one pod, plus the pod's
  * posture. Posture fields are the *effective* ones (container-level
  * securityContext over pod-level, Kubernetes defaults applied). */
 struct k8s_meta {
-	char pod_uid[CG_POD_UID_LEN + 1];     /* metadata.uid */
-	char namespace[64];                   /* metadata.namespace */
-	char pod_name[254];                   /* metadata.name */
-	char service_account[254];            /* spec.serviceAccountName ("" when absent) */
-	char container_name[64];              /* containerStatuses[].name */
-	char container_id[CG_ID_LEN + 1];     /* the 64 hex after "<runtime>://" */
-	enum kh_runtime runtime;              /* from the containerID scheme */
-	char image[512];                      /* spec.containers[].image */
-	char image_id[512];                   /* containerStatuses[].imageID */
-	bool init_container;                  /* found in initContainerStatuses */
-	json_t *labels;                       /* object string->string; owned, never NULL */
+	char pod_uid[CG_POD_UID_LEN + 1]; /* metadata.uid */
+	char namespace[64];		  /* metadata.namespace */
+	char pod_name[254];		  /* metadata.name */
+	char service_account[254];	  /* spec.serviceAccountName ("" when absent) */
+	char container_name[64];	  /* containerStatuses[].name */
+	char container_id[CG_ID_LEN + 1]; /* the 64 hex after "<runtime>://" */
+	enum kh_runtime runtime;	  /* from the containerID scheme */
+	char image[512];		  /* spec.containers[].image */
+	char image_id[512];		  /* containerStatuses[].imageID */
+	bool init_container;		  /* found in initContainerStatuses */
+	json_t *labels;			  /* object string->string; owned, never NULL */
 	/* posture */
-	bool privileged;                      /* securityContext.privileged */
-	bool allow_privilege_escalation;      /* unset counts as true, as Kubernetes does */
+	bool privileged;		 /* securityContext.privileged */
+	bool allow_privilege_escalation; /* unset counts as true, as Kubernetes does */
 	bool has_run_as_user;
-	int64_t run_as_user;                  /* container, else pod securityContext */
-	bool run_as_non_root;                 /* container, else pod securityContext */
-	bool root;                            /* not proven non-root (see docs/kubernetes.md) */
+	int64_t run_as_user;  /* container, else pod securityContext */
+	bool run_as_non_root; /* container, else pod securityContext */
+	bool root;	      /* not proven non-root (see docs/kubernetes.md) */
 	bool host_pid, host_network, host_ipc;
-	json_t *caps_add;                     /* array of upper-case names without CAP_; owned */
-	json_t *host_paths;                   /* array of spec.volumes[].hostPath.path; owned */
+	json_t *caps_add;   /* array of upper-case names without CAP_; owned */
+	json_t *host_paths; /* array of spec.volumes[].hostPath.path; owned */
 };
 
 /* Parse a /pods body (a PodList). Checks the envelope and caps the counts;
@@ -79,11 +79,11 @@ json_t *k8s_meta_json(const struct k8s_meta *m);
 /* ---- the client (kubelet.c) ---- */
 
 struct kubelet_opts {
-	const char *url;        /* https://HOST:10250, or http://HOST:10255 with insecure */
-	const char *cacert;     /* PEM CA bundle for the kubelet's serving certificate */
+	const char *url;	/* https://HOST:10250, or http://HOST:10255 with insecure */
+	const char *cacert;	/* PEM CA bundle for the kubelet's serving certificate */
 	const char *cert, *key; /* client certificate and key (PEM) */
 	const char *token_file; /* bearer token, re-read on every fetch (rotation) */
-	bool insecure;          /* allow the plain-HTTP read-only port */
+	bool insecure;		/* allow the plain-HTTP read-only port */
 };
 
 struct kubelet;

@@ -50,14 +50,17 @@ int kubelet_host_cgroupns(bool *ret_joined, char *err, size_t errlen)
 	fd = open("/proc/1/ns/cgroup", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || setns(fd, CLONE_NEWCGROUP) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "keyholed runs in a private cgroup namespace, where "
+		snprintf(err, errlen,
+			 "keyholed runs in a private cgroup namespace, where "
 			 "/proc/PID/cgroup paths are not the host's, and cannot join the host's "
 			 "(/proc/1/ns/cgroup: %s): run it with hostPID and CAP_SYS_ADMIN "
-			 "(docs/kubernetes.md), or in the host cgroup namespace", strerror(-r));
+			 "(docs/kubernetes.md), or in the host cgroup namespace",
+			 strerror(-r));
 		return r;
 	}
 	if ((r = cgns_ino("/proc/self/ns/cgroup", &ino)) < 0 || ino != CGNS_INIT_INO) {
-		snprintf(err, errlen, "joined the cgroup namespace of pid 1, but it is not the "
+		snprintf(err, errlen,
+			 "joined the cgroup namespace of pid 1, but it is not the "
 			 "host's either: keyholed needs hostPID (docs/kubernetes.md)");
 		return r < 0 ? r : -EXDEV;
 	}

@@ -88,8 +88,7 @@ static int get_opt_uid(const json_t *o, const char *key, bool *has, int64_t *ret
 
 	if (!v || json_is_null(v))
 		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > 0x7fffffff)
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0x7fffffff)
 		return -EBADMSG;
 	*has = true;
 	*ret = (int64_t)json_integer_value(v);
@@ -102,7 +101,8 @@ static bool container_id_is(const char *s, const char *container_id, enum kh_run
 	static const struct {
 		const char *scheme;
 		enum kh_runtime rt;
-	} schemes[] = { { "containerd://", RT_CONTAINERD }, { "cri-o://", RT_CRIO },
+	} schemes[] = { { "containerd://", RT_CONTAINERD },
+			{ "cri-o://", RT_CRIO },
 			{ "docker://", RT_DOCKER } };
 
 	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++) {
@@ -135,7 +135,8 @@ static void scan_statuses(const json_t *pod, const json_t *status, const char *k
 
 	if (get_array(status, key, K8S_MAX_CONTAINERS, &list) < 0 || !list)
 		return;
-	json_array_foreach(list, i, st) {
+	json_array_foreach(list, i, st)
+	{
 		const char *cid = json_str_capped(json_object_get(st, "containerID"), 128);
 		enum kh_runtime rt;
 
@@ -160,7 +161,8 @@ static int parse_labels(json_t *v, json_t **ret)
 	}
 	if (!json_is_object(v) || json_object_size(v) > K8S_MAX_LABELS)
 		return -EBADMSG;
-	json_object_foreach(v, k, val) {
+	json_object_foreach(v, k, val)
+	{
 		if (strlen(k) >= K8S_MAX_LABEL_LEN || !json_str_capped(val, K8S_MAX_LABEL_LEN))
 			return -EBADMSG;
 	}
@@ -214,7 +216,8 @@ static int fill_host_paths(const json_t *spec, struct k8s_meta *m)
 		return -ENOMEM;
 	if (!vols)
 		return 0;
-	json_array_foreach(vols, i, v) {
+	json_array_foreach(vols, i, v)
+	{
 		const char *path;
 
 		if (!json_is_object(v) || get_obj(v, "hostPath", &hp) < 0)
@@ -267,7 +270,8 @@ static int fill_caps(const json_t *sc, struct k8s_meta *m)
 	if ((r = get_obj(sc, "capabilities", &caps)) < 0 ||
 	    (r = get_array(caps, "add", K8S_MAX_CAPS, &add)) < 0 || !add)
 		return r;
-	json_array_foreach(add, i, v) {
+	json_array_foreach(add, i, v)
+	{
 		if ((r = norm_cap(v, name)) < 0)
 			return r;
 		if (json_array_append_new(m->caps_add, json_string(name)) < 0)
@@ -281,9 +285,8 @@ static bool has_cap(const struct k8s_meta *m, const char *cap)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(m->caps_add, i, v)
-		if (strcmp(json_string_value(v), cap) == 0)
-			return true;
+	json_array_foreach(m->caps_add, i,
+			   v) if (strcmp(json_string_value(v), cap) == 0) return true;
 	return false;
 }
 
@@ -327,14 +330,17 @@ static int fill_container(const json_t *pod, const struct hit *h, struct k8s_met
 	int r;
 
 	if (copy_str(m->container_name, sizeof(m->container_name),
-		     json_object_get(h->status, "name")) < 0 || !m->container_name[0])
+		     json_object_get(h->status, "name")) < 0 ||
+	    !m->container_name[0])
 		return -EBADMSG;
 	if (iid && !json_is_null(iid) && copy_str(m->image_id, sizeof(m->image_id), iid) < 0)
 		return -EBADMSG;
 	if ((r = get_array(spec, h->init ? "initContainers" : "containers", K8S_MAX_CONTAINERS,
-			   &list)) < 0 || !list)
+			   &list)) < 0 ||
+	    !list)
 		return -EBADMSG;
-	json_array_foreach(list, i, c) {
+	json_array_foreach(list, i, c)
+	{
 		const char *name = json_str_capped(json_object_get(c, "name"), 64);
 
 		if (!name || strcmp(name, m->container_name) != 0)
@@ -388,7 +394,8 @@ int kubelet_find(const json_t *items, const char *pod_uid, const char *container
 
 	if (!json_is_array(items) || !text_is_id64(container_id))
 		return -EINVAL;
-	json_array_foreach(items, i, pod) {
+	json_array_foreach(items, i, pod)
+	{
 		if (!json_is_object(pod) || get_obj(pod, "status", &status) < 0 || !status)
 			continue;
 		scan_statuses(pod, status, "containerStatuses", false, container_id, &h);
@@ -449,8 +456,8 @@ json_t *k8s_meta_json(const struct k8s_meta *m)
 			      m->labels, "privileged", m->privileged, "allow_privilege_escalation",
 			      m->allow_privilege_escalation, "root", m->root, "host_pid",
 			      m->host_pid, "host_network", m->host_network, "host_ipc", m->host_ipc,
-			      "run_as_non_root", m->run_as_non_root, "capabilities_add", m->caps_add,
-			      "host_paths", m->host_paths);
+			      "run_as_non_root", m->run_as_non_root, "capabilities_add",
+			      m->caps_add, "host_paths", m->host_paths);
 
 	if (o && m->has_run_as_user)
 		json_object_set_new(o, "run_as_user", json_integer((json_int_t)m->run_as_user));

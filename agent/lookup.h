@@ -18,7 +18,7 @@ struct lookup;
 
 struct lookup_result {
 	char id[65];
-	int rc;                     /* engine_fetch's result */
+	int rc;			    /* engine_fetch's result */
 	struct container_meta meta; /* on rc == 0; the receiver owns it */
 };
 

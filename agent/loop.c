@@ -52,16 +52,20 @@ static void on_signal(struct agent *a)
 		if (si.ssi_signo == SIGUSR1) {
 			int r = a->audit ? audit_reopen(a->audit) : 0;
 			if (r < 0)
-				log_errno(-r, "SIGUSR1: audit log not reopened, keeping the old file");
+				log_errno(-r,
+					  "SIGUSR1: audit log not reopened, keeping the old file");
 			else
 				log_info("SIGUSR1: audit log reopened");
 		} else if (si.ssi_signo == SIGHUP) {
 			char why[PROTO_MAX_REASON + 1];
 			if (reload_policy(a, err, sizeof(err)) < 0) {
-				log_warnx("SIGHUP: policy not reloaded, keeping the old one: %s", err);
-				snprintf(why, sizeof(why), "SIGHUP: policy rejected, old one kept: %.400s", err);
+				log_warnx("SIGHUP: policy not reloaded, keeping the old one: %s",
+					  err);
+				snprintf(why, sizeof(why),
+					 "SIGHUP: policy rejected, old one kept: %.400s", err);
 			} else {
-				snprintf(why, sizeof(why), "SIGHUP: policy sha256 %.16s in force", a->pol->digest);
+				snprintf(why, sizeof(why), "SIGHUP: policy sha256 %.16s in force",
+					 a->pol->digest);
 			}
 			conn_audit(a->audit, NULL, NULL, NULL, 0, AUDIT_RELOAD, why);
 		} else {
@@ -78,8 +82,8 @@ static void store_health(struct agent *a, int r)
 	char why[256];
 
 	if (r < 0 && a->store_err == 0) {
-		snprintf(why, sizeof(why), "store reload failed, serving what was loaded before: %s",
-			 ks_strerror(r));
+		snprintf(why, sizeof(why),
+			 "store reload failed, serving what was loaded before: %s", ks_strerror(r));
 		log_warnx("%s", why);
 		conn_audit(a->audit, NULL, NULL, NULL, 0, AUDIT_STORE, why);
 		a->store_err_since = time(NULL);
@@ -184,9 +188,11 @@ static void check_space(struct agent *a, uint64_t now)
 	low = free_b < AGENT_AUDIT_LOW_BYTES || pct < 5;
 	if (low && !a->audit_low)
 		log_warnx("audit log: only %llu MB (%u%%) free; when it is full every release is "
-			  "denied: rotate or grow it", (unsigned long long)(free_b >> 20), pct);
+			  "denied: rotate or grow it",
+			  (unsigned long long)(free_b >> 20), pct);
 	else if (!low && a->audit_low)
-		log_info("audit log: free space back to %llu MB", (unsigned long long)(free_b >> 20));
+		log_info("audit log: free space back to %llu MB",
+			 (unsigned long long)(free_b >> 20));
 	a->audit_low = low;
 	a->audit_free = free_b;
 }

@@ -54,26 +54,46 @@ static const char usage[] =
 	"tells systemd when it is ready (Type=notify).\n";
 
 /* --kubelet*: pod metadata from the node's kubelet (docs/kubernetes.md). */
-enum { OPT_KUBELET = 0x100, OPT_KUBELET_CACERT, OPT_KUBELET_CERT, OPT_KUBELET_KEY,
-       OPT_KUBELET_TOKEN, OPT_KUBELET_INSECURE };
+enum {
+	OPT_KUBELET = 0x100,
+	OPT_KUBELET_CACERT,
+	OPT_KUBELET_CERT,
+	OPT_KUBELET_KEY,
+	OPT_KUBELET_TOKEN,
+	OPT_KUBELET_INSECURE
+};
 
 static const struct option opts[] = {
-	{ "store", 1, NULL, 's' },	  { "key-file", 1, NULL, 'k' },
-	{ "passphrase-fd", 1, NULL, 'P' }, { "policy", 1, NULL, 'p' },
-	{ "socket", 1, NULL, 'S' },	  { "admin-socket", 1, NULL, 'A' },
-	{ "audit-log", 1, NULL, 'a' },	  { "engine", 1, NULL, 'e' },
-	{ "max-conns", 1, NULL, 'm' },	  { "rate-limit", 1, NULL, 'r' },
-	{ "burst", 1, NULL, 'b' },	  { "foreground", 0, NULL, 'f' },
-	{ "debug", 0, NULL, 'd' },	  { "help", 0, NULL, 'h' },
-	{ "etcd-cacert", 1, NULL, 'C' },  { "etcd-cert", 1, NULL, 'E' },
-	{ "etcd-key", 1, NULL, 'K' },	  { "etcd-insecure", 0, NULL, 'I' },
-	{ "config", 1, NULL, 'c' },	  { "version", 0, NULL, 'V' },
+	{ "store", 1, NULL, 's' },
+	{ "key-file", 1, NULL, 'k' },
+	{ "passphrase-fd", 1, NULL, 'P' },
+	{ "policy", 1, NULL, 'p' },
+	{ "socket", 1, NULL, 'S' },
+	{ "admin-socket", 1, NULL, 'A' },
+	{ "audit-log", 1, NULL, 'a' },
+	{ "engine", 1, NULL, 'e' },
+	{ "max-conns", 1, NULL, 'm' },
+	{ "rate-limit", 1, NULL, 'r' },
+	{ "burst", 1, NULL, 'b' },
+	{ "foreground", 0, NULL, 'f' },
+	{ "debug", 0, NULL, 'd' },
+	{ "help", 0, NULL, 'h' },
+	{ "etcd-cacert", 1, NULL, 'C' },
+	{ "etcd-cert", 1, NULL, 'E' },
+	{ "etcd-key", 1, NULL, 'K' },
+	{ "etcd-insecure", 0, NULL, 'I' },
+	{ "config", 1, NULL, 'c' },
+	{ "version", 0, NULL, 'V' },
 	{ "max-conns-per-identity", 1, NULL, 'x' },
 	{ "max-watchers-per-identity", 1, NULL, 'w' },
-	{ "write-timeout", 1, NULL, 'Y' },	  { "max-output-mb", 1, NULL, 'O' },
-	{ "writers", 1, NULL, 'W' },	  { "state", 1, NULL, 'T' },
-	{ "kubelet", 1, NULL, OPT_KUBELET }, { "kubelet-cacert", 1, NULL, OPT_KUBELET_CACERT },
-	{ "kubelet-cert", 1, NULL, OPT_KUBELET_CERT }, { "kubelet-key", 1, NULL, OPT_KUBELET_KEY },
+	{ "write-timeout", 1, NULL, 'Y' },
+	{ "max-output-mb", 1, NULL, 'O' },
+	{ "writers", 1, NULL, 'W' },
+	{ "state", 1, NULL, 'T' },
+	{ "kubelet", 1, NULL, OPT_KUBELET },
+	{ "kubelet-cacert", 1, NULL, OPT_KUBELET_CACERT },
+	{ "kubelet-cert", 1, NULL, OPT_KUBELET_CERT },
+	{ "kubelet-key", 1, NULL, OPT_KUBELET_KEY },
 	{ "kubelet-token-file", 1, NULL, OPT_KUBELET_TOKEN },
 	{ "kubelet-insecure", 0, NULL, OPT_KUBELET_INSECURE },
 	{ NULL, 0, NULL, 0 },
@@ -111,9 +131,10 @@ static void on_refusal(const struct ks_refusal *f, void *arg)
 		return;
 	}
 	if (f->err == -ETIME)
-		snprintf(why, sizeof(why), "store offers version %llu, older than version %llu "
-			 "already served: rollback refused, %s", (unsigned long long)f->version,
-			 (unsigned long long)f->mark,
+		snprintf(why, sizeof(why),
+			 "store offers version %llu, older than version %llu "
+			 "already served: rollback refused, %s",
+			 (unsigned long long)f->version, (unsigned long long)f->mark,
 			 f->kept ? "keeping the newer value" : "not served");
 	else
 		snprintf(why, sizeof(why), "record refused, not served: %s", ks_strerror(f->err));
@@ -142,7 +163,10 @@ static void apply_opt(int ch, const char *arg, struct agent_opts *o, bool *key_s
 		return;
 	switch (ch) {
 	case 's': o->store = arg; break;
-	case 'k': o->key_file = arg; *key_set = true; break;
+	case 'k':
+		o->key_file = arg;
+		*key_set = true;
+		break;
 	case 'P': o->passphrase_fd = (int)num_arg("--passphrase-fd", arg, 1u << 20); break;
 	case 'p': o->policy = arg; break;
 	case 'S': o->socket = arg; break;
@@ -158,7 +182,8 @@ static void apply_opt(int ch, const char *arg, struct agent_opts *o, bool *key_s
 	case 'O': o->max_output_mb = num_arg("--max-output-mb", arg, 1u << 16); break;
 	case 'W': o->writers = arg; break;
 	case 'T': o->state = arg; break;
-	case 'f': case 'c': break;
+	case 'f':
+	case 'c': break;
 	case 'd': o->debug = true; break;
 	/* etcd TLS for an etcd:// store: the backend reads these (docs/fleet.md) */
 	case 'C': setenv("KEYHOLE_ETCD_CACERT", arg, 1); break;
@@ -211,7 +236,8 @@ static const char *config_path(int argc, char **argv, bool *explicit)
 
 static bool flag_value(const struct config_entry *e, const char *path)
 {
-	if (!*e->value || !strcmp(e->value, "yes") || !strcmp(e->value, "true") || !strcmp(e->value, "1"))
+	if (!*e->value || !strcmp(e->value, "yes") || !strcmp(e->value, "true") ||
+	    !strcmp(e->value, "1"))
 		return true;
 	if (!strcmp(e->value, "no") || !strcmp(e->value, "false") || !strcmp(e->value, "0"))
 		return false;
@@ -243,8 +269,10 @@ static void read_config(int argc, char **argv, struct agent_opts *o, bool *key_s
 		while (op->name && strcmp(op->name, e->key) != 0)
 			op++;
 		if (!op->name || op->val == 'c' || op->val == 'h' || op->val == 'V')
-			fatalx(2, "%s line %u: unknown key '%s' (keys are keyholed's option names, "
-			       "see keyholed --help)", path, e->line, e->key);
+			fatalx(2,
+			       "%s line %u: unknown key '%s' (keys are keyholed's option names, "
+			       "see keyholed --help)",
+			       path, e->line, e->key);
 		if (op->has_arg && !*e->value)
 			fatalx(2, "%s line %u: %s needs a value", path, e->line, e->key);
 		if (op->has_arg || flag_value(e, path))
@@ -258,15 +286,20 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 
 	int ch;
 
-	*o = (struct agent_opts){ .store = KH_DEFAULT_STORE, .key_file = KH_DEFAULT_KEY_FILE,
-				  .policy = KH_DEFAULT_POLICY, .socket = KH_DEFAULT_SOCKET,
-				  .admin_socket = KH_DEFAULT_ADMIN_SOCKET, .passphrase_fd = -1,
-				  .max_conns = AGENT_DEFAULT_MAX_CONNS, .rate = AGENT_DEFAULT_RATE,
+	*o = (struct agent_opts){ .store = KH_DEFAULT_STORE,
+				  .key_file = KH_DEFAULT_KEY_FILE,
+				  .policy = KH_DEFAULT_POLICY,
+				  .socket = KH_DEFAULT_SOCKET,
+				  .admin_socket = KH_DEFAULT_ADMIN_SOCKET,
+				  .passphrase_fd = -1,
+				  .max_conns = AGENT_DEFAULT_MAX_CONNS,
+				  .rate = AGENT_DEFAULT_RATE,
 				  .burst = AGENT_DEFAULT_BURST,
 				  .write_timeout_s = AGENT_DEFAULT_WRITE_TIMEOUT_S,
 				  .max_output_mb = AGENT_DEFAULT_MAX_OUTPUT_MB,
 				  .writers = env_or("KEYHOLE_WRITERS", "/etc/keyhole/writers"),
-				  .state = env_or("KEYHOLE_STATE", "/var/lib/keyhole/agent.state") };
+				  .state =
+					  env_or("KEYHOLE_STATE", "/var/lib/keyhole/agent.state") };
 	for (int i = 1; i < argc; i++) /* --help / --version need no config */
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "--version"))
 			apply_opt(argv[i][2] == 'h' ? 'h' : 'V', NULL, o, &key_set);
@@ -274,9 +307,9 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		key_from_cli |= ch == 'k';
 		apply_opt(ch, optarg, o, &key_set);
-	if (!o->kube.url && (o->kube.cacert || o->kube.cert || o->kube.key || o->kube.token_file ||
-			     o->kube.insecure))
-		fatalx(2, "--kubelet-* options need --kubelet URL");
+		if (!o->kube.url && (o->kube.cacert || o->kube.cert || o->kube.key ||
+				     o->kube.token_file || o->kube.insecure))
+			fatalx(2, "--kubelet-* options need --kubelet URL");
 	}
 	if (optind != argc)
 		fatalx(2, "unexpected argument '%s' (see keyholed --help)", argv[optind]);
@@ -321,11 +354,13 @@ static void check_private(const char *what, const char *path)
 	if (stat(path, &st) < 0)
 		fatal(1, "%s %s", what, path);
 	if (st.st_uid != geteuid())
-		fatalx(1, "%s %s is owned by uid %u, not by the agent's uid %u; refusing", what, path,
-		       (unsigned)st.st_uid, (unsigned)geteuid());
+		fatalx(1, "%s %s is owned by uid %u, not by the agent's uid %u; refusing", what,
+		       path, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & 077)
-		fatalx(1, "%s %s has mode %04o: group or others can read or write it; chmod 0600 "
-		       "and rotate what may have leaked", what, path, (unsigned)(st.st_mode & 07777));
+		fatalx(1,
+		       "%s %s has mode %04o: group or others can read or write it; chmod 0600 "
+		       "and rotate what may have leaked",
+		       what, path, (unsigned)(st.st_mode & 07777));
 }
 
 /* The agent's own files as absolute paths, for the policy's host-mount
@@ -369,8 +404,10 @@ static void setup_kubelet(struct agent *a)
 static void setup(struct agent *a)
 {
 	struct ks_open_opts ko = { a->o.key_file, a->o.passphrase_fd, false };
-	struct ks_sign_opts so = { .trust_file = a->o.writers, .state_file = a->o.state,
-				   .on_refusal = on_refusal, .refusal_arg = a };
+	struct ks_sign_opts so = { .trust_file = a->o.writers,
+				   .state_file = a->o.state,
+				   .on_refusal = on_refusal,
+				   .refusal_arg = a };
 	char err[512];
 	int r;
 
@@ -389,7 +426,8 @@ static void setup(struct agent *a)
 		fatalx(1, "store %s: %s (trust file %s)", a->o.store, ks_strerror(r), a->o.writers);
 	if (ks_format_version(a->ks) < 2)
 		log_warnx("store %s is format 1: records are unsigned until `keyhole migrate "
-			  "--sign`", a->o.store);
+			  "--sign`",
+			  a->o.store);
 	if (a->o.engine && ((r = engine_new(a->o.engine, &a->eng)) < 0 ||
 			    (r = engine_new(a->o.engine, &a->eng_admin)) < 0 ||
 			    (r = identify_init(&a->idf, a->eng)) < 0))
@@ -403,7 +441,8 @@ static void setup(struct agent *a)
 	if ((a->afd = listen_unix(a->o.admin_socket, 0600, 64)) < 0)
 		fatal_errno(1, -a->afd, "admin socket %s", a->o.admin_socket);
 	a->rel = (struct release){ .ks = a->ks, .audit = a->audit, .cs = &a->cs };
-	a->cs.write_timeout_ms = (uint64_t)(a->o.write_timeout_s ? a->o.write_timeout_s : 1) * 1000u;
+	a->cs.write_timeout_ms =
+		(uint64_t)(a->o.write_timeout_s ? a->o.write_timeout_s : 1) * 1000u;
 	a->cs.out_max = (size_t)a->o.max_output_mb << 20;
 	if ((r = loop_init(a)) < 0)
 		fatal_errno(1, -r, "event loop");
@@ -415,7 +454,8 @@ static void warn_uid(void)
 	if (geteuid() != 0)
 		log_warnx("running as uid %u, not root: processes of other users cannot be "
 			  "attested (/proc/PID) and the engine socket may be unreadable; run "
-			  "keyholed as root", (unsigned)geteuid());
+			  "keyholed as root",
+			  (unsigned)geteuid());
 }
 
 static void warn_setup(const struct agent *a)
@@ -426,9 +466,11 @@ static void warn_setup(const struct agent *a)
 		const struct policy_rule *r = &a->pol->rules[i];
 		if (r->name_glob || r->image_glob || r->image_id || r->n_labels ||
 		    r->req_unprivileged || r->req_nonroot)
-			log_warnx("rule '%s' uses engine selectors (name, image, labels or require) "
-				  "but no engine is configured: it matches no container; set --engine "
-				  "unix:///run/docker.sock (or `engine` in %s)", r->name, KH_DEFAULT_CONFIG);
+			log_warnx(
+				"rule '%s' uses engine selectors (name, image, labels or require) "
+				"but no engine is configured: it matches no container; set --engine "
+				"unix:///run/docker.sock (or `engine` in %s)",
+				r->name, KH_DEFAULT_CONFIG);
 	}
 }
 

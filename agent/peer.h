@@ -16,7 +16,7 @@ struct peer {
 	pid_t pid; /* in the agent's pid namespace */
 	uid_t uid;
 	gid_t gid;
-	int pidfd;          /* owned; -1 when none */
+	int pidfd;	    /* owned; -1 when none */
 	uint64_t starttime; /* /proc/PID/stat field 22; 0 with SO_PEERPIDFD (not needed) */
 	bool via_peerpidfd; /* pidfd came from SO_PEERPIDFD */
 	struct cg_identity cg;

@@ -28,8 +28,11 @@ size_t policy_utf8_prefix(const char *s, size_t max)
 
 	while (i < max && p[i]) {
 		unsigned c = p[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-			 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t n = c < 0x80		? 1
+			   : (c & 0xe0) == 0xc0 ? 2
+			   : (c & 0xf0) == 0xe0 ? 3
+			   : (c & 0xf8) == 0xf0 ? 4
+						: 0;
 		uint32_t cp = n == 2 ? (c & 0x1f) : n == 3 ? (c & 0x0f) : (c & 0x07);
 		static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
 
@@ -77,7 +80,8 @@ static int check_keys(struct pctx *c, const char *where, json_t *o, const char *
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		size_t i;
 		for (i = 0; allowed[i] && strcmp(allowed[i], k) != 0; i++)
 			;
@@ -87,8 +91,8 @@ static int check_keys(struct pctx *c, const char *where, json_t *o, const char *
 	return 0;
 }
 
-static int get_str(struct pctx *c, const char *where, json_t *o, const char *key,
-		   size_t max, const char **ret)
+static int get_str(struct pctx *c, const char *where, json_t *o, const char *key, size_t max,
+		   const char **ret)
 {
 	json_t *v = json_object_get(o, key);
 	const char *s;
@@ -134,7 +138,8 @@ static int parse_labels(struct pctx *c, const char *where, json_t *l, struct pol
 	r->label_vals = calloc(r->n_labels + 1, sizeof(char *));
 	if (!r->label_keys || !r->label_vals)
 		return -ENOMEM;
-	json_object_foreach(l, k, v) {
+	json_object_foreach(l, k, v)
+	{
 		if (!json_is_string(v) || strlen(k) > POLICY_MAX_STR || !*k ||
 		    strlen(json_string_value(v)) > POLICY_MAX_STR ||
 		    strlen(json_string_value(v)) != json_string_length(v))
@@ -179,8 +184,9 @@ static void k8s_free(struct policy_k8s *k)
 
 static int parse_k8s_match(struct pctx *c, const char *where, json_t *m, struct policy_rule *r)
 {
-	static const char *const keys[] = { "namespace", "service_account", "pod_name", "labels",
-					    "container_name", "image", NULL };
+	static const char *const keys[] = { "namespace", "service_account", "pod_name",
+					    "labels",	 "container_name",  "image",
+					    NULL };
 	struct policy_rule lab = { 0 };
 	struct policy_k8s *k;
 	char w[80];
@@ -232,13 +238,15 @@ static int get_allowed(struct pctx *c, const char *where, json_t *q, const char 
 	if (!json_is_array(a) || json_array_size(a) > POLICY_MAX_K8S_LIST)
 		return perr(c, "%s.%s: must be an array of at most %u strings", where, key,
 			    POLICY_MAX_K8S_LIST);
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		const char *s = json_string_value(v);
 		size_t n = s ? strlen(s) : 0;
 
 		if (!s || n != json_string_length(v) || n == 0 || n > POLICY_MAX_STR ||
-		    (caps && (n > 36 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-						  "0123456789_") != n)) ||
+		    (caps &&
+		     (n > 36 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					  "0123456789_") != n)) ||
 		    (!caps && s[0] != '/'))
 			return perr(c, "%s.%s[%zu]: must be %s", where, key, i,
 				    caps ? "a capability name like \"NET_BIND_SERVICE\""
@@ -250,9 +258,15 @@ static int get_allowed(struct pctx *c, const char *where, json_t *q, const char 
 
 static int parse_k8s_require(struct pctx *c, const char *where, json_t *q, struct policy_rule *r)
 {
-	static const char *const keys[] = { "privileged", "allow_privilege_escalation", "root",
-					    "host_pid", "host_network", "host_ipc", "capabilities",
-					    "host_paths", NULL };
+	static const char *const keys[] = { "privileged",
+					    "allow_privilege_escalation",
+					    "root",
+					    "host_pid",
+					    "host_network",
+					    "host_ipc",
+					    "capabilities",
+					    "host_paths",
+					    NULL };
 	struct policy_k8s *k;
 	char w[80];
 	int e;
@@ -277,8 +291,9 @@ static int parse_k8s_require(struct pctx *c, const char *where, json_t *q, struc
 
 static int parse_match(struct pctx *c, const char *where, json_t *m, struct policy_rule *r)
 {
-	static const char *const keys[] = { "runtime", "container_id", "name", "image", "image_id",
-					    "labels", "cgroup", "uid", "gid", "k8s", NULL };
+	static const char *const keys[] = { "runtime",	"container_id", "name",	  "image",
+					    "image_id", "labels",	"cgroup", "uid",
+					    "gid",	"k8s",		NULL };
 	const char *rt = NULL;
 	char w[64];
 	int e;
@@ -286,8 +301,7 @@ static int parse_match(struct pctx *c, const char *where, json_t *m, struct poli
 	snprintf(w, sizeof(w), "%s.match", where);
 	if (!json_is_object(m))
 		return perr(c, "%s: must be an object", w);
-	if ((e = check_keys(c, w, m, keys)) < 0 ||
-	    (e = get_str(c, w, m, "runtime", 32, &rt)) < 0 ||
+	if ((e = check_keys(c, w, m, keys)) < 0 || (e = get_str(c, w, m, "runtime", 32, &rt)) < 0 ||
 	    (e = get_str(c, w, m, "container_id", 64, &r->container_id)) < 0 ||
 	    (e = get_str(c, w, m, "name", POLICY_MAX_STR, &r->name_glob)) < 0 ||
 	    (e = get_str(c, w, m, "image", POLICY_MAX_STR, &r->image_glob)) < 0 ||
@@ -298,13 +312,16 @@ static int parse_match(struct pctx *c, const char *where, json_t *m, struct poli
 		return e;
 	if (rt) {
 		if (runtime_from_name(rt, &r->runtime) < 0)
-			return perr(c, "%s.runtime: unknown runtime '%s' (host, docker, podman, "
-				    "containerd, crio)", w, rt);
+			return perr(c,
+				    "%s.runtime: unknown runtime '%s' (host, docker, podman, "
+				    "containerd, crio)",
+				    w, rt);
 		r->has_runtime = true;
 	}
 	if (r->container_id && !text_is_id64(r->container_id))
 		return perr(c, "%s.container_id: must be the full 64-hex-digit id", w);
-	if (json_object_get(m, "k8s") && (e = parse_k8s_match(c, w, json_object_get(m, "k8s"), r)) < 0)
+	if (json_object_get(m, "k8s") &&
+	    (e = parse_k8s_match(c, w, json_object_get(m, "k8s"), r)) < 0)
 		return e;
 	if (json_object_get(m, "labels"))
 		return parse_labels(c, w, json_object_get(m, "labels"), r);
@@ -313,13 +330,47 @@ static int parse_match(struct pctx *c, const char *where, json_t *m, struct poli
 
 /* Linux capability names, by number (capability.h); bit 63 is "ALL". */
 static const char *const cap_names[] = {
-	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
-	"SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
-	"NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO",
-	"SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
-	"SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE",
-	"AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
-	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+	"CHOWN",
+	"DAC_OVERRIDE",
+	"DAC_READ_SEARCH",
+	"FOWNER",
+	"FSETID",
+	"KILL",
+	"SETGID",
+	"SETUID",
+	"SETPCAP",
+	"LINUX_IMMUTABLE",
+	"NET_BIND_SERVICE",
+	"NET_BROADCAST",
+	"NET_ADMIN",
+	"NET_RAW",
+	"IPC_LOCK",
+	"IPC_OWNER",
+	"SYS_MODULE",
+	"SYS_RAWIO",
+	"SYS_CHROOT",
+	"SYS_PTRACE",
+	"SYS_PACCT",
+	"SYS_ADMIN",
+	"SYS_BOOT",
+	"SYS_NICE",
+	"SYS_RESOURCE",
+	"SYS_TIME",
+	"SYS_TTY_CONFIG",
+	"MKNOD",
+	"LEASE",
+	"AUDIT_WRITE",
+	"AUDIT_CONTROL",
+	"SETFCAP",
+	"MAC_OVERRIDE",
+	"MAC_ADMIN",
+	"SYSLOG",
+	"WAKE_ALARM",
+	"BLOCK_SUSPEND",
+	"AUDIT_READ",
+	"PERFMON",
+	"BPF",
+	"CHECKPOINT_RESTORE",
 };
 #define CAP_ALL_BIT 63
 #define CAP_N (sizeof(cap_names) / sizeof(cap_names[0]))
@@ -354,11 +405,14 @@ static int parse_caps(struct pctx *c, const char *where, json_t *a, struct polic
 	if (!json_is_array(a) || json_array_size(a) > 64)
 		return perr(c, "%s.require.capabilities: must be an array of at most 64 names",
 			    where);
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		int b = json_is_string(v) ? cap_bit(json_string_value(v)) : -1;
 		if (b < 0)
-			return perr(c, "%s.require.capabilities[%zu]: not a capability name (like "
-				    "\"NET_BIND_SERVICE\" or \"ALL\")", where, i);
+			return perr(c,
+				    "%s.require.capabilities[%zu]: not a capability name (like "
+				    "\"NET_BIND_SERVICE\" or \"ALL\")",
+				    where, i);
 		r->caps_allowed |= (uint64_t)1 << b;
 	}
 	r->has_caps = true;
@@ -380,9 +434,9 @@ static int get_require(struct pctx *c, const char *where, json_t *q, const char 
 
 static int parse_require(struct pctx *c, const char *where, json_t *q, struct policy_rule *r)
 {
-	static const char *const keys[] = { "privileged", "root", "host_namespaces",
-					    "unconfined", "host_mounts", "devices",
-					    "capabilities", "k8s", NULL };
+	static const char *const keys[] = { "privileged",   "root",	   "host_namespaces",
+					    "unconfined",   "host_mounts", "devices",
+					    "capabilities", "k8s",	   NULL };
 	int e;
 
 	if (!json_is_object(q))
@@ -448,8 +502,10 @@ static int parse_grant(struct pctx *c, const char *where, json_t *g, struct poli
 			    pg->file);
 	pg->mode = 0400;
 	if (mode && parse_mode(mode, &pg->mode) < 0)
-		return perr(c, "%s.mode: must be an octal string like \"0400\" (owner-readable, "
-			    "at most 0777)", where);
+		return perr(c,
+			    "%s.mode: must be an octal string like \"0400\" (owner-readable, "
+			    "at most 0777)",
+			    where);
 	return 0;
 }
 
@@ -526,15 +582,18 @@ static int check_conflicts(struct pctx *c, const struct policy *p)
 					bool sf = strcmp(x->file, y->file) == 0;
 					bool ss = strcmp(x->secret, y->secret) == 0;
 					if (j == i && (sf || ss))
-						return perr(c, "rules[%zu] '%s': %s '%s' granted twice",
-							    i, a->name, sf ? "file" : "secret",
-							    sf ? x->file : x->secret);
+						return perr(
+							c, "rules[%zu] '%s': %s '%s' granted twice",
+							i, a->name, sf ? "file" : "secret",
+							sf ? x->file : x->secret);
 					if (sf != ss || (ss && x->mode != y->mode))
-						return perr(c, "rules[%zu] '%s': grant of '%s' as file "
-							    "'%s' conflicts with rule '%s' ('%s' as "
-							    "'%s'); one file name per secret, one mode",
-							    i, a->name, x->secret, x->file, b->name,
-							    y->secret, y->file);
+						return perr(
+							c,
+							"rules[%zu] '%s': grant of '%s' as file "
+							"'%s' conflicts with rule '%s' ('%s' as "
+							"'%s'); one file name per secret, one mode",
+							i, a->name, x->secret, x->file, b->name,
+							y->secret, y->file);
 				}
 			}
 		}
@@ -569,7 +628,8 @@ static int parse_doc(struct pctx *c, json_t *doc, struct policy *p)
 			return e;
 		total += p->rules[i].n_grants;
 		if (total > POLICY_MAX_TOTAL_GRANTS)
-			return perr(c, "policy: more than %u grants in all", POLICY_MAX_TOTAL_GRANTS);
+			return perr(c, "policy: more than %u grants in all",
+				    POLICY_MAX_TOTAL_GRANTS);
 	}
 	return check_conflicts(c, p);
 }
@@ -626,8 +686,7 @@ void policy_free(struct policy *p)
 
 /* ---- evaluation ---- */
 
-__attribute__((format(printf, 3, 4))) static bool fail(char *why, size_t len, const char *fmt,
-						       ...)
+__attribute__((format(printf, 3, 4))) static bool fail(char *why, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -640,9 +699,9 @@ __attribute__((format(printf, 3, 4))) static bool fail(char *why, size_t len, co
 
 static bool rule_needs_meta(const struct policy_rule *r)
 {
-	return r->name_glob || r->image_glob || r->image_id || r->n_labels ||
-	       r->req_unprivileged || r->req_nonroot || r->req_no_host_ns || r->req_confined ||
-	       r->req_no_host_mounts || r->req_no_devices || r->has_caps;
+	return r->name_glob || r->image_glob || r->image_id || r->n_labels || r->req_unprivileged ||
+	       r->req_nonroot || r->req_no_host_ns || r->req_confined || r->req_no_host_mounts ||
+	       r->req_no_devices || r->has_caps;
 }
 
 /* Selectors the kernel vouches for: runtime, container id, uid, gid, cgroup. */
@@ -688,7 +747,7 @@ static bool match_meta(const struct policy_rule *r, const struct container_meta 
 }
 
 __attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t len, size_t *off,
-								const char *fmt, ...)
+							  const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -707,10 +766,10 @@ __attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t len,
 /* ---- require: the container's posture (docs/policy.md) ---- */
 
 /* What "privileged": false refuses among added capabilities. */
-#define CAPS_DANGEROUS                                                                      \
-	((uint64_t)1 << CAP_ALL_BIT | (uint64_t)1 << 21 /* SYS_ADMIN */ |                   \
-	 (uint64_t)1 << 19 /* SYS_PTRACE */ | (uint64_t)1 << 16 /* SYS_MODULE */ |            \
-	 (uint64_t)1 << 2 /* DAC_READ_SEARCH */ | (uint64_t)1 << 17 /* SYS_RAWIO */ |         \
+#define CAPS_DANGEROUS                                                                             \
+	((uint64_t)1 << CAP_ALL_BIT | (uint64_t)1 << 21 /* SYS_ADMIN */ |                          \
+	 (uint64_t)1 << 19 /* SYS_PTRACE */ | (uint64_t)1 << 16 /* SYS_MODULE */ |                 \
+	 (uint64_t)1 << 2 /* DAC_READ_SEARCH */ | (uint64_t)1 << 17 /* SYS_RAWIO */ |              \
 	 (uint64_t)1 << 39 /* BPF */)
 
 /* Engine sockets and keyhole's own directories. A bind mount refuses when
@@ -718,10 +777,18 @@ __attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t len,
  * "/" included). Podman and Docker both reject symlinks only lexically, so
  * this is lexical too (docs/threat-model.md). */
 static const char *const protected_paths[] = {
-	"/proc", "/sys", "/run/docker.sock", "/var/run/docker.sock",
-	"/run/podman/podman.sock", "/var/run/podman/podman.sock",
-	"/run/containerd/containerd.sock", "/run/crio/crio.sock",
-	"/var/lib/keyhole", "/etc/keyhole", "/run/keyhole-admin", NULL,
+	"/proc",
+	"/sys",
+	"/run/docker.sock",
+	"/var/run/docker.sock",
+	"/run/podman/podman.sock",
+	"/var/run/podman/podman.sock",
+	"/run/containerd/containerd.sock",
+	"/run/crio/crio.sock",
+	"/var/lib/keyhole",
+	"/etc/keyhole",
+	"/run/keyhole-admin",
+	NULL,
 };
 /* Engine sockets wherever they are (rootless podman, a lab's --engine). */
 static const char *const socket_names[] = { "docker.sock", "podman.sock", "containerd.sock",
@@ -762,7 +829,8 @@ static void cap_causes(const struct container_meta *m, uint64_t refuse, bool all
 	json_t *v;
 
 	list[0] = '\0';
-	json_array_foreach(m->cap_add, i, v) {
+	json_array_foreach(m->cap_add, i, v)
+	{
 		const char *name = json_string_value(v);
 		int b = name ? cap_bit(name) : -1;
 		if (!name || (b >= 0 && !(refuse >> b & 1)))
@@ -823,13 +891,13 @@ static const char *exposed(const struct policy *p, const char *src)
 	return NULL;
 }
 
-static void mount_causes(const struct policy *p, const struct container_meta *m,
-			 struct causes *c)
+static void mount_causes(const struct policy *p, const struct container_meta *m, struct causes *c)
 {
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(m->binds, i, v) {
+	json_array_foreach(m->binds, i, v)
+	{
 		const char *src = json_string_value(v), *what;
 		if (!src || src[0] != '/' || !(what = exposed(p, src)))
 			continue;
@@ -890,12 +958,16 @@ static bool match_posture(const struct policy *p, const struct policy_rule *r,
 	if (!refuse_if(&c, "capabilities", why, len))
 		return false;
 	if (r->req_nonroot && m->root)
-		return fail(why, len, "require root=false: container runs as root (Config.User "
-			    "'%.*s')", CUT(m->user, 40));
+		return fail(why, len,
+			    "require root=false: container runs as root (Config.User "
+			    "'%.*s')",
+			    CUT(m->user, 40));
 	/* exec -u 0 into a --user 1000 container: the kernel's word wins */
 	if (r->req_nonroot && id->peer->uid == 0)
-		return fail(why, len, "require root=false: caller runs as uid 0 (Config.User "
-			    "'%.*s')", CUT(m->user, 40));
+		return fail(why, len,
+			    "require root=false: caller runs as uid 0 (Config.User "
+			    "'%.*s')",
+			    CUT(m->user, 40));
 	return true;
 }
 
@@ -958,7 +1030,8 @@ static bool allowed(const json_t *list, const char *s, bool caps)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		const char *a = json_string_value(v);
 		if (caps && strncasecmp(a, "CAP_", 4) == 0)
 			a += 4;
@@ -974,9 +1047,8 @@ static const char *first_not_allowed(const json_t *allow, const json_t *have, bo
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(have, i, v)
-		if (!allowed(allow, json_string_value(v), caps))
-			return json_string_value(v);
+	json_array_foreach(have, i, v) if (!allowed(allow, json_string_value(v),
+						    caps)) return json_string_value(v);
 	return NULL;
 }
 
@@ -988,23 +1060,35 @@ static bool match_k8s_posture(const struct policy_k8s *k, const struct k8s_meta 
 	if (k->req_unprivileged && m->privileged)
 		return fail(why, len, "container is privileged (require k8s.privileged: false)");
 	if (k->req_no_escalation && m->allow_privilege_escalation)
-		return fail(why, len, "container may escalate privileges (allowPrivilegeEscalation "
+		return fail(why, len,
+			    "container may escalate privileges (allowPrivilegeEscalation "
 			    "not false; require k8s.allow_privilege_escalation: false)");
 	if (k->req_nonroot && m->root)
-		return fail(why, len, "container may run as root (no non-zero runAsUser, no "
+		return fail(why, len,
+			    "container may run as root (no non-zero runAsUser, no "
 			    "runAsNonRoot; require k8s.root: false)");
 	if ((k->req_no_host_pid && m->host_pid) || (k->req_no_host_network && m->host_network) ||
 	    (k->req_no_host_ipc && m->host_ipc))
-		return fail(why, len, "pod shares the host's %s namespace (require k8s.host_%s: "
-			    "false)", m->host_pid ? "pid" : m->host_network ? "network" : "ipc",
-			    m->host_pid ? "pid" : m->host_network ? "network" : "ipc");
+		return fail(why, len,
+			    "pod shares the host's %s namespace (require k8s.host_%s: "
+			    "false)",
+			    m->host_pid	      ? "pid"
+			    : m->host_network ? "network"
+					      : "ipc",
+			    m->host_pid	      ? "pid"
+			    : m->host_network ? "network"
+					      : "ipc");
 	if (k->caps_allowed && (x = first_not_allowed(k->caps_allowed, m->caps_add, true)))
-		return fail(why, len, "container adds capability %.40s (not in require "
-			    "k8s.capabilities)", x);
-	if (k->host_paths_allowed && (x = first_not_allowed(k->host_paths_allowed, m->host_paths,
-							     false)))
-		return fail(why, len, "pod has hostPath volume '%.120s' (not in require "
-			    "k8s.host_paths)", x);
+		return fail(why, len,
+			    "container adds capability %.40s (not in require "
+			    "k8s.capabilities)",
+			    x);
+	if (k->host_paths_allowed &&
+	    (x = first_not_allowed(k->host_paths_allowed, m->host_paths, false)))
+		return fail(why, len,
+			    "pod has hostPath volume '%.120s' (not in require "
+			    "k8s.host_paths)",
+			    x);
 	return true;
 }
 
@@ -1016,8 +1100,7 @@ static bool match_k8s(const struct policy_k8s *k, const struct policy_identity *
 	if (!id->k8s)
 		return fail(why, len, "needs pod metadata: %s",
 			    id->meta_err ? id->meta_err : "no --kubelet configured");
-	return match_k8s_selectors(k, id->k8s, why, len) &&
-	       match_k8s_posture(k, id->k8s, why, len);
+	return match_k8s_selectors(k, id->k8s, why, len) && match_k8s_posture(k, id->k8s, why, len);
 }
 
 static bool rule_match(const struct policy *p, const struct policy_rule *r,
@@ -1048,8 +1131,7 @@ const struct policy_grant_ref *policy_eval_find(const struct policy_eval *e, con
 	return NULL;
 }
 
-int policy_eval(const struct policy *p, const struct policy_identity *id,
-		struct policy_eval **ret)
+int policy_eval(const struct policy *p, const struct policy_identity *id, struct policy_eval **ret)
 {
 	struct policy_eval *e = calloc(1, sizeof(*e));
 	size_t total = 0;
@@ -1117,8 +1199,7 @@ bool policy_mentions(const struct policy *p, const char *secret)
 }
 
 void policy_deny_reason(const struct policy *p, const struct policy_eval *e,
-			const struct policy_identity *id, const char *secret, char *buf,
-			size_t len)
+			const struct policy_identity *id, const char *secret, char *buf, size_t len)
 {
 	char who[160];
 	size_t off = 0;

@@ -16,13 +16,13 @@
 
 #define POLICY_MAX_BYTES (1u << 20) /* policy file */
 #define POLICY_MAX_RULES 1024u
-#define POLICY_MAX_GRANTS 256u       /* per rule */
+#define POLICY_MAX_GRANTS 256u /* per rule */
 #define POLICY_MAX_TOTAL_GRANTS 8192u
-#define POLICY_MAX_LABELS 64u        /* per rule */
-#define POLICY_MAX_STR 255u          /* globs, label keys and values */
+#define POLICY_MAX_LABELS 64u /* per rule */
+#define POLICY_MAX_STR 255u   /* globs, label keys and values */
 #define POLICY_MAX_RULE_NAME 128u
 #define POLICY_WHY_MAX 400u
-#define POLICY_MAX_AGENT_PATHS 4u   /* policy_protect_paths */
+#define POLICY_MAX_AGENT_PATHS 4u /* policy_protect_paths */
 
 struct policy_grant {
 	const char *secret;
@@ -45,12 +45,12 @@ struct policy_rule {
 	gid_t gid;
 	/* require: true = must hold (the JSON says "privileged": false etc.) */
 	bool req_unprivileged, req_nonroot;
-	bool req_no_host_ns;      /* "host_namespaces": false */
-	bool req_confined;        /* "unconfined": false */
-	bool req_no_host_mounts;  /* "host_mounts": false */
-	bool req_no_devices;      /* "devices": false */
-	bool has_caps;            /* "capabilities": [...] given */
-	uint64_t caps_allowed;    /* bit = index in policy_cap_names */
+	bool req_no_host_ns;	 /* "host_namespaces": false */
+	bool req_confined;	 /* "unconfined": false */
+	bool req_no_host_mounts; /* "host_mounts": false */
+	bool req_no_devices;	 /* "devices": false */
+	bool has_caps;		 /* "capabilities": [...] given */
+	uint64_t caps_allowed;	 /* bit = index in policy_cap_names */
 	struct policy_grant *grants;
 	size_t n_grants;
 	struct policy_k8s *k8s; /* NULL: no Kubernetes selector or requirement */
@@ -101,8 +101,7 @@ int policy_parse(const char *json, size_t len, struct policy **ret, char *err, s
 void policy_free(struct policy *p);
 
 /* Evaluate every rule for an identity. 0 or -ENOMEM. */
-int policy_eval(const struct policy *p, const struct policy_identity *id,
-		struct policy_eval **ret);
+int policy_eval(const struct policy *p, const struct policy_identity *id, struct policy_eval **ret);
 void policy_eval_free(struct policy_eval *e);
 /* The grant of secret in e, or NULL. */
 const struct policy_grant_ref *policy_eval_find(const struct policy_eval *e, const char *secret);

@@ -63,7 +63,8 @@ static int queue_denied(struct release *rel, struct conn *c, const char *name, c
 static int queue_value(struct release *rel, struct conn *c, const struct policy_grant_ref *g,
 		       const struct ks_secret *s, enum audit_decision ok)
 {
-	size_t need = proto_secret_frame_size(strlen(g->grant->secret), strlen(g->grant->file), s->len);
+	size_t need =
+		proto_secret_frame_size(strlen(g->grant->secret), strlen(g->grant->file), s->len);
 	uint8_t *p;
 	ssize_t n;
 	int r = conn_reserve(rel->cs, c, need, &p);

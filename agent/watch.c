@@ -90,7 +90,8 @@ static int resync_revoke(struct agent *a, struct conn *c, const struct policy_ev
 		}
 		if (h->version) {
 			r = release_revoke(&a->rel, c, h, g ? g->rule->name : NULL,
-					   gone ? "grant revoked by policy" : "removed from the store");
+					   gone ? "grant revoked by policy"
+						: "removed from the store");
 			if (r < 0)
 				return r;
 			count++;

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Container start latency for `make bench-containers`: listens on a unix
  * socket (bind-mounted into the containers), launches N copies of an engine
  * `run -d` command at once, and times each from just before its fork to the
@@ -65,7 +65,8 @@ static char **expand(char **tmpl, int i)
 			continue;
 		}
 		char num[16];
-		size_t pre = (size_t)(at - tmpl[k]), nl = (size_t)snprintf(num, sizeof num, "%d", i);
+		size_t pre = (size_t)(at - tmpl[k]),
+		       nl = (size_t)snprintf(num, sizeof num, "%d", i);
 		v[k] = malloc(strlen(tmpl[k]) + sizeof num);
 		if (!v[k])
 			continue;
@@ -168,8 +169,8 @@ int main(int argc, char **argv)
 	close(lfd);
 	unlink(argv[1]);
 	qsort(lat, (size_t)ok, sizeof *lat, cmp_d);
-	printf("n=%d ok=%d failed_runs=%d p50_us=%.0f p99_us=%.0f max_us=%.0f lat_us=", n, ok, failed,
-	       ok ? lat[ok / 2] : 0, ok ? lat[(ok * 99) / 100] : 0, ok ? lat[ok - 1] : 0);
+	printf("n=%d ok=%d failed_runs=%d p50_us=%.0f p99_us=%.0f max_us=%.0f lat_us=", n, ok,
+	       failed, ok ? lat[ok / 2] : 0, ok ? lat[(ok * 99) / 100] : 0, ok ? lat[ok - 1] : 0);
 	for (int i = 0; i < ok; i++)
 		printf("%s%.0f", i ? "," : "", lat[i]);
 	printf("\n");

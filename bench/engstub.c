@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* A stand-in container engine API for the stalled-engine figure of
  * `make bench` (not a test double for correctness: it answers one request).
  *   engstub SOCK hang           accept every connection, never answer
@@ -107,7 +107,8 @@ int main(int argc, char **argv)
 			poll(pf, (nfds_t)nheld, 0);
 			for (int i = 0; i < nheld;) {
 				char junk[512];
-				if ((pf[i].revents & (POLLHUP | POLLIN)) && read(pf[i].fd, junk, sizeof junk) <= 0) {
+				if ((pf[i].revents & (POLLHUP | POLLIN)) &&
+				    read(pf[i].fd, junk, sizeof junk) <= 0) {
 					close(pf[i].fd);
 					pf[i] = pf[--nheld];
 				} else {

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* fleet_open: store open time, etcd vs file (not a pass/fail test; run by
  * bench/fleet_propagation.sh). Builds a file store with N records (32-byte
  * values), copies its meta and sealed record documents into the etcd store
@@ -34,7 +34,8 @@ static json_t *put_op(const char *key, json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	char *k = etcd_b64(key, strlen(key)), *v = text ? etcd_b64(text, strlen(text)) : NULL;
-	json_t *op = k && v ? json_pack("{s:{s:s, s:s}}", "request_put", "key", k, "value", v) : NULL;
+	json_t *op =
+		k && v ? json_pack("{s:{s:s, s:s}}", "request_put", "key", k, "value", v) : NULL;
 
 	free(text), free(k), free(v);
 	return op;

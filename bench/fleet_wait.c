@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* fleet_wait: helper of bench/fleet_propagation.sh (not a test). Waits until
  * every FILE holds exactly VALUE and prints, per file, the milliseconds from
  * T0_NS (CLOCK_REALTIME nanoseconds, as `date +%s%N`) to when it was seen.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* The throughput floor for `make bench`: a unix-socket server in keyholed's
  * process model (one thread, epoll, non-blocking accept4) that only accepts,
  * reads SO_PEERCRED, reads one request frame and replies END. Whatever the

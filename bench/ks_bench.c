@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Keystore figures (not a pass/fail test): for 1k/10k/100k records (32-byte
  * values) the time of ks_open and of ks_open + unsealing every record, and
  * the latency of one put and one rotate on the 10k store (median of 20).
@@ -157,7 +157,8 @@ int main(int argc, char **argv)
 		}
 		printf("ks_open_s records=%zu open=%.3f open_unseal_all=%.3f cpu_open=%.3f "
 		       "cpu_open_unseal_all=%.3f%s\n",
-		       sizes[i], t_open, t_all, c_open, c_all, sizes[i] == 10000 ? " goal<=0.5" : "");
+		       sizes[i], t_open, t_all, c_open, c_all,
+		       sizes[i] == 10000 ? " goal<=0.5" : "");
 		if (sizes[i] == 10000)
 			latency(store, key, sizes[i]);
 		if (getenv("KS_BENCH_KEEP"))

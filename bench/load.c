@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Load generator for `make bench`, in the container-start shape: C client
  * threads, each opening a fresh connection per fetch (REQUEST, read to END,
  * close). Works against keyholed and against bench/floor.
@@ -61,7 +61,8 @@ static int read_to_end(int fd, uint8_t *buf)
 	for (;;) {
 		uint32_t plen;
 		if (io_read_all(fd, buf, PROTO_HDR) < 0 ||
-		    proto_frame_check(buf, PROTO_HDR + PROTO_MAX_PAYLOAD, PROTO_MAX_PAYLOAD, &plen) < 0 ||
+		    proto_frame_check(buf, PROTO_HDR + PROTO_MAX_PAYLOAD, PROTO_MAX_PAYLOAD,
+				      &plen) < 0 ||
 		    io_read_all(fd, buf + PROTO_HDR, plen) < 0)
 			return -1;
 		if (buf[PROTO_HDR] == PROTO_END)
@@ -199,6 +200,7 @@ int main(int argc, char **argv)
 	if (clients > 0)
 		return run_load(clients);
 usage:
-	fprintf(stderr, "usage: load SOCKET (--clients C --seconds S [--with-errors] | --watchers N) [--name N]...\n");
+	fprintf(stderr,
+		"usage: load SOCKET (--clients C --seconds S [--with-errors] | --watchers N) [--name N]...\n");
 	return 2;
 }

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Rotation push latency for `make bench`: runs a rotate command (value on its
  * stdin), and measures from the moment it returns until the new value is
  * readable as FILE in each watching shim's directory (inotify on the dirs;
@@ -137,7 +137,8 @@ int main(int argc, char **argv)
 				break;
 			struct pollfd pf = { .fd = in, .events = POLLIN };
 			if (poll(&pf, 1, 20) == 0)
-				memset(dirty, 1, (size_t)nd); /* no event for 20 ms: look at all again */
+				memset(dirty, 1,
+				       (size_t)nd); /* no event for 20 ms: look at all again */
 		}
 		missed += left;
 		for (; left > 0; left--) /* a miss counts as the deadline: p99 must not hide it */

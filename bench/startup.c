@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Interleaved A/B/C... timing of whole commands for `make bench`: each round
  * runs every command once, in a rotating order, so machine drift hits all of
  * them alike. Timing is fork -> exec -> waitpid, from CLOCK_MONOTONIC.
@@ -106,7 +106,8 @@ int main(int argc, char **argv)
 		char rounds[MAXROUNDS * 16] = "";
 		size_t used = 0;
 		for (int r = 0; r < k && r < MAXROUNDS; r++) {
-			int n = snprintf(rounds + used, sizeof rounds - used, "%s%.0f", r ? "," : "",
+			int n = snprintf(rounds + used, sizeof rounds - used, "%s%.0f",
+					 r ? "," : "",
 					 slice_median(c[x].t, r * runs / k, (r + 1) * runs / k));
 			if (n < 0 || (size_t)n >= sizeof rounds - used)
 				break;
@@ -118,6 +119,7 @@ int main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: startup [-k K] RUNS LABEL -- CMD [ARG]... [;; LABEL -- CMD...]...\n");
+	fprintf(stderr,
+		"usage: startup [-k K] RUNS LABEL -- CMD [ARG]... [;; LABEL -- CMD...]...\n");
 	return 2;
 }

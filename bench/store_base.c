@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Keystore baselines for `make bench`: what the file format alone costs,
  * with no crypto. For each store file (kept by `KS_BENCH_KEEP=1 ks_bench`):
  * the time of a plain jansson parse, and of the least a put must do on a
@@ -81,8 +81,8 @@ static int one(const char *path)
 	json_decref(keep);
 	qsort(parse, REPS, sizeof(double), cmp_d);
 	qsort(wr, REPS, sizeof(double), cmp_d);
-	printf("json_parse file=%s records=%zu parse_s=%.4f write_ms=%.2f\n", path, records, parse[REPS / 2],
-	       wr[REPS / 2] * 1e3);
+	printf("json_parse file=%s records=%zu parse_s=%.4f write_ms=%.2f\n", path, records,
+	       parse[REPS / 2], wr[REPS / 2] * 1e3);
 	return 0;
 }
 

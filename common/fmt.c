@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* fmt_snprintf: the subset of printf the shim's messages use (fmt.h), with
  * no stdio and no floating point, so the static shim stays small. Pure: it
  * writes only into the caller's buffer. */
@@ -61,21 +61,23 @@ static const char *conv(struct out *o, const char *f, va_list *ap)
 	}
 	case 'd':
 	case 'i': {
-		int64_t v = lng == 0 ? va_arg(*ap, int) : lng == 1 ? va_arg(*ap, long)
-				 : lng == 2 ? va_arg(*ap, long long) : (int64_t)va_arg(*ap, size_t);
+		int64_t v = lng == 0   ? va_arg(*ap, int)
+			    : lng == 1 ? va_arg(*ap, long)
+			    : lng == 2 ? va_arg(*ap, long long)
+				       : (int64_t)va_arg(*ap, size_t);
 		put_num(o, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, 10);
 		break;
 	}
 	case 'u':
 	case 'x': {
-		uint64_t v = lng == 0 ? va_arg(*ap, unsigned) : lng == 1 ? va_arg(*ap, unsigned long)
-			  : lng == 2 ? va_arg(*ap, unsigned long long) : va_arg(*ap, size_t);
+		uint64_t v = lng == 0	? va_arg(*ap, unsigned)
+			     : lng == 1 ? va_arg(*ap, unsigned long)
+			     : lng == 2 ? va_arg(*ap, unsigned long long)
+					: va_arg(*ap, size_t);
 		put_num(o, v, false, *f == 'x' ? 16 : 10);
 		break;
 	}
-	case '%':
-		put(o, "%", 1);
-		break;
+	case '%': put(o, "%", 1); break;
 	default:
 		put(o, "%", 1);
 		if (!*f)

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Whole-buffer I/O loops (atomicio.c). libc only. */
 #include "io.h"
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* One-line diagnostics on stderr: "prog: message[: strerror]". Used only by
  * main layers; messages name secrets, never their values. Built with
  * KH_LOG_TINY (the static shim only), it formats with fmt.c and writes the

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Wire codec v1. Every read checks the remaining length before it advances
  * (sshbuf style: `rem < n`, never `p + n > end`). No syscalls, no malloc. */
 #include "proto.h"
@@ -42,8 +42,8 @@ static int rd_u32(struct rd *r, uint32_t *v)
 {
 	if (r->rem < 4)
 		return -EBADMSG;
-	*v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 |
-	     (uint32_t)r->p[2] << 8 | (uint32_t)r->p[3];
+	*v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 |
+	     (uint32_t)r->p[3];
 	r->p += 4;
 	r->rem -= 4;
 	return 0;
@@ -177,8 +177,8 @@ int proto_frame_check(const uint8_t *buf, size_t have, uint32_t max_payload,
 {
 	if (have < PROTO_HDR)
 		return -EAGAIN;
-	uint32_t n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
-		     (uint32_t)buf[2] << 8 | (uint32_t)buf[3];
+	uint32_t n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 |
+		     (uint32_t)buf[3];
 	if (n == 0 || n > max_payload)
 		return -EMSGSIZE;
 	if (have - PROTO_HDR < n)
@@ -189,8 +189,7 @@ int proto_frame_check(const uint8_t *buf, size_t have, uint32_t max_payload,
 
 static int dec_request(struct rd *r, struct proto_request *m)
 {
-	if (rd_u16(r, &m->version) < 0 || rd_u8(r, &m->flags) < 0 ||
-	    rd_u16(r, &m->n_names) < 0)
+	if (rd_u16(r, &m->version) < 0 || rd_u8(r, &m->flags) < 0 || rd_u16(r, &m->n_names) < 0)
 		return -EBADMSG;
 	if ((m->flags & ~PROTO_F_ALL) || m->n_names > PROTO_MAX_NAMES)
 		return -EBADMSG;
@@ -244,21 +243,14 @@ static int dec_error(struct rd *r, struct proto_error *m)
 static int dec_body(struct rd *r, struct proto_msg *m)
 {
 	switch (m->type) {
-	case PROTO_REQUEST:
-		return dec_request(r, &m->u.request);
-	case PROTO_SECRET:
-		return dec_secret(r, &m->u.secret);
-	case PROTO_DENIED:
-		return dec_denied(r, &m->u.denied);
-	case PROTO_REVOKED:
-		return dec_revoked(r, &m->u.revoked);
-	case PROTO_END:
-		return rd_u32(r, &m->u.end.count);
-	case PROTO_ERROR:
-		return dec_error(r, &m->u.error);
+	case PROTO_REQUEST: return dec_request(r, &m->u.request);
+	case PROTO_SECRET: return dec_secret(r, &m->u.secret);
+	case PROTO_DENIED: return dec_denied(r, &m->u.denied);
+	case PROTO_REVOKED: return dec_revoked(r, &m->u.revoked);
+	case PROTO_END: return rd_u32(r, &m->u.end.count);
+	case PROTO_ERROR: return dec_error(r, &m->u.error);
 	case PROTO_ADMIN:
-	case PROTO_ADMIN_REPLY:
-		return dec_admin(r, &m->u.admin);
+	case PROTO_ADMIN_REPLY: return dec_admin(r, &m->u.admin);
 	}
 	return -EBADMSG;
 }
@@ -322,27 +314,15 @@ int proto_decode_reply(const uint8_t *payload, size_t len, struct proto_reply *r
 		return -EBADMSG;
 	ret->type = (enum proto_type)t;
 	switch (ret->type) {
-	case PROTO_SECRET:
-		e = dec_secret(&r, &ret->u.secret);
-		break;
-	case PROTO_DENIED:
-		e = dec_denied(&r, &ret->u.denied);
-		break;
-	case PROTO_REVOKED:
-		e = dec_revoked(&r, &ret->u.revoked);
-		break;
-	case PROTO_END:
-		e = rd_u32(&r, &ret->u.end.count);
-		break;
-	case PROTO_ERROR:
-		e = dec_error(&r, &ret->u.error);
-		break;
+	case PROTO_SECRET: e = dec_secret(&r, &ret->u.secret); break;
+	case PROTO_DENIED: e = dec_denied(&r, &ret->u.denied); break;
+	case PROTO_REVOKED: e = dec_revoked(&r, &ret->u.revoked); break;
+	case PROTO_END: e = rd_u32(&r, &ret->u.end.count); break;
+	case PROTO_ERROR: e = dec_error(&r, &ret->u.error); break;
 	case PROTO_REQUEST:
 	case PROTO_ADMIN:
-	case PROTO_ADMIN_REPLY:
-		return -EPROTOTYPE;
-	default:
-		return -EBADMSG;
+	case PROTO_ADMIN_REPLY: return -EPROTOTYPE;
+	default: return -EBADMSG;
 	}
 	if (e < 0 || r.rem != 0) {
 		memset(ret, 0, sizeof(*ret));
@@ -369,8 +349,8 @@ int proto_decode_admin(const uint8_t *payload, size_t len, enum proto_type want,
 	return 0;
 }
 
-ssize_t proto_encode_request(uint8_t *buf, size_t cap, uint8_t flags,
-			     const char *const *names, size_t n_names)
+ssize_t proto_encode_request(uint8_t *buf, size_t cap, uint8_t flags, const char *const *names,
+			     size_t n_names)
 {
 	struct wr w;
 	if (n_names > PROTO_MAX_NAMES || (flags & ~PROTO_F_ALL))
@@ -392,9 +372,8 @@ size_t proto_secret_frame_size(size_t name_len, size_t file_len, size_t value_le
 	return PROTO_HDR + 1 + 2 + name_len + 8 + 2 + file_len + 2 + 4 + value_len;
 }
 
-ssize_t proto_encode_secret(uint8_t *buf, size_t cap, const char *name,
-			    uint64_t version, const char *file, uint16_t mode,
-			    const uint8_t *value, size_t value_len)
+ssize_t proto_encode_secret(uint8_t *buf, size_t cap, const char *name, uint64_t version,
+			    const char *file, uint16_t mode, const uint8_t *value, size_t value_len)
 {
 	struct wr w;
 	if (!name[0] || !file[0] || (mode & ~07777u))
@@ -408,8 +387,7 @@ ssize_t proto_encode_secret(uint8_t *buf, size_t cap, const char *name,
 	return wr_end(&w);
 }
 
-ssize_t proto_encode_denied(uint8_t *buf, size_t cap, const char *name,
-			    const char *reason)
+ssize_t proto_encode_denied(uint8_t *buf, size_t cap, const char *name, const char *reason)
 {
 	struct wr w;
 	if (!name[0])
@@ -420,8 +398,7 @@ ssize_t proto_encode_denied(uint8_t *buf, size_t cap, const char *name,
 	return wr_end(&w);
 }
 
-ssize_t proto_encode_revoked(uint8_t *buf, size_t cap, const char *name,
-			     const char *file)
+ssize_t proto_encode_revoked(uint8_t *buf, size_t cap, const char *name, const char *file)
 {
 	struct wr w;
 	if (!name[0] || !file[0])
@@ -440,8 +417,7 @@ ssize_t proto_encode_end(uint8_t *buf, size_t cap, uint32_t count)
 	return wr_end(&w);
 }
 
-ssize_t proto_encode_error(uint8_t *buf, size_t cap, uint16_t code,
-			   const char *reason)
+ssize_t proto_encode_error(uint8_t *buf, size_t cap, uint16_t code, const char *reason)
 {
 	struct wr w;
 	wr_begin(&w, buf, cap, PROTO_ERROR);
@@ -450,8 +426,8 @@ ssize_t proto_encode_error(uint8_t *buf, size_t cap, uint16_t code,
 	return wr_end(&w);
 }
 
-ssize_t proto_encode_admin(uint8_t *buf, size_t cap, enum proto_type type,
-			   const char *json, size_t len)
+ssize_t proto_encode_admin(uint8_t *buf, size_t cap, enum proto_type type, const char *json,
+			   size_t len)
 {
 	struct wr w;
 	if (type != PROTO_ADMIN && type != PROTO_ADMIN_REPLY)
@@ -473,8 +449,8 @@ bool proto_file_name_valid(const char *s)
 
 static bool name_char_ok(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '/';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-' || c == '/';
 }
 
 bool proto_secret_name_valid(const char *s)
@@ -527,14 +503,19 @@ const char *proto_secret_name_problem(const char *s, char *buf, size_t len)
 		if (i < n && !name_char_ok(s[i])) {
 			unsigned char c = (unsigned char)s[i];
 			if (c == ' ')
-				snprintf(buf, len, "contains a space at byte %zu (allowed: A-Z a-z 0-9 "
-					 ". _ - /)", i + 1);
+				snprintf(buf, len,
+					 "contains a space at byte %zu (allowed: A-Z a-z 0-9 "
+					 ". _ - /)",
+					 i + 1);
 			else if (c > 0x20 && c < 0x7f)
-				snprintf(buf, len, "contains '%c' at byte %zu (allowed: A-Z a-z 0-9 . _ - /)",
+				snprintf(buf, len,
+					 "contains '%c' at byte %zu (allowed: A-Z a-z 0-9 . _ - /)",
 					 c, i + 1);
 			else
-				snprintf(buf, len, "contains byte 0x%02x at byte %zu (allowed: A-Z a-z "
-					 "0-9 . _ - /)", c, i + 1);
+				snprintf(buf, len,
+					 "contains byte 0x%02x at byte %zu (allowed: A-Z a-z "
+					 "0-9 . _ - /)",
+					 c, i + 1);
 			return buf;
 		}
 		if (i == n || s[i] == '/') {

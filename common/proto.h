@@ -21,10 +21,10 @@
 
 #define PROTO_VERSION 1u
 #define PROTO_HDR 4u
-#define PROTO_MAX_NAME 255u       /* secret name, file name */
-#define PROTO_MAX_REASON 511u     /* denial / error text */
+#define PROTO_MAX_NAME 255u	   /* secret name, file name */
+#define PROTO_MAX_REASON 511u	   /* denial / error text */
 #define PROTO_MAX_VALUE (1u << 20) /* one secret value */
-#define PROTO_MAX_NAMES 64u       /* names in one REQUEST */
+#define PROTO_MAX_NAMES 64u	   /* names in one REQUEST */
 #define PROTO_MAX_ADMIN (1u << 20) /* admin JSON text */
 /* Largest payload either side accepts: a SECRET with a maximal value. */
 #define PROTO_MAX_PAYLOAD (PROTO_MAX_VALUE + 2u * (PROTO_MAX_NAME + 2u) + 64u)
@@ -35,7 +35,7 @@ enum proto_type {
 	/* shim -> agent */
 	PROTO_REQUEST = 0x01, /* u16 version, u8 flags, u16 n, n x str name */
 	/* cli -> agent (admin socket) */
-	PROTO_ADMIN = 0x10,   /* blob JSON request */
+	PROTO_ADMIN = 0x10, /* blob JSON request */
 	/* agent -> shim */
 	PROTO_SECRET = 0x81,  /* str name, u64 version, str file, u16 mode, blob value */
 	PROTO_DENIED = 0x82,  /* str name, str reason */
@@ -52,11 +52,11 @@ enum proto_flags {
 #define PROTO_F_ALL PROTO_F_WATCH
 
 enum proto_err {
-	PROTO_E_BADMSG = 1,   /* malformed or unknown message */
-	PROTO_E_VERSION = 2,  /* unsupported protocol version */
-	PROTO_E_TOOBIG = 3,   /* frame over the cap */
-	PROTO_E_DENIED = 4,   /* attestation failed: caller not identified */
-	PROTO_E_BUSY = 5,     /* connection or rate limit */
+	PROTO_E_BADMSG = 1,  /* malformed or unknown message */
+	PROTO_E_VERSION = 2, /* unsupported protocol version */
+	PROTO_E_TOOBIG = 3,  /* frame over the cap */
+	PROTO_E_DENIED = 4,  /* attestation failed: caller not identified */
+	PROTO_E_BUSY = 5,    /* connection or rate limit */
 	PROTO_E_INTERNAL = 6,
 };
 
@@ -155,21 +155,18 @@ int proto_decode_admin(const uint8_t *payload, size_t len, enum proto_type want,
 /* Encoders: write a complete frame (prefix included) into buf. Return the
  * frame length (> 0) or -ENOBUFS if cap is too small, -EINVAL if a field is
  * over its cap or a string holds a NUL. */
-ssize_t proto_encode_request(uint8_t *buf, size_t cap, uint8_t flags,
-			     const char *const *names, size_t n_names);
-ssize_t proto_encode_secret(uint8_t *buf, size_t cap, const char *name,
-			    uint64_t version, const char *file, uint16_t mode,
-			    const uint8_t *value, size_t value_len);
-ssize_t proto_encode_denied(uint8_t *buf, size_t cap, const char *name,
-			    const char *reason);
-ssize_t proto_encode_revoked(uint8_t *buf, size_t cap, const char *name,
-			     const char *file);
+ssize_t proto_encode_request(uint8_t *buf, size_t cap, uint8_t flags, const char *const *names,
+			     size_t n_names);
+ssize_t proto_encode_secret(uint8_t *buf, size_t cap, const char *name, uint64_t version,
+			    const char *file, uint16_t mode, const uint8_t *value,
+			    size_t value_len);
+ssize_t proto_encode_denied(uint8_t *buf, size_t cap, const char *name, const char *reason);
+ssize_t proto_encode_revoked(uint8_t *buf, size_t cap, const char *name, const char *file);
 ssize_t proto_encode_end(uint8_t *buf, size_t cap, uint32_t count);
-ssize_t proto_encode_error(uint8_t *buf, size_t cap, uint16_t code,
-			   const char *reason);
+ssize_t proto_encode_error(uint8_t *buf, size_t cap, uint16_t code, const char *reason);
 /* type is PROTO_ADMIN or PROTO_ADMIN_REPLY */
-ssize_t proto_encode_admin(uint8_t *buf, size_t cap, enum proto_type type,
-			   const char *json, size_t len);
+ssize_t proto_encode_admin(uint8_t *buf, size_t cap, enum proto_type type, const char *json,
+			   size_t len);
 
 /* Exact frame size a SECRET with these field lengths needs. */
 size_t proto_secret_frame_size(size_t name_len, size_t file_len, size_t value_len);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Crash-safe file replacement (skalibs openwritenclose, creds-util): temp
  * file in the same directory -> write -> fsync -> rename -> fsync(dir).
  * kill -9 at any instant leaves the old or the new file; a failed write
@@ -79,8 +79,8 @@ fail:
 
 int ks_create_file(const char *path, const void *buf, size_t len, mode_t mode)
 {
-	cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-				    mode);
+	cleanup_close int fd =
+		open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	int r;
 
 	if (fd < 0)

@@ -55,8 +55,8 @@ struct ks_backend_ops {
 	 * on success *ret_rev (may be NULL) is the new revision (0 after a
 	 * delete). Atomic and durable on return: a crash leaves the old or the
 	 * new state. Other records written concurrently are never lost. */
-	int (*cas_put)(struct ks_backend *b, const char *name, json_t *doc,
-		       ks_rev_t expected_rev, ks_rev_t *ret_rev);
+	int (*cas_put)(struct ks_backend *b, const char *name, json_t *doc, ks_rev_t expected_rev,
+		       ks_rev_t *ret_rev);
 	/* Replace the meta document (keyhole migrate --sign); records are
 	 * left alone. */
 	int (*put_meta)(struct ks_backend *b, json_t *meta);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* etcd backend (docs/fleet.md): meta at /keyhole/NAME/meta, each record's
  * sealed JSON at /keyhole/NAME/records/RECORD (every '/' of the record name
  * written as "%2F", so a name is always one key segment); etcd only ever holds
@@ -34,17 +34,17 @@ struct etcd_backend {
 	_Atomic int64_t last_rev;  /* store revision of the last read_all */
 	_Atomic int64_t watch_rev; /* newest revision the watcher delivered */
 	atomic_bool stop;
-	atomic_bool watching;      /* watch stream currently established */
+	atomic_bool watching; /* watch stream currently established */
 	int efd;
 	bool thread_started;
 	pthread_t th;
 	/* Snapshot kept current by the watcher's events, so an agent's reload
 	 * need not re-read the whole store (mu guards these four). */
 	pthread_mutex_t mu;
-	json_t *cache;      /* name -> [doc, mod_revision]; NULL = invalid */
+	json_t *cache; /* name -> [doc, mod_revision]; NULL = invalid */
 	json_t *cache_meta;
-	int64_t cache_rev;  /* revision the cache reflects */
-	int64_t seen_rev;   /* newest event revision the watcher processed */
+	int64_t cache_rev; /* revision the cache reflects */
+	int64_t seen_rev;  /* newest event revision the watcher processed */
 };
 
 static struct etcd_backend *eb_of(struct ks_backend *b)
@@ -211,8 +211,8 @@ static int take_kv(struct etcd_backend *b, const struct etcd_kv *kv, struct ks_s
 }
 
 /* Take one page; more and next say where the next page starts. */
-static int take_page(struct etcd_backend *b, json_t *reply, struct ks_snapshot *s,
-		     char **next, size_t *next_len, bool *more)
+static int take_page(struct etcd_backend *b, json_t *reply, struct ks_snapshot *s, char **next,
+		     size_t *next_len, bool *more)
 {
 	json_t *kvs = json_object_get(reply, "kvs"), *kv;
 	size_t i;
@@ -221,7 +221,8 @@ static int take_page(struct etcd_backend *b, json_t *reply, struct ks_snapshot *
 	if (kvs && !json_is_array(kvs))
 		return -EBADMSG;
 	*more = json_is_true(json_object_get(reply, "more"));
-	json_array_foreach(kvs, i, kv) {
+	json_array_foreach(kvs, i, kv)
+	{
 		struct etcd_kv x;
 
 		r = etcd_kv_parse(kv, KS_MAX_DOC, &x);
@@ -284,9 +285,9 @@ static void cache_install(struct etcd_backend *b, const struct ks_snapshot *s, i
 	json_t *c = json_object();
 
 	for (size_t i = 0; c && i < s->n; i++)
-		if (json_object_set_new(c, s->recs[i].name,
-					json_pack("[O,I]", s->recs[i].doc,
-						  (json_int_t)s->recs[i].rev)) < 0) {
+		if (json_object_set_new(
+			    c, s->recs[i].name,
+			    json_pack("[O,I]", s->recs[i].doc, (json_int_t)s->recs[i].rev)) < 0) {
 			json_decref(c);
 			c = NULL;
 		}
@@ -313,7 +314,8 @@ static int cache_read(struct etcd_backend *b, struct ks_snapshot *ret)
 	if (b->cache && b->cache_meta && atomic_load(&b->watching)) {
 		r = 0;
 		s.meta = json_incref(b->cache_meta);
-		json_object_foreach(b->cache, name, v) {
+		json_object_foreach(b->cache, name, v)
+		{
 			r = snap_add(&s, name, json_array_get(v, 0),
 				     (int64_t)json_integer_value(json_array_get(v, 1)));
 			if (r < 0)
@@ -358,8 +360,8 @@ static int eb_read_all(struct ks_backend *base, struct ks_snapshot *ret)
 }
 
 /* txn: if compare then put key=doc (or delete key when doc is NULL). */
-static int txn(struct etcd_backend *b, const char *key, json_t *cmp, json_t *doc,
-	       bool *ret_ok, int64_t *ret_rev)
+static int txn(struct etcd_backend *b, const char *key, json_t *cmp, json_t *doc, bool *ret_ok,
+	       int64_t *ret_rev)
 {
 	json_t *req = json_pack("{s:[o], s:[]}", "compare", cmp, "success");
 	json_t *op = json_object(), *reply = NULL;
@@ -395,8 +397,8 @@ static json_t *compare(const char *key, const char *target, const char *field, i
 	if (!k)
 		return NULL;
 	(void)snprintf(num, sizeof(num), "%lld", (long long)v);
-	c = json_pack("{s:s, s:s, s:s, s:s}", "key", k, "target", target, "result", "EQUAL",
-		      field, num);
+	c = json_pack("{s:s, s:s, s:s, s:s}", "key", k, "target", target, "result", "EQUAL", field,
+		      num);
 	free(k);
 	return c;
 }
@@ -429,8 +431,8 @@ static int eb_put_meta(struct ks_backend *base, json_t *meta)
 	return r < 0 ? r : (ok ? 0 : -ENOENT);
 }
 
-static int eb_cas_put(struct ks_backend *base, const char *name, json_t *doc,
-		      ks_rev_t expected_rev, ks_rev_t *ret_rev)
+static int eb_cas_put(struct ks_backend *base, const char *name, json_t *doc, ks_rev_t expected_rev,
+		      ks_rev_t *ret_rev)
 {
 	struct etcd_backend *b = eb_of(base);
 	cleanup_free char *key = NULL;
@@ -463,7 +465,7 @@ static int eb_cas_put(struct ks_backend *base, const char *name, json_t *doc,
 struct stream {
 	struct etcd_backend *b;
 	struct bodybuf line; /* the message being received, up to '\n' */
-	int64_t compacted; /* compact_revision of a cancel, or 0 */
+	int64_t compacted;   /* compact_revision of a cancel, or 0 */
 	bool created;
 	bool failed;
 };
@@ -524,7 +526,8 @@ static void cache_apply(struct etcd_backend *b, json_t *msg)
 	size_t i;
 
 	(void)pthread_mutex_lock(&b->mu);
-	json_array_foreach(evs, i, ev) {
+	json_array_foreach(evs, i, ev)
+	{
 		if (!cache_apply_one(b, ev)) {
 			cache_drop_locked(b);
 			/* later full reads must not predate this event */
@@ -626,8 +629,8 @@ static void watch_once(struct etcd_backend *b, size_t i, struct stream *st)
 	CURL *h = etcd_curl_for(b->e, i);
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	cleanup_free char *body = watch_body(b, atomic_load(&b->watch_rev) + 1);
-	cleanup_free char *url = h && hdr && body ? cat3(etcd_endpoint(b->e, i), "/v3/watch", "")
-						  : NULL;
+	cleanup_free char *url =
+		h && hdr && body ? cat3(etcd_endpoint(b->e, i), "/v3/watch", "") : NULL;
 
 	if (url) {
 		(void)curl_easy_setopt(h, CURLOPT_URL, url);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* File backend: the whole store is one JSON file (reviewable, committable).
  * Writers take an flock on "<store>.lock", re-read the file, check the
  * record's revision (compare-and-swap), and replace the file atomically, so
@@ -156,8 +156,8 @@ static void sweep_temps(struct file_backend *f)
 	closedir(d);
 }
 
-static int fb_cas_put(struct ks_backend *b, const char *name, json_t *doc,
-		      ks_rev_t expected_rev, ks_rev_t *ret_rev)
+static int fb_cas_put(struct ks_backend *b, const char *name, json_t *doc, ks_rev_t expected_rev,
+		      ks_rev_t *ret_rev)
 {
 	struct file_backend *f = fb_of(b);
 	cleanup_close int lock = -1;
@@ -229,8 +229,8 @@ static int fb_watch_fd(struct ks_backend *b)
 	if (f->wfd < 0)
 		return -1;
 	if (inotify_add_watch(f->wfd, dirname(copy),
-			      IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_CREATE |
-				      IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+			      IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_CREATE | IN_MOVED_FROM |
+				      IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
 		(void)close(f->wfd);
 		f->wfd = -1;
 	}

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* etcd v3 JSON gateway client: store URL parsing, unary calls with endpoint
  * failover (libcurl, OpenSSL TLS with client certificates), and parsers for
  * the gateway's replies. Everything etcd sends is untrusted: replies are
@@ -227,10 +227,12 @@ int etcd_error_errno(json_t *reply)
 	if (msg && strstr(msg, "compacted"))
 		return -ERANGE;
 	switch (code) {
-	case 3: return -EINVAL;        /* INVALID_ARGUMENT */
-	case 7: case 16: return -EACCES; /* PERMISSION_DENIED, UNAUTHENTICATED */
-	case 11: return -ERANGE;       /* OUT_OF_RANGE: compacted / future rev */
-	case 4: case 14: return -EAGAIN; /* DEADLINE_EXCEEDED, UNAVAILABLE */
+	case 3: return -EINVAL; /* INVALID_ARGUMENT */
+	case 7:
+	case 16: return -EACCES; /* PERMISSION_DENIED, UNAUTHENTICATED */
+	case 11: return -ERANGE; /* OUT_OF_RANGE: compacted / future rev */
+	case 4:
+	case 14: return -EAGAIN; /* DEADLINE_EXCEEDED, UNAVAILABLE */
 	default: return -EIO;
 	}
 }
@@ -329,7 +331,8 @@ int etcd_watch_parse(json_t *msg, struct etcd_watch_msg *ret)
 	evs = json_object_get(res, "events");
 	if (evs && !json_is_array(evs))
 		return -EBADMSG;
-	json_array_foreach(evs, i, ev) {
+	json_array_foreach(evs, i, ev)
+	{
 		int64_t rev = 0;
 
 		if (etcd_int64(json_object_get(ev, "kv"), "mod_revision", &rev) < 0)

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define ETCD_MAX_ENDPOINTS 16u
-#define ETCD_MAX_NAME 64u          /* store name in the URL path */
+#define ETCD_MAX_NAME 64u	   /* store name in the URL path */
 #define ETCD_MAX_REPLY (64u << 20) /* one unary reply */
 #define ETCD_MAX_WATCH_MSG (16u << 20)
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* JSON <-> structs for the store file, record documents, offline sealed
  * records and exported public keys (docs/keystore-format.md). Every input
  * here is untrusted: exact key sets, every length and number capped, base64
@@ -21,8 +21,7 @@ static int b64_decode(json_t *s, uint8_t *out, size_t cap, size_t *ret_len)
 
 	if (!txt || tlen > sodium_base64_ENCODED_LEN(cap, B64))
 		return -EBADMSG;
-	if (sodium_base642bin(out, cap, txt, tlen, NULL, &n, &end, B64) != 0 ||
-	    end != txt + tlen)
+	if (sodium_base642bin(out, cap, txt, tlen, NULL, &n, &end, B64) != 0 || end != txt + tlen)
 		return -EBADMSG;
 	*ret_len = n;
 	return 0;
@@ -88,8 +87,7 @@ static int set_new(json_t *o, const char *key, json_t *v)
 #define MAX_TIME ((uint64_t)1 << 40) /* seconds; far future, keeps int64 sane */
 
 /* v2 writer signature fields, when present: "writer" + "sig". */
-static int sig_decode(json_t *o, bool *has, uint8_t writer[KS_PK_BYTES],
-		      uint8_t sig[KS_SIG_BYTES])
+static int sig_decode(json_t *o, bool *has, uint8_t writer[KS_PK_BYTES], uint8_t sig[KS_SIG_BYTES])
 {
 	json_t *w = json_object_get(o, "writer"), *s = json_object_get(o, "sig");
 
@@ -289,8 +287,7 @@ static int wrapped_decode(json_t *o, struct ks_wrapped *w)
 {
 	size_t n = 0;
 
-	if (!json_is_object(o) || json_object_size(o) != 6 ||
-	    get_str(o, "kdf", "argon2id13") < 0 ||
+	if (!json_is_object(o) || json_object_size(o) != 6 || get_str(o, "kdf", "argon2id13") < 0 ||
 	    get_u64(o, "opslimit", crypto_pwhash_OPSLIMIT_MIN, 16, &w->opslimit) < 0 ||
 	    get_u64(o, "memlimit", 8192, (uint64_t)1 << 31, &w->memlimit) < 0 ||
 	    get_fixed(o, "salt", w->salt, sizeof(w->salt)) < 0 ||
@@ -319,9 +316,8 @@ int ks_meta_decode(json_t *o, struct ks_meta *ret)
 	m.format_version = (int)fv;
 	/* v1 has no signature; v2 always has one (a v2 meta without it is
 	 * kept and then refused by a reader with a trust file) */
-	if ((fv == 1 && sig) ||
-	    (sig && (!json_is_object(sig) || json_object_size(sig) != 2 ||
-		     sig_decode(sig, &m.has_sig, m.writer, m.sig) < 0)))
+	if ((fv == 1 && sig) || (sig && (!json_is_object(sig) || json_object_size(sig) != 2 ||
+					 sig_decode(sig, &m.has_sig, m.writer, m.sig) < 0)))
 		return -EBADMSG;
 	if (!store_id_valid(json_string_value(id)) ||
 	    get_fixed(o, "public_key", m.pk, sizeof(m.pk)) < 0)
@@ -363,8 +359,8 @@ json_t *ks_meta_encode(const struct ks_meta *m)
 		sig = NULL;
 	}
 	if (!o || set_new(o, "format", json_string("keyhole-store")) < 0 ||
-	    set_new(o, "format_version", json_integer(m->format_version ? m->format_version
-									: KS_FORMAT_VERSION)) < 0 ||
+	    set_new(o, "format_version",
+		    json_integer(m->format_version ? m->format_version : KS_FORMAT_VERSION)) < 0 ||
 	    set_new(o, "store_id", json_string(m->store_id)) < 0 ||
 	    set_new(o, "public_key", b64_encode(m->pk, sizeof(m->pk))) < 0 ||
 	    (m->has_sig && set_new(o, "signature", sig) < 0) ||
@@ -433,7 +429,8 @@ int ks_file_split(const char *buf, size_t len, struct ks_snapshot *ret)
 	s.recs = calloc(json_object_size(recs) + 1, sizeof(*s.recs));
 	if (!s.recs)
 		goto nomem;
-	json_object_foreach(recs, k, v) {
+	json_object_foreach(recs, k, v)
+	{
 		s.recs[s.n].name = strdup(k);
 		if (!s.recs[s.n].name)
 			goto nomem;
@@ -504,8 +501,8 @@ int ks_snapshot_decode(const struct ks_snapshot *s, struct ks_rec **ret, size_t 
 	return 0;
 }
 
-int ks_format_parse(const char *buf, size_t len, struct ks_meta *ret_meta,
-		    struct ks_rec **ret_recs, size_t *ret_n)
+int ks_format_parse(const char *buf, size_t len, struct ks_meta *ret_meta, struct ks_rec **ret_recs,
+		    size_t *ret_n)
 {
 	struct ks_snapshot s = { 0 };
 	struct ks_meta m;
@@ -522,8 +519,8 @@ int ks_format_parse(const char *buf, size_t len, struct ks_meta *ret_meta,
 	return r;
 }
 
-int ks_sealed_decode(const char *json, size_t len, char ret_id[KS_ID_MAX + 1],
-		     char **ret_name, struct ks_ver *ret_v)
+int ks_sealed_decode(const char *json, size_t len, char ret_id[KS_ID_MAX + 1], char **ret_name,
+		     struct ks_ver *ret_v)
 {
 	json_t *o, *id, *name, *ver;
 	int r = -EBADMSG;

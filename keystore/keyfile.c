@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* The private key at rest outside the store: a root-only key file holding
  * "keyhole-key-v1 <base64>\n", refused when group or others may read it;
  * and passphrases (for the in-store Argon2id-wrapped key) from an fd or the
@@ -91,8 +91,8 @@ int ks_keyfile_read_tagged(const char *path, const char *tag_text, uint8_t *sk, 
 	r = read_capped(fd, line, KEY_LINE_MAX, &len);
 	if (r == 0 && (len < tag + 1 || memcmp(line, tag_text, tag) != 0 || line[len - 1] != '\n'))
 		r = -EBADMSG;
-	if (r == 0 && (sodium_base642bin(sk, sk_len, line + tag, len - tag - 1, NULL, &n,
-					 &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	if (r == 0 && (sodium_base642bin(sk, sk_len, line + tag, len - tag - 1, NULL, &n, &end,
+					 sodium_base64_VARIANT_ORIGINAL) != 0 ||
 		       n != sk_len || end != line + len - 1))
 		r = -EBADMSG;
 	sodium_free(line);

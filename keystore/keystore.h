@@ -26,9 +26,9 @@
 #include <time.h>
 
 #define KS_MAX_VALUE (1u << 20) /* default cap on one value */
-#define KS_DEFAULT_KEEP 5u      /* versions kept by rotate */
+#define KS_DEFAULT_KEEP 5u	/* versions kept by rotate */
 #define KS_PK_BYTES 32u
-#define KS_ID_MAX 64u           /* store id text length cap */
+#define KS_ID_MAX 64u /* store id text length cap */
 
 struct ks_store;
 
@@ -46,8 +46,8 @@ static inline void ks_secret_freep(struct ks_secret **s)
 }
 #define cleanup_ks_secret __attribute__((cleanup(ks_secret_freep)))
 
-#define KS_FP_LEN 52u      /* "SHA256:" + 43 base64 chars + NUL */
-#define KS_LABEL_MAX 63u   /* writer label in the trust file */
+#define KS_FP_LEN 52u	 /* "SHA256:" + 43 base64 chars + NUL */
+#define KS_LABEL_MAX 63u /* writer label in the trust file */
 
 struct ks_init_opts {
 	const char *key_file; /* write the private key here (0400); NULL: key
@@ -59,9 +59,9 @@ struct ks_init_opts {
 struct ks_refusal {
 	const char *name;
 	uint64_t version; /* the version offered by the store (0: none) */
-	uint64_t mark;    /* rollback: the version already accepted */
-	int err;          /* -ENOKEY signature, -EBADMSG corrupt, -ETIME rollback */
-	bool kept;        /* an older accepted value is still served */
+	uint64_t mark;	  /* rollback: the version already accepted */
+	int err;	  /* -ENOKEY signature, -EBADMSG corrupt, -ETIME rollback */
+	bool kept;	  /* an older accepted value is still served */
 };
 
 struct ks_open_opts {
@@ -93,12 +93,12 @@ struct ks_sign_opts {
 /* Information about one record, never its value. */
 struct ks_info {
 	char name[256];
-	uint64_t version;   /* current version */
-	size_t size;        /* plaintext length of the current version */
-	time_t created;     /* first version */
-	time_t updated;     /* current version */
-	unsigned n_versions;/* versions kept */
-	int err;            /* refused by a reader check (0 = served) */
+	uint64_t version;    /* current version */
+	size_t size;	     /* plaintext length of the current version */
+	time_t created;	     /* first version */
+	time_t updated;	     /* current version */
+	unsigned n_versions; /* versions kept */
+	int err;	     /* refused by a reader check (0 = served) */
 };
 
 struct ks_version_info {
@@ -108,13 +108,12 @@ struct ks_version_info {
 };
 
 int ks_init(const char *store, const struct ks_init_opts *o);
-int ks_init_signed(const char *store, const struct ks_init_opts *o,
-		   const struct ks_sign_opts *s);
+int ks_init_signed(const char *store, const struct ks_init_opts *o, const struct ks_sign_opts *s);
 /* ks_open = ks_open_signed with s NULL: no signature or rollback checks,
  * unsigned writes. */
 int ks_open(const char *store, const struct ks_open_opts *o, struct ks_store **ret);
-int ks_open_signed(const char *store, const struct ks_open_opts *o,
-		   const struct ks_sign_opts *s, struct ks_store **ret);
+int ks_open_signed(const char *store, const struct ks_open_opts *o, const struct ks_sign_opts *s,
+		   struct ks_store **ret);
 void ks_close(struct ks_store *ks);
 
 /* version 0 = current. Needs the private key. */
@@ -123,15 +122,14 @@ int ks_get(struct ks_store *ks, const char *name, uint64_t version, struct ks_se
 int ks_put(struct ks_store *ks, const char *name, const uint8_t *val, size_t len,
 	   uint64_t *ret_version);
 /* -ENOENT if name does not exist; keeps the newest `keep` versions. */
-int ks_rotate(struct ks_store *ks, const char *name, const uint8_t *val, size_t len,
-	      unsigned keep, uint64_t *ret_version);
+int ks_rotate(struct ks_store *ks, const char *name, const uint8_t *val, size_t len, unsigned keep,
+	      uint64_t *ret_version);
 int ks_rm(struct ks_store *ks, const char *name);
 
 /* Sorted by name; free(*ret). */
 int ks_list(struct ks_store *ks, struct ks_info **ret, size_t *ret_n);
 /* Newest first; free(*ret). */
-int ks_history(struct ks_store *ks, const char *name, struct ks_version_info **ret,
-	       size_t *ret_n);
+int ks_history(struct ks_store *ks, const char *name, struct ks_version_info **ret, size_t *ret_n);
 
 /* Re-read the backend; *ret_changed tells whether anything differs from the
  * state held before. On error the previous state is kept (an agent keeps
@@ -195,9 +193,8 @@ int ks_pubkey_parse(const char *json, size_t len, char ret_id[KS_ID_MAX + 1],
 
 /* Open every version of every record with the private key; calls cb for
  * each record (err 0 or -EBADMSG) and returns the number that failed. */
-int ks_verify(struct ks_store *ks, void (*cb)(const char *name, uint64_t version, int err,
-					      void *arg),
-	      void *arg);
+int ks_verify(struct ks_store *ks,
+	      void (*cb)(const char *name, uint64_t version, int err, void *arg), void *arg);
 
 /* Fuzz entry point for the store parser (no syscalls): see
  * keystore/ks_internal.h ks_format_parse(). */

@@ -23,12 +23,12 @@
 #define KS_SK_BYTES 32u
 #define KS_NONCE_BYTES 24u /* XChaCha20-Poly1305-IETF */
 #define KS_TAG_BYTES 16u
-#define KS_SALT_BYTES 16u  /* crypto_pwhash_SALTBYTES */
-#define KS_ID_BYTES 16u    /* random store id, hex-encoded -> 32 chars */
-#define KS_MAX_VERSIONS 64u        /* versions kept per record (cap on read) */
-#define KS_MAX_RECORDS 1000000u    /* records per store (cap on read) */
-#define KS_MAX_FILE (1u << 30)     /* store file size cap on read */
-#define KS_MAX_DOC (4u << 20)      /* one record / sealed-record document */
+#define KS_SALT_BYTES 16u	/* crypto_pwhash_SALTBYTES */
+#define KS_ID_BYTES 16u		/* random store id, hex-encoded -> 32 chars */
+#define KS_MAX_VERSIONS 64u	/* versions kept per record (cap on read) */
+#define KS_MAX_RECORDS 1000000u /* records per store (cap on read) */
+#define KS_MAX_FILE (1u << 30)	/* store file size cap on read */
+#define KS_MAX_DOC (4u << 20)	/* one record / sealed-record document */
 #define KS_MAX_PASSPHRASE 1024u
 #define KS_MAX_CT (KS_MAX_VALUE + KS_TAG_BYTES)
 
@@ -51,8 +51,8 @@ struct ks_ver {
 
 /* Seal m to pk; fills v->epk, v->nonce, v->ct (malloc'd). version and
  * created must be set by the caller (both are bound as associated data). */
-int ks_seal(const char *store_id, const uint8_t pk[KS_PK_BYTES], const char *name,
-	    const uint8_t *m, size_t mlen, struct ks_ver *v);
+int ks_seal(const char *store_id, const uint8_t pk[KS_PK_BYTES], const char *name, const uint8_t *m,
+	    size_t mlen, struct ks_ver *v);
 /* Open v with sk into out (v->ct_len - KS_TAG_BYTES bytes). -EBADMSG if it
  * does not authenticate (wrong key, moved, tampered). */
 int ks_unseal(const char *store_id, const uint8_t pk[KS_PK_BYTES], const uint8_t *sk,
@@ -69,8 +69,8 @@ struct ks_wrapped {
  * on a wrong passphrase. sk is KS_SK_BYTES of sodium_malloc memory. */
 int ks_wrap_key(const char *store_id, const uint8_t pk[KS_PK_BYTES], const uint8_t *sk,
 		const char *pass, size_t pass_len, struct ks_wrapped *w);
-int ks_unwrap_key(const char *store_id, const uint8_t pk[KS_PK_BYTES],
-		  const struct ks_wrapped *w, const char *pass, size_t pass_len, uint8_t *sk);
+int ks_unwrap_key(const char *store_id, const uint8_t pk[KS_PK_BYTES], const struct ks_wrapped *w,
+		  const char *pass, size_t pass_len, uint8_t *sk);
 
 /* ---- format.c (parses untrusted bytes; no syscalls) */
 struct ks_meta {
@@ -85,17 +85,17 @@ struct ks_meta {
 };
 
 struct ks_rec {
-	char *name;          /* malloc'd */
-	struct ks_ver *v;    /* newest first */
+	char *name;	  /* malloc'd */
+	struct ks_ver *v; /* newest first */
 	size_t n;
-	ks_rev_t rev;        /* backend revision */
-	bool bad;            /* document did not decode: get/verify fail */
-	bool is_tomb;        /* removed: tomb holds the last version, signed */
+	ks_rev_t rev; /* backend revision */
+	bool bad;     /* document did not decode: get/verify fail */
+	bool is_tomb; /* removed: tomb holds the last version, signed */
 	struct ks_ver tomb;
-	int err;             /* refused by a reader check: -ENOKEY, -ETIME, ... */
-	ks_rev_t refused_rev;/* this (older, accepted) record is held in place of
-				the backend's rolled-back document of that rev */
-	bool moved;          /* contents moved to another array: name borrowed */
+	int err;	      /* refused by a reader check: -ENOKEY, -ETIME, ... */
+	ks_rev_t refused_rev; /* this (older, accepted) record is held in place of
+				 the backend's rolled-back document of that rev */
+	bool moved;	      /* contents moved to another array: name borrowed */
 };
 void ks_rec_clear(struct ks_rec *r);
 void ks_ver_clear(struct ks_ver *v);
@@ -123,13 +123,13 @@ ks_rev_t ks_doc_rev(json_t *doc);
 /* Fuzz/test entry point: parse a whole store file from memory, decode meta
  * and every record. Records that fail to decode are returned with bad set,
  * as ks_open does. Free with ks_recs_free(). */
-int ks_format_parse(const char *buf, size_t len, struct ks_meta *ret_meta,
-		    struct ks_rec **ret_recs, size_t *ret_n);
+int ks_format_parse(const char *buf, size_t len, struct ks_meta *ret_meta, struct ks_rec **ret_recs,
+		    size_t *ret_n);
 void ks_recs_free(struct ks_rec *recs, size_t n);
 
 /* Offline sealed-record document (ks_seal_record / ks_import_record). */
-int ks_sealed_decode(const char *json, size_t len, char ret_id[KS_ID_MAX + 1],
-		     char **ret_name, struct ks_ver *ret_v);
+int ks_sealed_decode(const char *json, size_t len, char ret_id[KS_ID_MAX + 1], char **ret_name,
+		     struct ks_ver *ret_v);
 char *ks_sealed_encode(const char *store_id, const char *name, const struct ks_ver *v);
 
 /* ---- atomic.c */
@@ -182,8 +182,7 @@ bool ks_state_signed(json_t *st, const char *store_id);
 bool ks_state_set_signed(json_t *st, const char *store_id);
 
 /* ---- keyfile.c */
-int ks_keyfile_write_tagged(const char *path, const char *tag, const uint8_t *sk,
-			    size_t sk_len);
+int ks_keyfile_write_tagged(const char *path, const char *tag, const uint8_t *sk, size_t sk_len);
 int ks_keyfile_read_tagged(const char *path, const char *tag, uint8_t *sk, size_t sk_len);
 /* Private key file: one line "keyhole-key-v1 <base64 sk>\n", mode 0400. */
 int ks_keyfile_write(const char *path, const uint8_t *sk);

@@ -13,9 +13,9 @@ struct ks_store {
 	struct ks_rec *recs;
 	size_t n;
 	struct ks_writer *writer; /* signs writes, or NULL */
-	bool check_sigs;          /* a trust file was given */
+	bool check_sigs;	  /* a trust file was given */
 	struct ks_trust trust;
-	char *state_path;         /* rollback marks, or NULL */
+	char *state_path; /* rollback marks, or NULL */
 	bool state_readonly;
 	json_t *state;
 	void (*on_refusal)(const struct ks_refusal *r, void *arg);

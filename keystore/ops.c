@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Record operations: get (unseal on demand), put / rotate / rm / import
  * (seal, sign with the writer key, then compare-and-swap one record
  * through the backend, reloading and retrying when another writer won),
@@ -114,8 +114,8 @@ static int commit(struct ks_store *ks, const char *name, const struct ks_rec *re
 }
 
 /* New record: v0 first, then up to keep-1 versions of old (deep copies). */
-static int build_rec(const char *name, struct ks_ver *v0, const struct ks_rec *old,
-		     unsigned keep, struct ks_rec *ret)
+static int build_rec(const char *name, struct ks_ver *v0, const struct ks_rec *old, unsigned keep,
+		     struct ks_rec *ret)
 {
 	size_t n_old = old ? old->n : 0;
 	struct ks_rec r = { 0 };
@@ -147,8 +147,8 @@ static int writable(const struct ks_store *ks)
 	return ks->meta.format_version < 2 ? -EUCLEAN : 0;
 }
 
-static int seal_and_commit(struct ks_store *ks, const char *name, const uint8_t *val,
-			   size_t len, unsigned keep, bool must_exist, uint64_t *ret_version)
+static int seal_and_commit(struct ks_store *ks, const char *name, const uint8_t *val, size_t len,
+			   unsigned keep, bool must_exist, uint64_t *ret_version)
 {
 	if (writable(ks) < 0)
 		return -EUCLEAN;
@@ -206,8 +206,8 @@ int ks_put(struct ks_store *ks, const char *name, const uint8_t *val, size_t len
 	return seal_and_commit(ks, name, val, len, 1, false, ret_version);
 }
 
-int ks_rotate(struct ks_store *ks, const char *name, const uint8_t *val, size_t len,
-	      unsigned keep, uint64_t *ret_version)
+int ks_rotate(struct ks_store *ks, const char *name, const uint8_t *val, size_t len, unsigned keep,
+	      uint64_t *ret_version)
 {
 	if (!proto_secret_name_valid(name))
 		return -EINVAL;
@@ -318,8 +318,7 @@ int ks_list(struct ks_store *ks, struct ks_info **ret, size_t *ret_n)
 	return 0;
 }
 
-int ks_history(struct ks_store *ks, const char *name, struct ks_version_info **ret,
-	       size_t *ret_n)
+int ks_history(struct ks_store *ks, const char *name, struct ks_version_info **ret, size_t *ret_n)
 {
 	struct ks_rec *rec;
 	struct ks_version_info *out;

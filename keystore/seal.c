@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Record sealing (HPKE-style, libsodium only) and passphrase key wrapping.
  * seal: fresh ephemeral X25519 key, shared = X25519(esk, pk),
  * key = BLAKE2b-256(shared || epk || pk), XChaCha20-Poly1305-IETF with
@@ -33,8 +33,8 @@ static size_t put_be64(uint8_t *p, uint64_t v)
 }
 
 /* Unambiguous associated data; -EINVAL if a field is over its cap. */
-static int build_ad(const char *label, const char *store_id, const char *name,
-		    uint64_t version, int64_t created, uint8_t ad[AD_MAX], size_t *ret_len)
+static int build_ad(const char *label, const char *store_id, const char *name, uint64_t version,
+		    int64_t created, uint8_t ad[AD_MAX], size_t *ret_len)
 {
 	size_t id_len = strnlen(store_id, KS_ID_MAX + 1);
 	size_t name_len = name ? strnlen(name, 256) : 0;
@@ -67,8 +67,8 @@ static int derive_key(const uint8_t *shared, const uint8_t epk[KS_PK_BYTES],
 	return r;
 }
 
-int ks_seal(const char *store_id, const uint8_t pk[KS_PK_BYTES], const char *name,
-	    const uint8_t *m, size_t mlen, struct ks_ver *v)
+int ks_seal(const char *store_id, const uint8_t pk[KS_PK_BYTES], const char *name, const uint8_t *m,
+	    size_t mlen, struct ks_ver *v)
 {
 	uint8_t esk[32], shared[32], key[32], ad[AD_MAX];
 	size_t ad_len;
@@ -126,8 +126,7 @@ int ks_unseal(const char *store_id, const uint8_t pk[KS_PK_BYTES], const uint8_t
 	return r;
 }
 
-static int pw_key(const struct ks_wrapped *w, const char *pass, size_t pass_len,
-		  uint8_t key[32])
+static int pw_key(const struct ks_wrapped *w, const char *pass, size_t pass_len, uint8_t key[32])
 {
 	if (crypto_pwhash(key, 32, pass, pass_len, w->salt, w->opslimit, (size_t)w->memlimit,
 			  crypto_pwhash_ALG_ARGON2ID13) != 0)
@@ -162,8 +161,8 @@ int ks_wrap_key(const char *store_id, const uint8_t pk[KS_PK_BYTES], const uint8
 	return r;
 }
 
-int ks_unwrap_key(const char *store_id, const uint8_t pk[KS_PK_BYTES],
-		  const struct ks_wrapped *w, const char *pass, size_t pass_len, uint8_t *sk)
+int ks_unwrap_key(const char *store_id, const uint8_t pk[KS_PK_BYTES], const struct ks_wrapped *w,
+		  const char *pass, size_t pass_len, uint8_t *sk)
 {
 	uint8_t *key, ad[AD_MAX + KS_PK_BYTES];
 	size_t ad_len;
@@ -177,9 +176,9 @@ int ks_unwrap_key(const char *store_id, const uint8_t pk[KS_PK_BYTES],
 	if (!key)
 		return -ENOMEM;
 	r = pw_key(w, pass, pass_len, key);
-	if (r == 0 && crypto_aead_xchacha20poly1305_ietf_decrypt(
-			      sk, NULL, NULL, w->ct, sizeof(w->ct), ad, ad_len + KS_PK_BYTES,
-			      w->nonce, key) != 0)
+	if (r == 0 &&
+	    crypto_aead_xchacha20poly1305_ietf_decrypt(sk, NULL, NULL, w->ct, sizeof(w->ct), ad,
+						       ad_len + KS_PK_BYTES, w->nonce, key) != 0)
 		r = -EACCES;
 	sodium_free(key);
 	return r;

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Secret values handed out by the keystore live in sodium_malloc memory
  * (guard pages, mlock, MADV_DONTDUMP) and are wiped when freed. */
 #include "ks_internal.h"

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Writer signatures (format v2): Ed25519 (libsodium crypto_sign) over a
  * BLAKE2b-512 digest of a labelled, length-prefixed message, so a record
  * cannot be moved to another store, name, version or time, and nobody
@@ -64,8 +64,8 @@ static int sig_check(const uint8_t d[KS_DIGEST_BYTES], const uint8_t writer[KS_P
 	return crypto_sign_verify_detached(sig, d, KS_DIGEST_BYTES, writer) == 0 ? 0 : -ENOKEY;
 }
 
-int ks_sign_ver(const struct ks_writer *w, const char *store_id, const char *name,
-		bool tomb, struct ks_ver *v)
+int ks_sign_ver(const struct ks_writer *w, const char *store_id, const char *name, bool tomb,
+		struct ks_ver *v)
 {
 	uint8_t d[KS_DIGEST_BYTES];
 	int r = rec_digest(tomb ? TOMB_LABEL : REC_LABEL, store_id, name, v, !tomb, d);
@@ -128,7 +128,8 @@ void ks_fingerprint(const uint8_t pk[KS_PK_BYTES], char out[KS_FP_LEN])
 					   sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
 
 	crypto_hash_sha256(h, pk, KS_PK_BYTES);
-	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h), sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h),
+			  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
 	memcpy(out, "SHA256:", 7);
 	memcpy(out + 7, b64, strlen(b64) + 1);
 }

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Rollback protection: the high-water mark of every record's version that
  * a reader has accepted, per store id, kept in a local state file
  * (keyholed: /var/lib/keyhole/agent.state, 0600) and replaced atomically.
@@ -35,8 +35,7 @@ int ks_state_load(const char *path, json_t **ret)
 	if (r < 0)
 		return r == -EFBIG ? -EBADMSG : r;
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(root) ||
-	    !json_is_string(json_object_get(root, "format")) ||
+	if (!json_is_object(root) || !json_is_string(json_object_get(root, "format")) ||
 	    strcmp(json_string_value(json_object_get(root, "format")), "keyhole-state") != 0 ||
 	    !json_is_object(json_object_get(root, "stores"))) {
 		json_decref(root);

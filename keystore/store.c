@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Store lifecycle: init (new id + X25519 key pair, private key to a 0400
  * key file or Argon2id-wrapped in the store; meta signed by the first
  * writer key), open (decode everything but unseal nothing; check the
@@ -149,8 +149,7 @@ int ks_init(const char *store, const struct ks_init_opts *o)
 	return ks_init_signed(store, o, NULL);
 }
 
-int ks_init_signed(const char *store, const struct ks_init_opts *o,
-		   const struct ks_sign_opts *so)
+int ks_init_signed(const char *store, const struct ks_init_opts *o, const struct ks_sign_opts *so)
 {
 	static const struct ks_sign_opts none;
 	struct ks_backend *be = NULL;
@@ -225,8 +224,8 @@ static int load_state(struct ks_backend *be, struct ks_meta *ret_meta, struct ks
 
 /* ---- reader checks */
 
-static void report(struct ks_store *ks, const char *name, uint64_t version, uint64_t mark,
-		   int err, bool kept)
+static void report(struct ks_store *ks, const char *name, uint64_t version, uint64_t mark, int err,
+		   bool kept)
 {
 	struct ks_refusal f = { name, version, mark, err, kept };
 
@@ -359,8 +358,8 @@ int ks_open(const char *store, const struct ks_open_opts *o, struct ks_store **r
 	return ks_open_signed(store, o, NULL, ret);
 }
 
-int ks_open_signed(const char *store, const struct ks_open_opts *o,
-		   const struct ks_sign_opts *so, struct ks_store **ret)
+int ks_open_signed(const char *store, const struct ks_open_opts *o, const struct ks_sign_opts *so,
+		   struct ks_store **ret)
 {
 	static const struct ks_sign_opts none;
 	struct ks_store *ks;
@@ -489,8 +488,10 @@ const char *ks_strerror(int err)
 	case ENOSPC: return "no space left on device";
 	case EHOSTUNREACH: return "store unreachable (no etcd endpoint answered)";
 	case ECONNREFUSED: return "store refused the TLS connection (client certificate or CA)";
-	case ENOPROTOOPT: return "plain http to a non-loopback etcd endpoint (KEYHOLE_ETCD_INSECURE=1 allows it)";
-	case ENOKEY: return "signature check failed: not signed by a writer pinned in the trust file";
+	case ENOPROTOOPT:
+		return "plain http to a non-loopback etcd endpoint (KEYHOLE_ETCD_INSECURE=1 allows it)";
+	case ENOKEY:
+		return "signature check failed: not signed by a writer pinned in the trust file";
 	case ETIME: return "rollback check failed: older than a version already served";
 	case EALREADY: return "store is already signed (format 2)";
 	case EUCLEAN: return "store is format 1 (unsigned): run `keyhole migrate --sign` first";

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* The local trust file of writer keys (default /etc/keyhole/writers, root,
  * 0644): one "ed25519 <base64 public key> <label>" line per pinned writer,
  * '#' comments. Trust comes only from here, never from the store, so
@@ -25,7 +25,8 @@ static bool label_ok(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-",
-			    s[i]) || !s[i])
+			    s[i]) ||
+		    !s[i])
 			return false;
 	return true;
 }
@@ -142,12 +143,14 @@ static int trust_rewrite(const char *path, const struct ks_trust *t)
 
 	if (!out)
 		return -ENOMEM;
-	len += (size_t)snprintf(out, cap, "# keyhole writer keys (keyhole writer add|list|revoke)\n");
+	len += (size_t)snprintf(out, cap,
+				"# keyhole writer keys (keyhole writer add|list|revoke)\n");
 	for (size_t i = 0; i < t->n; i++) {
 		char b64[sodium_base64_ENCODED_LEN(KS_PK_BYTES, sodium_base64_VARIANT_ORIGINAL)];
 		sodium_bin2base64(b64, sizeof(b64), t->v[i].pk, KS_PK_BYTES,
 				  sodium_base64_VARIANT_ORIGINAL);
-		len += (size_t)snprintf(out + len, cap - len, "ed25519 %s %s\n", b64, t->v[i].label);
+		len += (size_t)snprintf(out + len, cap - len, "ed25519 %s %s\n", b64,
+					t->v[i].label);
 	}
 	return ks_atomic_write(path, out, len, 0644);
 }
@@ -174,7 +177,8 @@ static int trust_edit(const char *path, const uint8_t *add_pk, const char *label
 		if (add_pk && (sodium_memcmp(t.v[i].pk, add_pk, KS_PK_BYTES) == 0 ||
 			       strcmp(t.v[i].label, label) == 0))
 			r = -EEXIST;
-		if (remove && (strcmp(t.v[i].label, remove) == 0 || strcmp(t.v[i].fp, remove) == 0)) {
+		if (remove &&
+		    (strcmp(t.v[i].label, remove) == 0 || strcmp(t.v[i].fp, remove) == 0)) {
 			memmove(&t.v[i], &t.v[i + 1], (t.n - i - 1) * sizeof(t.v[0]));
 			t.n--;
 			r = 1;

@@ -22,8 +22,8 @@ struct mig_ctx {
 	const char *path, *buf;
 	size_t len;
 	const struct scan_result *r;
-	bool *rm;     /* per finding of r: value removed from the file */
-	FILE *out;    /* rewritten text */
+	bool *rm;  /* per finding of r: value removed from the file */
+	FILE *out; /* rewritten text */
 	FILE *notes;
 	struct mig_plan *p;
 };
@@ -55,8 +55,7 @@ int mig_secret_name(const char *prefix, const char *var, char *out, size_t outsz
 
 static bool movable(const struct scan_finding *f, const char *path)
 {
-	return !scan_rule_is_posture(f->rule) && f->name && f->value &&
-	       !strcmp(f->file, path) &&
+	return !scan_rule_is_posture(f->rule) && f->name && f->value && !strcmp(f->file, path) &&
 	       (f->src == SCAN_SRC_ENV || f->src == SCAN_SRC_ARG || f->src == SCAN_SRC_DOTENV ||
 		f->src == SCAN_SRC_COMPOSE);
 }
@@ -84,8 +83,9 @@ static int add_secret(struct mig_ctx *m, const struct scan_finding *f, const cha
 	if (!ns)
 		return -ENOMEM;
 	p->s = ns;
-	ns[p->n] = (struct mig_secret){ .var = strdup(f->name), .secret = strdup(name),
-					.file = strdup(file), .f = f };
+	ns[p->n] = (struct mig_secret){
+		.var = strdup(f->name), .secret = strdup(name), .file = strdup(file), .f = f
+	};
 	p->n++;
 	if (!ns[p->n - 1].var || !ns[p->n - 1].secret || !ns[p->n - 1].file)
 		return -ENOMEM;
@@ -102,7 +102,8 @@ static int collect(struct mig_ctx *m, const char *prefix)
 		if (strcmp(f->file, m->path) != 0 || scan_rule_is_posture(f->rule))
 			continue;
 		if (!movable(f, m->path)) {
-			fprintf(m->notes, "%s:%u: %s (%s) is not moved automatically: edit by hand\n",
+			fprintf(m->notes,
+				"%s:%u: %s (%s) is not moved automatically: edit by hand\n",
 				f->file, f->line, f->name ? f->name : "-", scan_rule_name(f->rule));
 			continue;
 		}
@@ -110,8 +111,10 @@ static int collect(struct mig_ctx *m, const char *prefix)
 			return e;
 		m->rm[i] = e == 1;
 		if (e == 1 && f->src == SCAN_SRC_ARG)
-			fprintf(m->notes, "%s:%u: ARG %s default removed; a build-time secret wants "
-				"RUN --mount=type=secret instead\n", f->file, f->line, f->name);
+			fprintf(m->notes,
+				"%s:%u: ARG %s default removed; a build-time secret wants "
+				"RUN --mount=type=secret instead\n",
+				f->file, f->line, f->name);
 	}
 	return 0;
 }
@@ -126,7 +129,10 @@ static bool line_removed(const struct mig_ctx *m, unsigned line)
 	return false;
 }
 
-struct line { size_t off, len; bool keep; };
+struct line {
+	size_t off, len;
+	bool keep;
+};
 
 static size_t indent_of(const char *s, size_t n)
 {
@@ -153,8 +159,8 @@ static void drop_empty_env(const char *b, struct line *ln, size_t n)
 		if (!ln[i].keep || ln[i].len - ind < 12 || strncmp(s + ind, "environment:", 12) ||
 		    !blank_or_comment(s + ind + 12, ln[i].len - ind - 12))
 			continue;
-		for (j = i + 1; j < n && (!ln[j].keep || blank_or_comment(b + ln[j].off, ln[j].len));
-		     j++)
+		for (j = i + 1;
+		     j < n && (!ln[j].keep || blank_or_comment(b + ln[j].off, ln[j].len)); j++)
 			;
 		jind = j < n ? indent_of(b + ln[j].off, ln[j].len) : 0;
 		if (j == n || jind < ind ||
@@ -365,9 +371,12 @@ static int rewrite_dockerfile(struct mig_ctx *m)
 		if (m->len && m->buf[m->len - 1] != '\n')
 			fputc('\n', m->out);
 		fputs("COPY keyhole-shim " MIG_SHIM_PATH "\n"
-		      "ENTRYPOINT [\"" MIG_SHIM_PATH "\", \"--\"]\n", m->out);
-		fprintf(m->notes, "%s: no ENTRYPOINT or CMD in the final stage: add the base "
-			"image's CMD after the new ENTRYPOINT\n", m->path);
+		      "ENTRYPOINT [\"" MIG_SHIM_PATH "\", \"--\"]\n",
+		      m->out);
+		fprintf(m->notes,
+			"%s: no ENTRYPOINT or CMD in the final stage: add the base "
+			"image's CMD after the new ENTRYPOINT\n",
+			m->path);
 	}
 	return e;
 }
@@ -434,8 +443,8 @@ static void rule_name_unique(json_t *rules, char *name, size_t namesz)
 	snprintf(base, sizeof base, "%s", name);
 	for (unsigned k = 2;; k++) {
 		bool taken = false;
-		json_array_foreach(rules, i, r)
-			taken |= !strcmp(json_string_value(json_object_get(r, "name")), name);
+		json_array_foreach(rules, i, r) taken |=
+			!strcmp(json_string_value(json_object_get(r, "name")), name);
 		if (!taken)
 			return;
 		snprintf(name, namesz, "%.*s-%u", MIG_MAX_RULE_NAME - 11, base, k);
@@ -455,8 +464,8 @@ static json_t *rule_json(const struct mig_ctx *m, const char *name, const char *
 		    !(s = secret_of(m->p, f->name)) || json_object_get(seen, s->secret))
 			continue;
 		json_object_set_new(seen, s->secret, json_true());
-		json_array_append_new(grant, json_pack("{s:s, s:s}", "secret", s->secret, "file",
-						       s->file));
+		json_array_append_new(
+			grant, json_pack("{s:s, s:s}", "secret", s->secret, "file", s->file));
 	}
 	json_decref(seen);
 	if (!grant || json_array_size(grant) == 0) {
@@ -468,8 +477,8 @@ static json_t *rule_json(const struct mig_ctx *m, const char *name, const char *
 }
 
 /* Append the rule for service svc (NULL = the whole file), if it grants. */
-static void add_rule(const struct mig_ctx *m, json_t *rules, const char *prefix,
-		     const char *svc, const char *image)
+static void add_rule(const struct mig_ctx *m, json_t *rules, const char *prefix, const char *svc,
+		     const char *image)
 {
 	char name[MIG_MAX_RULE_NAME + 1];
 	json_t *one;
@@ -493,7 +502,8 @@ static char *policy_json(const struct mig_ctx *m, const char *prefix, const char
 		for (size_t i = 0; i < r->n_services; i++)
 			add_rule(m, rules, prefix, r->services[i].name,
 				 r->services[i].image ? r->services[i].image
-						      : image ? image : "IMAGE");
+				 : image	      ? image
+						      : "IMAGE");
 	} else if (rules) {
 		add_rule(m, rules, prefix, NULL, image ? image : "IMAGE");
 	}
@@ -529,7 +539,8 @@ static int verify(const struct mig_plan *p, const char *path)
 	for (size_t i = 0; e == 0 && i < v.n; i++)
 		for (size_t k = 0; k < p->n; k++)
 			if (v.f[i].name && v.f[i].value && !strcmp(v.f[i].name, p->s[k].var) &&
-			    v.f[i].src != SCAN_SRC_NONE && v.f[i].value_len == p->s[k].f->value_len &&
+			    v.f[i].src != SCAN_SRC_NONE &&
+			    v.f[i].value_len == p->s[k].f->value_len &&
 			    !sodium_memcmp(v.f[i].value, p->s[k].f->value, v.f[i].value_len))
 				e = -EBADMSG;
 	scan_result_free(&v);

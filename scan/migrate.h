@@ -18,9 +18,9 @@
 #define MIG_MAX_RULE_NAME 128 /* docs/policy.md: 1..128 of [A-Za-z0-9._-] */
 
 struct mig_secret {
-	char *var;    /* variable name as found */
-	char *secret; /* keystore name: <prefix><lowercased var> */
-	char *file;   /* file under /run/secrets: lowercased var */
+	char *var;		      /* variable name as found */
+	char *secret;		      /* keystore name: <prefix><lowercased var> */
+	char *file;		      /* file under /run/secrets: lowercased var */
 	const struct scan_finding *f; /* first occurrence; holds the value */
 };
 
@@ -28,11 +28,11 @@ struct mig_plan {
 	enum scan_type type;
 	struct mig_secret *s;
 	size_t n;
-	char *rewritten;     /* the new file text */
+	char *rewritten; /* the new file text */
 	size_t rewritten_len;
-	bool changed;        /* rewritten differs from the input */
-	char *policy;        /* JSON rule text */
-	char *notes;         /* human notes: left-over findings, caveats */
+	bool changed; /* rewritten differs from the input */
+	char *policy; /* JSON rule text */
+	char *notes;  /* human notes: left-over findings, caveats */
 };
 
 /* "<prefix><lowercased var>", characters outside the secret-name alphabet

@@ -114,7 +114,8 @@ static int env_list(struct co_ctx *c, yaml_node_t *s)
 			return -E2BIG;
 		if (!v || !(eq = memchr(v, '=', len)))
 			continue;
-		snprintf(name, sizeof name, "%.*s", (int)((size_t)(eq - v) < 255 ? eq - v : 255), v);
+		snprintf(name, sizeof name, "%.*s", (int)((size_t)(eq - v) < 255 ? eq - v : 255),
+			 v);
 		e = scan_check_pair(c->r, c->file, (unsigned)n->start_mark.line + 1, end_line(n),
 				    flow ? SCAN_SRC_NONE : SCAN_SRC_COMPOSE, name, c->service,
 				    eq + 1, len - (size_t)(eq + 1 - v));

@@ -39,11 +39,26 @@ static const struct {
 			     "The container shares a host namespace (network, pid or ipc)." },
 };
 
-const char *scan_rule_id(enum scan_rule r) { return r < SCAN_R_COUNT ? rules[r].id : "KH000"; }
-const char *scan_rule_name(enum scan_rule r) { return r < SCAN_R_COUNT ? rules[r].name : "?"; }
-const char *scan_rule_help(enum scan_rule r) { return r < SCAN_R_COUNT ? rules[r].help : "?"; }
-const char *scan_rule_level(enum scan_rule r) { return r < SCAN_R_COUNT ? rules[r].level : "note"; }
-bool scan_rule_is_posture(enum scan_rule r) { return r >= SCAN_R_ROOT_USER; }
+const char *scan_rule_id(enum scan_rule r)
+{
+	return r < SCAN_R_COUNT ? rules[r].id : "KH000";
+}
+const char *scan_rule_name(enum scan_rule r)
+{
+	return r < SCAN_R_COUNT ? rules[r].name : "?";
+}
+const char *scan_rule_help(enum scan_rule r)
+{
+	return r < SCAN_R_COUNT ? rules[r].help : "?";
+}
+const char *scan_rule_level(enum scan_rule r)
+{
+	return r < SCAN_R_COUNT ? rules[r].level : "note";
+}
+bool scan_rule_is_posture(enum scan_rule r)
+{
+	return r >= SCAN_R_ROOT_USER;
+}
 
 void scan_result_init(struct scan_result *r)
 {
@@ -128,8 +143,10 @@ int scan_add(struct scan_result *r, const char *file, unsigned line, unsigned en
 	     enum scan_rule rule, enum scan_src src, const char *name, const char *service,
 	     const char *reason, const char *value, size_t value_len)
 {
-	struct scan_finding f = { .line = line, .end_line = end_line < line ? line : end_line,
-				  .rule = rule, .src = src };
+	struct scan_finding f = { .line = line,
+				  .end_line = end_line < line ? line : end_line,
+				  .rule = rule,
+				  .src = src };
 	bool oom = false;
 	int e;
 

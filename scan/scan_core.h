@@ -11,53 +11,53 @@
 #include <stddef.h>
 
 #define SCAN_MAX_INPUT (4u << 20)  /* bytes of one input file */
-#define SCAN_MAX_FINDINGS 4096u    /* per result */
+#define SCAN_MAX_FINDINGS 4096u	   /* per result */
 #define SCAN_MAX_VALUE (64u << 10) /* longest value considered */
-#define SCAN_ENTROPY_MIN 4.0       /* bits per char, see docs/scan.md */
+#define SCAN_ENTROPY_MIN 4.0	   /* bits per char, see docs/scan.md */
 #define SCAN_ENTROPY_MINLEN 20u
 
 /* Rule ids, stable (SARIF ruleId). Credential rules first, then posture. */
 enum scan_rule {
-	SCAN_R_PRIVATE_KEY,   /* KH101 PEM private key block */
-	SCAN_R_TOKEN,         /* KH102 known token format */
-	SCAN_R_URL_CRED,      /* KH103 URL with user:password */
-	SCAN_R_NAME,          /* KH104 credential-looking name with a literal value */
-	SCAN_R_ENTROPY,       /* KH105 high-entropy literal */
-	SCAN_R_TEST_TOKEN,    /* KH106 known token format, test/sandbox mode */
-	SCAN_R_ROOT_USER,     /* KH201 final stage runs as root */
-	SCAN_R_EXPOSE,        /* KH202 EXPOSE beyond the first port */
-	SCAN_R_ADD_URL,       /* KH203 ADD from a URL without --checksum */
-	SCAN_R_PRIVILEGED,    /* KH204 privileged container */
-	SCAN_R_HOST_NS,       /* KH205 host network/pid/ipc namespace */
+	SCAN_R_PRIVATE_KEY, /* KH101 PEM private key block */
+	SCAN_R_TOKEN,	    /* KH102 known token format */
+	SCAN_R_URL_CRED,    /* KH103 URL with user:password */
+	SCAN_R_NAME,	    /* KH104 credential-looking name with a literal value */
+	SCAN_R_ENTROPY,	    /* KH105 high-entropy literal */
+	SCAN_R_TEST_TOKEN,  /* KH106 known token format, test/sandbox mode */
+	SCAN_R_ROOT_USER,   /* KH201 final stage runs as root */
+	SCAN_R_EXPOSE,	    /* KH202 EXPOSE beyond the first port */
+	SCAN_R_ADD_URL,	    /* KH203 ADD from a URL without --checksum */
+	SCAN_R_PRIVILEGED,  /* KH204 privileged container */
+	SCAN_R_HOST_NS,	    /* KH205 host network/pid/ipc namespace */
 	SCAN_R_COUNT
 };
 
 /* Where a credential sits, for import rewriting (migrate.c). */
 enum scan_src {
-	SCAN_SRC_NONE,    /* posture, or not removable (RUN, LABEL, inspect) */
-	SCAN_SRC_ENV,     /* Dockerfile ENV */
-	SCAN_SRC_ARG,     /* Dockerfile ARG default */
+	SCAN_SRC_NONE,	  /* posture, or not removable (RUN, LABEL, inspect) */
+	SCAN_SRC_ENV,	  /* Dockerfile ENV */
+	SCAN_SRC_ARG,	  /* Dockerfile ARG default */
 	SCAN_SRC_DOTENV,  /* .env line */
 	SCAN_SRC_COMPOSE, /* compose environment entry */
 };
 
 struct scan_finding {
-	char *file;        /* as given to the scanner */
-	unsigned line;     /* 1-based; where the instruction/entry starts */
+	char *file;	   /* as given to the scanner */
+	unsigned line;	   /* 1-based; where the instruction/entry starts */
 	unsigned end_line; /* last line of the entry (multi-line values) */
 	enum scan_rule rule;
 	enum scan_src src;
-	char *name;        /* variable name (malloc), NULL for posture */
-	char *service;     /* compose service, else NULL */
-	char *reason;      /* human text, never contains the value */
-	char *masked;      /* scan_mask() of the value, NULL for posture */
-	char *value;       /* sodium_malloc'd, NUL-terminated; NULL for posture */
+	char *name;    /* variable name (malloc), NULL for posture */
+	char *service; /* compose service, else NULL */
+	char *reason;  /* human text, never contains the value */
+	char *masked;  /* scan_mask() of the value, NULL for posture */
+	char *value;   /* sodium_malloc'd, NUL-terminated; NULL for posture */
 	size_t value_len;
 };
 
 /* A compose env_file reference the caller should read and scan as .env. */
 struct scan_ref {
-	char *path;    /* as written, relative to the compose file */
+	char *path; /* as written, relative to the compose file */
 	char *service;
 	unsigned line;
 };
@@ -68,13 +68,13 @@ struct scan_result {
 	struct scan_ref *refs;
 	size_t n_refs;
 	/* Dockerfile final stage / compose services, for migrate.c */
-	unsigned entrypoint_line;  /* final-stage ENTRYPOINT, 0 = none */
-	unsigned cmd_line;         /* final-stage CMD, 0 = none */
-	unsigned final_from_line;  /* 0 = not a Dockerfile */
-	char *image;               /* compose: first service image, else NULL */
-	struct scan_service {      /* compose services, in file order */
-		char *name, *image;  /* image NULL when the service only builds */
-	} *services;
+	unsigned entrypoint_line;   /* final-stage ENTRYPOINT, 0 = none */
+	unsigned cmd_line;	    /* final-stage CMD, 0 = none */
+	unsigned final_from_line;   /* 0 = not a Dockerfile */
+	char *image;		    /* compose: first service image, else NULL */
+	struct scan_service {	    /* compose services, in file order */
+		char *name, *image; /* image NULL when the service only builds */
+	} * services;
 	size_t n_services;
 };
 

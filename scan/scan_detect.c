@@ -12,12 +12,30 @@
 #include "cleanup.h"
 #include "scan_detect.h"
 
-static bool c_alnum(char c) { return isalnum((unsigned char)c) != 0; }
-static bool c_alpha(char c) { return isalpha((unsigned char)c) != 0; }
-static bool c_updig(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
-static bool c_lhex(char c) { return (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9'); }
-static bool c_alnum_(char c) { return c_alnum(c) || c == '_'; }
-static bool c_alnum_dash(char c) { return c_alnum(c) || c == '_' || c == '-'; }
+static bool c_alnum(char c)
+{
+	return isalnum((unsigned char)c) != 0;
+}
+static bool c_alpha(char c)
+{
+	return isalpha((unsigned char)c) != 0;
+}
+static bool c_updig(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+static bool c_lhex(char c)
+{
+	return (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9');
+}
+static bool c_alnum_(char c)
+{
+	return c_alnum(c) || c == '_';
+}
+static bool c_alnum_dash(char c)
+{
+	return c_alnum(c) || c == '_' || c == '-';
+}
 
 static size_t run(const char *s, size_t n, bool (*ok)(char))
 {
@@ -200,15 +218,17 @@ static bool ci_contains(const char *v, size_t n, const char *w)
 bool scan_is_placeholder(const char *v, size_t n)
 {
 	static const char *const exact[] = {
-		"changeit", "secret", "password", "passwd", "pass", "token", "none", "null",
-		"nil", "test", "testing", "sample", "todo", "tbd", "fixme", "default", "admin",
-		"key", "apikey", "api_key", "your-token", "mysecret", "mypassword", "foo", "bar",
-		"foobar", "undefined", "empty", "n/a", "-",
+		"changeit", "secret",  "password",   "passwd",	 "pass",       "token",
+		"none",	    "null",    "nil",	     "test",	 "testing",    "sample",
+		"todo",	    "tbd",     "fixme",	     "default",	 "admin",      "key",
+		"apikey",   "api_key", "your-token", "mysecret", "mypassword", "foo",
+		"bar",	    "foobar",  "undefined",  "empty",	 "n/a",	       "-",
 	};
 	static const char *const sub[] = {
-		"changeme", "change_me", "change-me", "example", "placeholder", "dummy",
-		"redacted", "replace_me", "replace-me", "replaceme", "your_", "your-", "yourtoken",
-		"_here", "-here", "xxxx", "fake", "notasecret", "not-a-secret", "insert_",
+		"changeme", "change_me", "change-me",  "example",      "placeholder",
+		"dummy",    "redacted",	 "replace_me", "replace-me",   "replaceme",
+		"your_",    "your-",	 "yourtoken",  "_here",	       "-here",
+		"xxxx",	    "fake",	 "notasecret", "not-a-secret", "insert_",
 	};
 
 	while (n && isspace((unsigned char)*v))
@@ -233,8 +253,8 @@ bool scan_is_placeholder(const char *v, size_t n)
 /* Values that are not secrets whatever the name: booleans, numbers, paths. */
 static bool trivial_value(const char *v, size_t n)
 {
-	static const char *const words[] = { "true", "false", "yes", "no", "on", "off",
-					     "enabled", "disabled" };
+	static const char *const words[] = { "true", "false", "yes",	 "no",
+					     "on",   "off",   "enabled", "disabled" };
 	size_t i = 0;
 
 	for (size_t k = 0; k < ARRAY_SIZE(words); k++)
@@ -254,8 +274,9 @@ static size_t name_tokens(const char *name, char tok[][48], size_t max)
 
 	for (size_t i = 0;; i++) {
 		char c = name[i];
-		bool brk = !c || !c_alnum(c) ||
-			   (i > 0 && islower((unsigned char)name[i - 1]) && isupper((unsigned char)c));
+		bool brk =
+			!c || !c_alnum(c) ||
+			(i > 0 && islower((unsigned char)name[i - 1]) && isupper((unsigned char)c));
 		if (brk && l) {
 			tok[nt][l] = '\0';
 			if (++nt == max)
@@ -271,15 +292,17 @@ static size_t name_tokens(const char *name, char tok[][48], size_t max)
 
 static const char *name_match(const char *name)
 {
-	static const char *const longw[] = { "PASSWORD", "PASSWD", "SECRET", "TOKEN",
+	static const char *const longw[] = { "PASSWORD",   "PASSWD", "SECRET",	   "TOKEN",
 					     "CREDENTIAL", "APIKEY", "PRIVATEKEY", "ACCESSKEY" };
 	static const char *const shortw[] = { "PWD", "PASS", "PW", "KEY", "AUTH", "PSK" };
 	static const char *const notsec[] = {
-		"ID", "NAME", "FILE", "PATH", "DIR", "PORT", "HOST", "HOSTNAME", "URL", "URI",
-		"ENDPOINT", "USER", "USERNAME", "ENABLED", "ENABLE", "DISABLED", "TYPE", "ALG",
-		"ALGORITHM", "LENGTH", "LEN", "SIZE", "TIMEOUT", "TTL", "EXPIRY", "HEADER",
-		"METHOD", "PROVIDER", "MODE", "VERSION", "REGION", "FORMAT", "LOCATION", "COUNT",
-		"PUBLIC", "FINGERPRINT", "POLICY", "SERVER", "BITS",
+		"ID",	     "NAME",	 "FILE",     "PATH",	 "DIR",	     "PORT",
+		"HOST",	     "HOSTNAME", "URL",	     "URI",	 "ENDPOINT", "USER",
+		"USERNAME",  "ENABLED",	 "ENABLE",   "DISABLED", "TYPE",     "ALG",
+		"ALGORITHM", "LENGTH",	 "LEN",	     "SIZE",	 "TIMEOUT",  "TTL",
+		"EXPIRY",    "HEADER",	 "METHOD",   "PROVIDER", "MODE",     "VERSION",
+		"REGION",    "FORMAT",	 "LOCATION", "COUNT",	 "PUBLIC",   "FINGERPRINT",
+		"POLICY",    "SERVER",	 "BITS",
 	};
 	char tok[16][48];
 	size_t nt = name ? name_tokens(name, tok, 16) : 0;
@@ -297,7 +320,8 @@ static const char *name_match(const char *name)
 		return NULL;
 	for (size_t i = 0; i < nt; i++)
 		for (size_t k = 0; k < ARRAY_SIZE(notsec); k++)
-			if (!strcmp(tok[i], notsec[k]) && (i == nt - 1 || !strcmp(notsec[k], "PUBLIC")))
+			if (!strcmp(tok[i], notsec[k]) &&
+			    (i == nt - 1 || !strcmp(notsec[k], "PUBLIC")))
 				return NULL;
 	return hit;
 }
@@ -418,7 +442,7 @@ int scan_check_text(struct scan_result *r, const char *file, unsigned line, cons
  * word or after '='. */
 static bool shim_valued(const char *a, const char **ret_v, bool *ret_next)
 {
-	static const char *const valued[] = { "--socket", "--dir", "--user", "--secret",
+	static const char *const valued[] = { "--socket",   "--dir",	   "--user",   "--secret",
 					      "--optional", "--on-rotate", "--timeout" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(valued); i++) {

@@ -112,8 +112,9 @@ static int df_run(struct df_ctx *c, const struct scan_df_instr *in)
 		if (mode == EXPORT && (eq = strchr(c->w, '=')) != NULL) {
 			*eq = '\0';
 			if (ident_ok(c->w))
-				e = scan_check_pair(c->r, c->file, in->line, in->end_line, SCAN_SRC_NONE,
-						    c->w, NULL, eq + 1, strlen(eq + 1));
+				e = scan_check_pair(c->r, c->file, in->line, in->end_line,
+						    SCAN_SRC_NONE, c->w, NULL, eq + 1,
+						    strlen(eq + 1));
 		} else if (mode == ECHO && c->w[0] == '>') {
 			size_t k = strspn(c->w, ">");
 			mode = c->w[k] ? NONE : TARGET;
@@ -121,8 +122,8 @@ static int df_run(struct df_ctx *c, const struct scan_df_instr *in)
 				e = scan_check_pair(c->r, c->file, in->line, in->end_line,
 						    SCAN_SRC_NONE, c->w + k, NULL, c->val, vl);
 		} else if (mode == TARGET) {
-			e = scan_check_pair(c->r, c->file, in->line, in->end_line, SCAN_SRC_NONE, c->w,
-					    NULL, c->val, vl);
+			e = scan_check_pair(c->r, c->file, in->line, in->end_line, SCAN_SRC_NONE,
+					    c->w, NULL, c->val, vl);
 			mode = NONE;
 		} else if (mode == ECHO) {
 			if (!(vl == 0 && c->w[0] == '-')) { /* echo -n / -e */

@@ -15,7 +15,10 @@
 #include "scan_drivers.h"
 #include "scan_detect.h"
 
-static bool hblank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+static bool hblank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
 
 /* Decode a quoted value starting after the opening quote at *i; lines are
  * counted into *line. Returns false when the quote never closes. */
@@ -52,8 +55,8 @@ static void env_line_end(const char *b, size_t len, size_t *i)
 }
 
 /* One entry starting at the name; advances *i past it. */
-static int env_entry(struct scan_result *r, const char *file, const char *b, size_t len,
-		     size_t *i, unsigned *line, char *out)
+static int env_entry(struct scan_result *r, const char *file, const char *b, size_t len, size_t *i,
+		     unsigned *line, char *out)
 {
 	size_t ns = *i, ne, ol = 0;
 	unsigned start = *line;
@@ -135,19 +138,21 @@ static unsigned line_of(const char *b, size_t len, const char *needle)
 	return line;
 }
 
-static int insp_env(struct scan_result *r, const char *file, const char *b, size_t len,
-		    json_t *env, const char *who)
+static int insp_env(struct scan_result *r, const char *file, const char *b, size_t len, json_t *env,
+		    const char *who)
 {
 	size_t i;
 	json_t *v;
 	int e = 0;
 
-	json_array_foreach(env, i, v) {
+	json_array_foreach(env, i, v)
+	{
 		const char *s = json_string_value(v), *eq;
 		char name[256], needle[270];
 		if (!s || !(eq = strchr(s, '=')))
 			continue;
-		snprintf(name, sizeof name, "%.*s", (int)((size_t)(eq - s) < 255 ? eq - s : 255), s);
+		snprintf(name, sizeof name, "%.*s", (int)((size_t)(eq - s) < 255 ? eq - s : 255),
+			 s);
 		snprintf(needle, sizeof needle, "\"%s=", name);
 		e = scan_check_pair(r, file, line_of(b, len, needle), 0, SCAN_SRC_NONE, name, who,
 				    eq + 1, json_string_length(v) - (size_t)(eq + 1 - s));
@@ -164,7 +169,8 @@ static int insp_labels(struct scan_result *r, const char *file, const char *b, s
 	json_t *v;
 	int e = 0;
 
-	json_object_foreach(labels, k, v) {
+	json_object_foreach(labels, k, v)
+	{
 		char needle[270];
 		if (!json_is_string(v))
 			continue;
@@ -189,7 +195,8 @@ static bool insp_shim_drops(json_t *cfg)
 	json_t *v;
 
 	for (size_t p = 0; p < 2; p++)
-		json_array_foreach(parts[p], i, v) {
+		json_array_foreach(parts[p], i, v)
+		{
 			if (argc == INSP_MAX_ARGV || !json_is_string(v))
 				break;
 			argv[argc++] = json_string_value(v);
@@ -215,8 +222,9 @@ static int insp_posture(struct scan_result *r, const char *file, const char *b, 
 	int e = 0;
 
 	if (insp_root(cfg))
-		e = scan_add(r, file, line_of(b, len, "\"User\""), 0, SCAN_R_ROOT_USER, SCAN_SRC_NONE,
-			     NULL, who, "image config runs as root (User empty or root)", NULL, 0);
+		e = scan_add(r, file, line_of(b, len, "\"User\""), 0, SCAN_R_ROOT_USER,
+			     SCAN_SRC_NONE, NULL, who,
+			     "image config runs as root (User empty or root)", NULL, 0);
 	if (!e && json_object_size(ports) > 1) {
 		snprintf(why, sizeof why, "%zu ports exposed", json_object_size(ports));
 		e = scan_add(r, file, line_of(b, len, "\"ExposedPorts\""), 0, SCAN_R_EXPOSE,
@@ -238,8 +246,7 @@ static int insp_posture(struct scan_result *r, const char *file, const char *b, 
 	return e;
 }
 
-static int insp_one(struct scan_result *r, const char *file, const char *b, size_t len,
-		    json_t *o)
+static int insp_one(struct scan_result *r, const char *file, const char *b, size_t len, json_t *o)
 {
 	json_t *cfg = json_object_get(o, "Config");
 	json_t *hc = json_object_get(o, "HostConfig");
@@ -270,7 +277,8 @@ int scan_inspect(struct scan_result *r, const char *file, const char *b, size_t 
 	if (json_is_object(root)) {
 		e = insp_one(r, file, b, len, root);
 	} else if (json_is_array(root)) {
-		json_array_foreach(root, i, o) {
+		json_array_foreach(root, i, o)
+		{
 			if ((e = json_is_object(o) ? insp_one(r, file, b, len, o) : -EBADMSG) != 0)
 				break;
 		}

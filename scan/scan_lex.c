@@ -12,7 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
-static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
 
 /* `# escape=`` ` parser directive on the first lines. */
 static char parse_escape(const char *buf, size_t len)
@@ -126,7 +129,7 @@ int scan_df_next(struct scan_df_iter *it, struct scan_df_instr *ret)
 			if (in.text)
 				memcpy(nb, in.text, in.text_len);
 			scan_df_instr_clear(&(struct scan_df_instr){ .text = in.text,
-								   .text_len = in.text_len });
+								     .text_len = in.text_len });
 			in.text = nb;
 		}
 		memcpy(in.text + in.text_len, s, n);

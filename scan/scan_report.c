@@ -26,7 +26,8 @@ char *scan_report_table(const struct scan_result *r)
 		/* untrusted names must not drive the terminal */
 		snprintf(loc, sizeof loc, "%s:%u", text_safe(x->file, file, sizeof file), x->line);
 		fprintf(f, "%-28s %-5s %-16s %-28s %-12s %s\n", loc, scan_rule_id(x->rule),
-			scan_rule_name(x->rule), x->name ? text_safe(x->name, name, sizeof name) : "-",
+			scan_rule_name(x->rule),
+			x->name ? text_safe(x->name, name, sizeof name) : "-",
 			x->masked ? x->masked : "-",
 			x->reason ? text_safe(x->reason, why, sizeof why) : "-");
 	}
@@ -69,8 +70,8 @@ static json_t *finding_json(const struct scan_finding *x)
 	e |= json_object_set_new(o, "line", json_integer(x->line));
 	e |= json_object_set_new(o, "rule", json_string(scan_rule_id(x->rule)));
 	e |= json_object_set_new(o, "rule_name", json_string(scan_rule_name(x->rule)));
-	e |= json_object_set_new(o, "kind", json_string(scan_rule_is_posture(x->rule)
-								? "posture" : "credential"));
+	e |= json_object_set_new(
+		o, "kind", json_string(scan_rule_is_posture(x->rule) ? "posture" : "credential"));
 	e |= json_object_set_new(o, "level", json_string(scan_rule_level(x->rule)));
 	e |= json_object_set_new(o, "reason", jstr(x->reason));
 	if (x->name)
@@ -148,9 +149,9 @@ char *scan_report_sarif(const struct scan_result *r, const char *tool_version)
 		}
 	if (!results)
 		return NULL;
-	o = json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:o}]}", "version", "2.1.0",
-		      "$schema", SARIF_SCHEMA, "runs", "tool", "driver", "name", "keyhole",
-		      "version", tool_version ? tool_version : "0", "rules", sarif_rules(),
-		      "results", results);
+	o = json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:o}]}", "version", "2.1.0", "$schema",
+		      SARIF_SCHEMA, "runs", "tool", "driver", "name", "keyhole", "version",
+		      tool_version ? tool_version : "0", "rules", sarif_rules(), "results",
+		      results);
 	return dump(o);
 }

@@ -11,7 +11,7 @@ PKGS=(
   podman runc docker.io uidmap
   etcd-server etcd-client
   tini dumb-init gnuplot-nox openssl python3 python3-yaml
-  util-linux iproute2 procps psmisc file binutils curl tar
+  util-linux iproute2 procps psmisc file binutils curl tar clang-format
   docker-compose lintian dpkg-dev python3
 )
 

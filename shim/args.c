@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Command-line parsing for keyhole-shim. argv comes from the image's
  * ENTRYPOINT/CMD, i.e. from whoever built the image: parse strictly, numeric
  * ids only (no NSS in a static binary), every name validated with the same
@@ -17,14 +17,13 @@ struct signame {
 };
 
 static const struct signame signames[] = {
-	{ "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT },
-	{ "TERM", SIGTERM }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
-	{ "WINCH", SIGWINCH }, { "KILL", SIGKILL }, { "CONT", SIGCONT },
-	{ "ALRM", SIGALRM }, { "PWR", SIGPWR },   { "TSTP", SIGTSTP },
+	{ "HUP", SIGHUP },   { "INT", SIGINT },	  { "QUIT", SIGQUIT },	 { "TERM", SIGTERM },
+	{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "WINCH", SIGWINCH }, { "KILL", SIGKILL },
+	{ "CONT", SIGCONT }, { "ALRM", SIGALRM }, { "PWR", SIGPWR },	 { "TSTP", SIGTSTP },
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
-						       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+						      ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -135,8 +134,8 @@ static int parse_rotate(const char *v, struct shim_opts *o, char *err, size_t er
 {
 	int sig = strcmp(v, "none") ? args_signal(v) : 0;
 	if (sig < 0)
-		return fail(err, errlen, "--on-rotate: unknown signal '%s' (HUP, USR1, 10, none, restart)",
-			    v);
+		return fail(err, errlen,
+			    "--on-rotate: unknown signal '%s' (HUP, USR1, 10, none, restart)", v);
 	o->rotate_given = true;
 	o->rotate = !strcmp(v, "none") ? SHIM_ROTATE_NONE
 		    : sig == 0	       ? SHIM_ROTATE_RESTART
@@ -145,8 +144,7 @@ static int parse_rotate(const char *v, struct shim_opts *o, char *err, size_t er
 	return 0;
 }
 
-static int parse_seconds(const char *opt, const char *v, unsigned *ret, char *err,
-			 size_t errlen)
+static int parse_seconds(const char *opt, const char *v, unsigned *ret, char *err, size_t errlen)
 {
 	unsigned long n;
 	if (parse_ulong(v, SHIM_MAX_TIMEOUT, &n) < 0)
@@ -172,9 +170,9 @@ static int parse_flag(const char *a, struct shim_opts *o)
 
 static int parse_one(int argc, char **argv, int *i, struct shim_opts *o, char *err, size_t errlen)
 {
-	static const char *const valued[] = { "--socket",    "--dir",	  "--user",
-					      "--secret",    "--optional", "--on-rotate",
-					      "--timeout",   "--stop-timeout" };
+	static const char *const valued[] = { "--socket",  "--dir",	    "--user",
+					      "--secret",  "--optional",    "--on-rotate",
+					      "--timeout", "--stop-timeout" };
 	const char *a = argv[*i];
 	char *v = NULL;
 
@@ -188,9 +186,13 @@ static int parse_one(int argc, char **argv, int *i, struct shim_opts *o, char *e
 			continue;
 		switch (k) {
 		case 0: o->socket_path = v; return v[0] ? 0 : fail(err, errlen, "empty --socket");
-		case 1: o->dir = v; return v[0] && strlen(v) < 4096 ? 0 : fail(err, errlen, "bad --dir");
+		case 1:
+			o->dir = v;
+			return v[0] && strlen(v) < 4096 ? 0 : fail(err, errlen, "bad --dir");
 		case 2:
-			return parse_user(v, o) ? fail(err, errlen, "--user wants UID[:GID] (numeric)") : 0;
+			return parse_user(v, o)
+				       ? fail(err, errlen, "--user wants UID[:GID] (numeric)")
+				       : 0;
 		case 3: return add_want(o, v, false, err, errlen);
 		case 4: return add_want(o, v, true, err, errlen);
 		case 5: return parse_rotate(v, o, err, errlen);

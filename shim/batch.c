@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* One batch of the agent's reply (SECRET/DENIED/REVOKED ... END, or ERROR),
  * decoded and validated, applied to a set. Pure: no I/O, so the fuzzer
  * (tests/fuzz/fuzz_shim_batch.c) runs exactly this code. Every byte is
@@ -22,8 +22,7 @@ static const struct shim_want *want_of(const struct shim_opts *o, const char *na
 	return NULL;
 }
 
-static int on_secret(const struct proto_secret *m, const struct shim_opts *o,
-		     struct shim_set *set)
+static int on_secret(const struct proto_secret *m, const struct shim_opts *o, struct shim_set *set)
 {
 	if (!proto_secret_name_valid(m->name) || !proto_file_name_valid(m->file))
 		return -EBADMSG;
@@ -73,12 +72,9 @@ static int on_msg(const struct proto_msg *m, const struct shim_opts *o, struct s
 	if (m->type != PROTO_ERROR && ++b->count > MAX_BATCH_MSGS)
 		return -EBADMSG;
 	switch (m->type) {
-	case PROTO_SECRET:
-		return on_secret(&m->u.secret, o, set);
-	case PROTO_DENIED:
-		return on_denied(&m->u.denied, set, b);
-	case PROTO_REVOKED:
-		return on_revoked(&m->u.revoked, set, b);
+	case PROTO_SECRET: return on_secret(&m->u.secret, o, set);
+	case PROTO_DENIED: return on_denied(&m->u.denied, set, b);
+	case PROTO_REVOKED: return on_revoked(&m->u.revoked, set, b);
 	case PROTO_ERROR:
 		b->error = m->u.error;
 		b->got_error = true;
@@ -86,14 +82,13 @@ static int on_msg(const struct proto_msg *m, const struct shim_opts *o, struct s
 	case PROTO_END:
 	case PROTO_REQUEST:
 	case PROTO_ADMIN:
-	case PROTO_ADMIN_REPLY:
-		break;
+	case PROTO_ADMIN_REPLY: break;
 	}
 	return -EBADMSG;
 }
 
-int batch_feed(const uint8_t *buf, size_t len, const struct shim_opts *o,
-	       struct shim_set *set, struct batch *b, size_t *ret_used)
+int batch_feed(const uint8_t *buf, size_t len, const struct shim_opts *o, struct shim_set *set,
+	       struct batch *b, size_t *ret_used)
 {
 	struct proto_msg m;
 	size_t off = 0;
@@ -109,7 +104,7 @@ int batch_feed(const uint8_t *buf, size_t len, const struct shim_opts *o,
 			break;
 		}
 		r = proto_decode(buf + off + PROTO_HDR, plen, &m) < 0 ? -EBADMSG
-								       : on_msg(&m, o, set, b);
+								      : on_msg(&m, o, set, b);
 		explicit_bzero(&m, sizeof m);
 		off += PROTO_HDR + plen;
 	}

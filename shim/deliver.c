@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Writing secrets into the target directory, Kubernetes AtomicWriter style:
  *   DIR/..vN/FILE        the values of version N (fresh dir, O_EXCL files)
  *   DIR/..data -> ..vN   swapped with one renameat: the set changes as a whole
@@ -28,7 +28,9 @@
 
 #define TMPFS_MAGIC_ 0x01021994
 #define RAMFS_MAGIC_ 0x858458f6
-#define DATA ".." "data"
+#define DATA                                                                                       \
+	".."                                                                                       \
+	"data"
 #define DATA_TMP "..data.tmp"
 #define LINK_TMP "..link.tmp"
 #define MAX_DEPTH 16

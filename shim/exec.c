@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Starting the app (tini spawn): restore the signal state the shim was
  * started with, drop privileges, export KEYHOLE_DIR and execvpe. Secret
  * values are never put in argv or the environment; only the directory is.
@@ -68,7 +68,8 @@ pid_t exec_spawn(const struct shim_opts *o, uint64_t old_mask)
 	int code = exec_cmd(o, old_mask, &err);
 	/* The parent only sees the exit code; say why once, here. */
 	char msg[512];
-	size_t n = fmt_snprintf(msg, sizeof msg, "keyhole-shim: %s: %s\n", o->cmd[0], strerror(err));
+	size_t n =
+		fmt_snprintf(msg, sizeof msg, "keyhole-shim: %s: %s\n", o->cmd[0], strerror(err));
 	(void)!write(2, msg, n < sizeof msg ? n : sizeof msg - 1);
 	_exit(code);
 }

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Talking to keyholed: connect (with backoff while the agent is not up yet),
  * send one REQUEST, read bytes until batch.c has seen a whole batch. Every
  * wait also watches a cancel fd (the signalfd before the app starts), so a

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* keyhole-shim: container entrypoint. Steps, tini style: make the process
  * undumpable and block the signals first; parse args; fetch the granted
  * secrets from keyholed (fail closed; a SIGTERM/INT/QUIT meanwhile ends it
@@ -49,12 +49,9 @@ static int fetch_exit(int e)
 {
 	switch (e) {
 	case -EPROTO:
-	case -EBADMSG:
-		return SHIM_EXIT_AGENT;
-	case -ENOMEM:
-		return SHIM_EXIT_SYSTEM;
-	default:
-		return SHIM_EXIT_UNREACHABLE;
+	case -EBADMSG: return SHIM_EXIT_AGENT;
+	case -ENOMEM: return SHIM_EXIT_SYSTEM;
+	default: return SHIM_EXIT_UNREACHABLE;
 	}
 }
 
@@ -138,8 +135,9 @@ static void check_granted(const struct shim_opts *o, struct shim_set *set)
 	}
 	/* Asked for everything and got nothing: fail closed. */
 	if (o->n_want == 0 && set->n == 0 && !o->allow_none)
-		fatalx(SHIM_EXIT_DENIED, "no secret granted to this container (see: keyhole "
-					 "explain --container ID); --allow-none starts the app anyway");
+		fatalx(SHIM_EXIT_DENIED,
+		       "no secret granted to this container (see: keyhole "
+		       "explain --container ID); --allow-none starts the app anyway");
 }
 
 static int deliver(const struct shim_opts *o, struct shim_set *set)
@@ -189,8 +187,9 @@ static void parse(int argc, char **argv, struct shim_opts *o)
 		exit(write(1, v, sizeof v - 1) == (ssize_t)sizeof v - 1 ? 0 : SHIM_EXIT_SYSTEM);
 	}
 	if (o->watch && !o->rotate_given)
-		log_info("--watch with no --on-rotate: a rotation swaps the files and sends the app "
-			 "nothing (--on-rotate HUP|SIG|restart to signal or restart it)");
+		log_info(
+			"--watch with no --on-rotate: a rotation swaps the files and sends the app "
+			"nothing (--on-rotate HUP|SIG|restart to signal or restart it)");
 }
 
 int main(int argc, char **argv)

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Memory for the shim without malloc: whole anonymous pages from mmap. The
  * static binary links no allocator, and every buffer that can hold a value
  * (the receive buffer, the set's values, scratch for comparisons) comes from
@@ -19,8 +19,8 @@ void *mem_alloc(size_t len)
 {
 	if (len == 0 || len > ((size_t)1 << 40))
 		return NULL;
-	void *p = mmap(NULL, pages(len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		       0);
+	void *p =
+		mmap(NULL, pages(len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 

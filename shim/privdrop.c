@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Dropping to the app's numeric uid/gid before exec (ntpd ntp.c,
  * s6-applyuidgid, bubblewrap): supplementary groups first, then gid, then
  * uid, then NO_NEW_PRIVS so a setuid binary in the image cannot climb back.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* PID-1 duties (tini): from the first instruction, block every asynchronous
  * signal and read them from a signalfd; forward them all (except SIGCHLD)
  * to the child; reap every zombie with waitpid(-1, WNOHANG); turn the
@@ -20,7 +20,7 @@
 
 uint64_t reap_async_mask(void)
 {
-	static const int keep[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP,
+	static const int keep[] = { SIGFPE, SIGILL,  SIGSEGV, SIGBUS,  SIGABRT, SIGTRAP,
 				    SIGSYS, SIGTTIN, SIGTTOU, SIGKILL, SIGSTOP };
 	uint64_t m = ~0ull;
 	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
@@ -31,7 +31,7 @@ uint64_t reap_async_mask(void)
 static int mask_set(uint64_t mask, uint64_t *ret_old)
 {
 	return syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, ret_old, sizeof mask) < 0 ? -errno
-											: 0;
+											 : 0;
 }
 
 static int sigfd_set(int fd, uint64_t mask)

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* The set of secrets the shim currently holds, keyed by secret name, each
  * mapped to one file name (unique within the set). Values live in locked,
  * undumpable pages (mem_secret_alloc; no libsodium in the static shim) and
@@ -42,8 +42,7 @@ struct shim_secret *set_find(struct shim_set *set, const char *name)
 }
 
 /* A free entry for name (the existing one, or a new one at the end). */
-static int slot(struct shim_set *set, const char *name, const char *file,
-		struct shim_secret **ret)
+static int slot(struct shim_set *set, const char *name, const char *file, struct shim_secret **ret)
 {
 	struct shim_secret *s = set_find(set, name);
 	if (strlen(name) > PROTO_MAX_NAME || strlen(file) > PROTO_MAX_NAME)

@@ -17,13 +17,13 @@
 
 /* Exit codes (docs/shim.md). s6 style: fixed codes for setup failures. */
 enum shim_exit {
-	SHIM_EXIT_USAGE = 100,       /* bad command line */
-	SHIM_EXIT_DENIED = 101,      /* a required secret denied or missing */
+	SHIM_EXIT_USAGE = 100,	     /* bad command line */
+	SHIM_EXIT_DENIED = 101,	     /* a required secret denied or missing */
 	SHIM_EXIT_UNREACHABLE = 102, /* agent socket not answering within --timeout */
 	SHIM_EXIT_DELIVERY = 103,    /* target dir refused (not tmpfs, hostile) */
-	SHIM_EXIT_AGENT = 104,       /* agent sent ERROR or violated the protocol */
-	SHIM_EXIT_SYSTEM = 111,      /* any other system error */
-	SHIM_EXIT_NOEXEC = 126,      /* CMD found but not executable */
+	SHIM_EXIT_AGENT = 104,	     /* agent sent ERROR or violated the protocol */
+	SHIM_EXIT_SYSTEM = 111,	     /* any other system error */
+	SHIM_EXIT_NOEXEC = 126,	     /* CMD found but not executable */
 	SHIM_EXIT_NOTFOUND = 127,    /* CMD not found */
 };
 
@@ -35,8 +35,8 @@ enum shim_exit {
 
 /* ---- args.c ---- */
 struct shim_want {
-	const char *name;  /* secret name (points into argv) */
-	const char *file;  /* local file name override, or NULL */
+	const char *name; /* secret name (points into argv) */
+	const char *file; /* local file name override, or NULL */
 	bool optional;
 };
 
@@ -54,17 +54,17 @@ struct shim_opts {
 	uid_t uid;
 	gid_t gid;
 	struct shim_want want[PROTO_MAX_NAMES];
-	size_t n_want;         /* 0 = everything the policy grants */
+	size_t n_want; /* 0 = everything the policy grants */
 	bool watch;
 	enum shim_rotate rotate;
-	bool rotate_given;     /* --on-rotate was on the command line */
-	int rotate_signal;     /* with SHIM_ROTATE_SIGNAL */
+	bool rotate_given; /* --on-rotate was on the command line */
+	int rotate_signal; /* with SHIM_ROTATE_SIGNAL */
 	unsigned stop_timeout_s;
 	unsigned timeout_s;
 	bool allow_disk;
-	bool allow_none;       /* start the app even when nothing is granted */
-	bool version;          /* --version: print it and exit */
-	char **cmd;            /* argv after "--", NULL-terminated, non-empty */
+	bool allow_none; /* start the app even when nothing is granted */
+	bool version;	 /* --version: print it and exit */
+	char **cmd;	 /* argv after "--", NULL-terminated, non-empty */
 };
 
 /* Parse argv. env_socket/env_dir are KEYHOLE_SOCKET/KEYHOLE_DIR (may be
@@ -93,9 +93,9 @@ struct shim_secret {
 	char file[PROTO_MAX_NAME + 1];
 	uint64_t version;
 	uint16_t mode;
-	uint8_t *value;      /* NULL when on_disk */
+	uint8_t *value; /* NULL when on_disk */
 	uint32_t value_len;
-	bool on_disk;        /* value not held: it is the current file on the tmpfs */
+	bool on_disk; /* value not held: it is the current file on the tmpfs */
 };
 
 struct shim_set {
@@ -130,8 +130,8 @@ struct batch {
 	size_t n_denied;
 	char (*revoked)[PROTO_MAX_NAME + 1]; /* n_revoked entries (mem_alloc) */
 	size_t n_revoked;
-	uint32_t count;              /* messages so far, checked against END */
-	struct proto_error error;    /* valid when got_error */
+	uint32_t count;		  /* messages so far, checked against END */
+	struct proto_error error; /* valid when got_error */
 	bool got_error;
 };
 
@@ -142,8 +142,8 @@ struct batch {
  * mismatch, over a cap), -EPROTO when the agent sent ERROR (b->error
  * filled), -ENOMEM. Secrets that o does not want are ignored; the --secret
  * FILE override applies. */
-int batch_feed(const uint8_t *buf, size_t len, const struct shim_opts *o,
-	       struct shim_set *set, struct batch *b, size_t *ret_used);
+int batch_feed(const uint8_t *buf, size_t len, const struct shim_opts *o, struct shim_set *set,
+	       struct batch *b, size_t *ret_used);
 void batch_free(struct batch *b);
 /* Names of required secrets absent from set (ret_missing[i] points into o). */
 size_t batch_missing(const struct shim_opts *o, const struct shim_set *set,

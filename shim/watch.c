@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* The resident shim (PID 1, or --watch): one poll loop over a signalfd and
  * the agent connection. Every signal but SIGCHLD is forwarded to the child
  * and zombies are reaped. The shim holds no value between rotations: a
@@ -31,7 +31,7 @@ struct res {
 	uint64_t old_mask;
 	pid_t child;
 	bool restarting; /* the old app was asked to stop; start a new one */
-	bool stopping;   /* a stop signal came while restarting: do not */
+	bool stopping;	 /* a stop signal came while restarting: do not */
 	int64_t kill_at; /* restarting: SIGKILL the old app then (0 = done) */
 	struct shim_set *set;
 	struct fetch_rx rx;
@@ -54,11 +54,8 @@ static void rotate_action(struct res *r)
 	if (r->child <= 0 || r->restarting)
 		return;
 	switch (o->rotate) {
-	case SHIM_ROTATE_NONE:
-		break;
-	case SHIM_ROTATE_SIGNAL:
-		(void)kill(r->child, o->rotate_signal);
-		break;
+	case SHIM_ROTATE_NONE: break;
+	case SHIM_ROTATE_SIGNAL: (void)kill(r->child, o->rotate_signal); break;
 	case SHIM_ROTATE_RESTART:
 		r->restarting = true;
 		r->kill_at = (int64_t)clock_ms() + (int64_t)o->stop_timeout_s * 1000;
@@ -225,8 +222,13 @@ static int loop(struct res *r)
 int watch_run(const struct shim_opts *o, int dirfd, int agentfd, int sigfd, uint64_t old_mask,
 	      struct shim_set *set)
 {
-	struct res r = { .o = o, .sigfd = sigfd, .dirfd = dirfd, .agentfd = agentfd,
-			 .old_mask = old_mask, .set = set, .backoff = BACKOFF_MIN_MS };
+	struct res r = { .o = o,
+			 .sigfd = sigfd,
+			 .dirfd = dirfd,
+			 .agentfd = agentfd,
+			 .old_mask = old_mask,
+			 .set = set,
+			 .backoff = BACKOFF_MIN_MS };
 	int code, e;
 
 	if ((e = reap_widen(sigfd)) < 0) {

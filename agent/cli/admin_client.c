@@ -59,7 +59,8 @@ int admin_call(const char *socket_path, json_t *request, json_t **ret)
 	n = proto_encode_admin(buf, cap, PROTO_ADMIN, req, strlen(req));
 	if (n < 0)
 		return (int)n;
-	if ((r = io_write_all(fd, buf, (size_t)n)) < 0 || (r = io_read_all(fd, hdr, sizeof(hdr))) < 0)
+	if ((r = io_write_all(fd, buf, (size_t)n)) < 0 ||
+	    (r = io_read_all(fd, hdr, sizeof(hdr))) < 0)
 		return r;
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 	if (len == 0 || len > PROTO_MAX_ADMIN + 16)
@@ -89,8 +90,10 @@ int admin_call_cli(const char *verb, const char *socket_path, json_t *request, j
 	}
 	if (r < 0) {
 		fprintf(stderr, "keyhole: %s: agent admin socket %s: %s\n", verb, socket_path,
-			r == -EBADMSG ? "malformed reply" : r == -EACCES ? "permission denied (the "
-			"admin socket is for root)" : strerror(-r));
+			r == -EBADMSG  ? "malformed reply"
+			: r == -EACCES ? "permission denied (the "
+					 "admin socket is for root)"
+				       : strerror(-r));
 		return CLI_EAGENT;
 	}
 	if (!json_is_true(json_object_get(*ret, "ok"))) {

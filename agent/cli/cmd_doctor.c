@@ -38,10 +38,10 @@ struct doctor {
 	char policy[4096], socket[4096], audit[4096];
 };
 
-static void report(struct doctor *d, const char *check, bool ok, const char *fix,
-		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void report(struct doctor *d, const char *check, bool ok, const char *fix,
-		   const char *fmt, ...)
+static void report(struct doctor *d, const char *check, bool ok, const char *fix, const char *fmt,
+		   ...) __attribute__((format(printf, 5, 6)));
+static void report(struct doctor *d, const char *check, bool ok, const char *fix, const char *fmt,
+		   ...)
 {
 	char detail[1024];
 	va_list ap;
@@ -51,9 +51,9 @@ static void report(struct doctor *d, const char *check, bool ok, const char *fix
 	va_end(ap);
 	d->failed += !ok;
 	if (d->json) {
-		json_array_append_new(d->checks, json_pack("{s:s, s:b, s:s, s:s?}", "check", check,
-							   "ok", ok, "detail", detail, "fix",
-							   ok ? NULL : fix));
+		json_array_append_new(d->checks,
+				      json_pack("{s:s, s:b, s:s, s:s?}", "check", check, "ok", ok,
+						"detail", detail, "fix", ok ? NULL : fix));
 		return;
 	}
 	printf("%-4s %-10s %s\n", ok ? "ok" : "FAIL", check, detail);
@@ -69,16 +69,19 @@ static void check_mode(struct doctor *d, const char *check, const char *path, un
 	struct stat st;
 
 	if (stat(path, &st) < 0) {
-		snprintf(fix, sizeof(fix), dir ? "mkdir -m %04o %s (keyhole init makes it)"
-					       : "keyhole init (or give the right path)", max, path);
+		snprintf(fix, sizeof(fix),
+			 dir ? "mkdir -m %04o %s (keyhole init makes it)"
+			     : "keyhole init (or give the right path)",
+			 max, path);
 		report(d, check, false, fix, "%s: %s", path, strerror(errno));
 		return;
 	}
 	if ((st.st_mode & 07777 & ~max) || st.st_uid != geteuid()) {
-		snprintf(fix, sizeof(fix), "chown %u %s && chmod %04o %s", (unsigned)geteuid(), path,
-			 max, path);
-		report(d, check, false, fix, "%s: mode %04o owner uid %u (want at most %04o, uid %u)",
-		       path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, max,
+		snprintf(fix, sizeof(fix), "chown %u %s && chmod %04o %s", (unsigned)geteuid(),
+			 path, max, path);
+		report(d, check, false, fix,
+		       "%s: mode %04o owner uid %u (want at most %04o, uid %u)", path,
+		       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, max,
 		       (unsigned)geteuid());
 		return;
 	}
@@ -123,9 +126,10 @@ static struct ks_info *check_key(struct doctor *d, size_t *n)
 	int r = ks_open(d->ctx->store, &o, &ks);
 
 	if (r < 0) {
-		report(d, "key", false, r == -EKEYREJECTED || r == -EACCES
-			? "use the key file `keyhole init` wrote for this store (--key-file)"
-			: "see the error; `keyhole list` names the file that failed",
+		report(d, "key", false,
+		       r == -EKEYREJECTED || r == -EACCES
+			       ? "use the key file `keyhole init` wrote for this store (--key-file)"
+			       : "see the error; `keyhole list` names the file that failed",
 		       "%s does not open %s: %s", o.key_file ? o.key_file : "passphrase",
 		       d->ctx->store, ks_strerror(r));
 		o = (struct ks_open_opts){ .public_only = true, .passphrase_fd = -1 };
@@ -161,8 +165,10 @@ static bool check_policy(struct doctor *d, const struct ks_info *inf, size_t n)
 	int r = cli_read_small_file(d->policy, POLICY_MAX_BYTES, &buf, &len);
 
 	if (r < 0 || policy_parse(buf, len, &p, err, sizeof(err)) < 0) {
-		report(d, "policy", false, "write the policy (docs/policy.md), then keyhole policy "
-		       "check FILE", "%s: %s", d->policy, r < 0 ? strerror(-r) : err);
+		report(d, "policy", false,
+		       "write the policy (docs/policy.md), then keyhole policy "
+		       "check FILE",
+		       "%s: %s", d->policy, r < 0 ? strerror(-r) : err);
 		free(buf);
 		return false;
 	}
@@ -175,9 +181,11 @@ static bool check_policy(struct doctor *d, const struct ks_info *inf, size_t n)
 			  ru->req_unprivileged || ru->req_nonroot;
 		for (size_t g = 0; inf && g < ru->n_grants; g++)
 			if (!has(inf, n, ru->grants[g].secret) && ++missing) {
-				snprintf(fix, sizeof(fix), "keyhole put %s < VALUE", ru->grants[g].secret);
-				report(d, "grants", false, fix, "rule %s grants %s, which is not in the store",
-				       ru->name, ru->grants[g].secret);
+				snprintf(fix, sizeof(fix), "keyhole put %s < VALUE",
+					 ru->grants[g].secret);
+				report(d, "grants", false, fix,
+				       "rule %s grants %s, which is not in the store", ru->name,
+				       ru->grants[g].secret);
 			}
 	}
 	if (inf && !missing)
@@ -194,9 +202,10 @@ static void check_agent(struct doctor *d, bool needs_engine)
 
 	json_decref(rq);
 	if (e < 0) {
-		report(d, "agent", false, "systemctl start keyholed (or run keyholed); then "
-		       "journalctl -u keyholed", "no keyholed on %s: %s", d->ctx->admin_socket,
-		       strerror(-e));
+		report(d, "agent", false,
+		       "systemctl start keyholed (or run keyholed); then "
+		       "journalctl -u keyholed",
+		       "no keyholed on %s: %s", d->ctx->admin_socket, strerror(-e));
 		return;
 	}
 	ver = json_string_value(json_object_get(r, "version"));
@@ -206,16 +215,17 @@ static void check_agent(struct doctor *d, bool needs_engine)
 	       ver && strcmp(ver, KH_VERSION) ? ", this keyhole is " KH_VERSION : "");
 	eng = json_string_value(json_object_get(r, "engine"));
 	if (!eng)
-		report(d, "engine", !needs_engine, "set `engine unix:///run/docker.sock` in "
-		       KH_DEFAULT_CONFIG " and restart keyholed",
+		report(d, "engine", !needs_engine,
+		       "set `engine unix:///run/docker.sock` in " KH_DEFAULT_CONFIG
+		       " and restart keyholed",
 		       needs_engine ? "no engine configured, but rules match on name/image/labels/"
 				      "require: they match no container"
 				    : "none configured (the rules need none)");
 	else
 		report(d, "engine", json_is_true(json_object_get(r, "engine_reachable")),
-		       "start the engine, or fix `engine` in " KH_DEFAULT_CONFIG,
-		       "%s %s", eng, json_is_true(json_object_get(r, "engine_reachable"))
-					 ? "reachable" : "NOT reachable");
+		       "start the engine, or fix `engine` in " KH_DEFAULT_CONFIG, "%s %s", eng,
+		       json_is_true(json_object_get(r, "engine_reachable")) ? "reachable"
+									    : "NOT reachable");
 	json_decref(r);
 }
 
@@ -225,13 +235,17 @@ static void check_socket_dir(struct doctor *d)
 	struct stat st;
 
 	dir_of(d->socket, dir, sizeof(dir));
-	snprintf(fix, sizeof(fix), "start keyholed (it creates %s); in the unit: "
-		 "RuntimeDirectory=keyhole", dir);
+	snprintf(fix, sizeof(fix),
+		 "start keyholed (it creates %s); in the unit: "
+		 "RuntimeDirectory=keyhole",
+		 dir);
 	if (stat(d->socket, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-		report(d, "socket", false, fix, "%s: %s", d->socket, strerror(errno ? errno : ENOTSOCK));
+		report(d, "socket", false, fix, "%s: %s", d->socket,
+		       strerror(errno ? errno : ENOTSOCK));
 		return;
 	}
-	report(d, "socket", true, NULL, "%s; containers mount it with -v %s:%s", d->socket, dir, dir);
+	report(d, "socket", true, NULL, "%s; containers mount it with -v %s:%s", d->socket, dir,
+	       dir);
 }
 
 static void check_audit_space(struct doctor *d)
@@ -252,9 +266,10 @@ static void check_audit_space(struct doctor *d)
 		return;
 	}
 	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
-	report(d, "audit", avail >= DOCTOR_MIN_FREE, "free space there, or rotate the audit log "
-	       "(/etc/logrotate.d/keyhole)", "%s: %llu MiB free (want %llu)", dir, avail >> 20,
-	       DOCTOR_MIN_FREE >> 20);
+	report(d, "audit", avail >= DOCTOR_MIN_FREE,
+	       "free space there, or rotate the audit log "
+	       "(/etc/logrotate.d/keyhole)",
+	       "%s: %llu MiB free (want %llu)", dir, avail >> 20, DOCTOR_MIN_FREE >> 20);
 }
 
 static void paths(struct doctor *d)
@@ -293,7 +308,8 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 		return r ? r : d.failed ? CLI_EFAIL : CLI_OK;
 	}
 	json_decref(d.checks);
-	printf("%s\n", d.failed ? "some checks failed: see the fix lines above" : "all checks passed");
+	printf("%s\n",
+	       d.failed ? "some checks failed: see the fix lines above" : "all checks passed");
 	return d.failed ? CLI_EFAIL : CLI_OK;
 }
 

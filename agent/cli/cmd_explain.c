@@ -34,9 +34,9 @@ static bool is_container_name(const char *s)
 	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
 		return false;
 	for (size_t i = 0; s[i]; i++)
-		if (i >= 255 || !(s[i] == '_' || s[i] == '.' || s[i] == '-' ||
-				  (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-				  (s[i] >= '0' && s[i] <= '9')))
+		if (i >= 255 ||
+		    !(s[i] == '_' || s[i] == '.' || s[i] == '-' || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
 			return false;
 	return true;
 }
@@ -84,8 +84,10 @@ static int resolve_name(struct cli_ctx *ctx, const char *name, char id[65])
 	url = json_string_value(json_object_get(st, "engine"));
 	if (!url) {
 		json_decref(st);
-		fprintf(stderr, "keyhole: explain: '%s' is not a container id and keyholed has no "
-			"--engine to look names up; give the id (docker ps --no-trunc)\n", name);
+		fprintf(stderr,
+			"keyhole: explain: '%s' is not a container id and keyholed has no "
+			"--engine to look names up; give the id (docker ps --no-trunc)\n",
+			name);
 		return CLI_EUSAGE;
 	}
 	r = engine_lookup(url, name, id);
@@ -102,7 +104,8 @@ static void print_identity(json_t *id)
 	json_t *v;
 
 	printf("identity:\n");
-	json_object_foreach(id, k, v) {
+	json_object_foreach(id, k, v)
+	{
 		char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		printf("  %-15s %s\n", k, s ? s : json_string_value(v));
 		free(s);
@@ -117,10 +120,10 @@ static void print_explain(json_t *r)
 	print_identity(json_object_get(r, "identity"));
 	printf("rules (policy sha256:%.16s):\n",
 	       json_string_value(json_object_get(r, "policy_digest")));
-	json_array_foreach(json_object_get(r, "rules"), i, v)
-		printf("  %-7s %s: %s\n", json_is_true(json_object_get(v, "matched")) ? "MATCH" : "no",
-		       json_string_value(json_object_get(v, "rule")),
-		       json_string_value(json_object_get(v, "why")));
+	json_array_foreach(json_object_get(r, "rules"), i, v) printf(
+		"  %-7s %s: %s\n", json_is_true(json_object_get(v, "matched")) ? "MATCH" : "no",
+		json_string_value(json_object_get(v, "rule")),
+		json_string_value(json_object_get(v, "why")));
 	if (json_array_size(json_object_get(r, "release")) == 0)
 		printf("would release: nothing\n");
 	else
@@ -136,8 +139,10 @@ static void print_explain(json_t *r)
 
 static int run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = { { "pid", 1, NULL, 'p' }, { "container", 1, NULL, 'c' },
-					      { "json", 0, NULL, 'j' }, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { { "pid", 1, NULL, 'p' },
+					      { "container", 1, NULL, 'c' },
+					      { "json", 0, NULL, 'j' },
+					      { NULL, 0, NULL, 0 } };
 	const char *cid = NULL;
 	char idbuf[65];
 	uint64_t pid = 0;
@@ -160,8 +165,10 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("explain", "give exactly one of --pid or --container");
 	if (cid && !is_container_id(cid)) {
 		if (!is_container_name(cid))
-			return cli_usage_error("explain", "--container: '%s' is neither a container "
-					       "id nor a name", cid);
+			return cli_usage_error("explain",
+					       "--container: '%s' is neither a container "
+					       "id nor a name",
+					       cid);
 		if ((rc = resolve_name(ctx, cid, idbuf)) != 0)
 			return rc;
 		cid = idbuf;

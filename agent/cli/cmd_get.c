@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole get NAME [--version N]`: unseal with the private key and write
  * the raw value to stdout (debugging and export). */
 #include <getopt.h>

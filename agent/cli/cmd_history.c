@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole history NAME [--json]`: the kept versions of one secret, newest
  * first. No values; needs no private key. */
 #include <getopt.h>
@@ -53,5 +53,5 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	return r;
 }
 
-CLI_COMMAND(history, .name = "history", .summary = "list a secret's kept versions",
-	    .usage = usage, .run = run);
+CLI_COMMAND(history, .name = "history", .summary = "list a secret's kept versions", .usage = usage,
+	    .run = run);

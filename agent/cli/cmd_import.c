@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole import FILE` adds sealed records made by `keyhole seal` (one
  * record, or a JSON array of them). `keyhole import --from FILE` moves the
  * credentials scan finds in a Dockerfile / compose / .env file into the
@@ -56,13 +56,14 @@ static int import_sealed(struct cli_ctx *ctx, const char *path)
 		int e = ks_import_record(ks, doc, len);
 		r = e < 0 ? cli_fail(e, "import: %s", path) : CLI_OK;
 	} else {
-		json_array_foreach(root, i, rec) {
+		json_array_foreach(root, i, rec)
+		{
 			char *one = json_dumps(rec, JSON_COMPACT);
 			int e = one ? ks_import_record(ks, one, strlen(one)) : -ENOMEM;
 			free(one);
 			if (e < 0) {
-				r = cli_fail(e, "import: %s: record %zu (%zu before it imported)", path,
-					     i, i);
+				r = cli_fail(e, "import: %s: record %zu (%zu before it imported)",
+					     path, i, i);
 				break;
 			}
 		}
@@ -83,8 +84,8 @@ static int store_one(struct ks_store *ks, const struct mig_secret *s)
 	int e = ks_put(ks, s->secret, (const uint8_t *)s->f->value, s->f->value_len, &ver);
 
 	if (e == 0) {
-		printf("stored     %-32s (%s, version %llu)\n", s->secret, text_safe(s->var, v, sizeof v),
-		       (unsigned long long)ver);
+		printf("stored     %-32s (%s, version %llu)\n", s->secret,
+		       text_safe(s->var, v, sizeof v), (unsigned long long)ver);
 		return 0;
 	}
 	if (e != -EEXIST)
@@ -95,15 +96,17 @@ static int store_one(struct ks_store *ks, const struct mig_secret *s)
 		       text_safe(s->var, v, sizeof v));
 		return 0;
 	}
-	e = cur->len == s->f->value_len &&
-	    sodium_memcmp(cur->data, s->f->value, cur->len) == 0;
+	e = cur->len == s->f->value_len && sodium_memcmp(cur->data, s->f->value, cur->len) == 0;
 	ks_secret_free(cur);
 	if (e) {
-		printf("unchanged  %-32s (%s, same value)\n", s->secret, text_safe(s->var, v, sizeof v));
+		printf("unchanged  %-32s (%s, same value)\n", s->secret,
+		       text_safe(s->var, v, sizeof v));
 		return 0;
 	}
-	fprintf(stderr, "keyhole: import: %s exists with a different value: not overwritten "
-		"(keyhole rotate %s)\n", s->secret, s->secret);
+	fprintf(stderr,
+		"keyhole: import: %s exists with a different value: not overwritten "
+		"(keyhole rotate %s)\n",
+		s->secret, s->secret);
 	return 1;
 }
 
@@ -157,9 +160,9 @@ static int write_file(const char *path, const struct mig_plan *p)
 		goto fail;
 	}
 	(void)!fchown(fd, st.st_uid, st.st_gid); /* best effort: keep the owner */
-	if (fchmod(fd, st.st_mode & 07777) < 0 || (e = write_all_fd(fd, p->rewritten,
-								     p->rewritten_len)) < 0 ||
-	    fsync(fd) < 0 || rename(tmp, path) < 0) {
+	if (fchmod(fd, st.st_mode & 07777) < 0 ||
+	    (e = write_all_fd(fd, p->rewritten, p->rewritten_len)) < 0 || fsync(fd) < 0 ||
+	    rename(tmp, path) < 0) {
 		e = e < 0 ? e : -errno;
 		unlink(tmp);
 		goto fail;
@@ -181,7 +184,8 @@ static int backup_free(const char *path)
 	struct stat st;
 
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return cli_fail(-EINVAL, "import: --write %s: not a regular file (a symlink?)", path);
+		return cli_fail(-EINVAL, "import: --write %s: not a regular file (a symlink?)",
+				path);
 	if (asprintf(&bak, "%s.keyhole-bak", path) < 0)
 		return cli_fail(-ENOMEM, "import");
 	if (lstat(bak, &st) == 0)
@@ -271,7 +275,8 @@ static int import_from(struct cli_ctx *ctx, const struct imp_opts *o)
 				      o->from);
 		else
 			printf("# wrote %s; the original is %s.keyhole-bak (0600, still holds "
-			       "the values: delete it once the app runs)\n", o->from, o->from);
+			       "the values: delete it once the app runs)\n",
+			       o->from, o->from);
 	} else if (o->write && rc == CLI_OK) {
 		printf("# %s unchanged: nothing to write\n", o->from);
 	}
@@ -309,7 +314,8 @@ static int parse(int argc, char **argv, struct imp_opts *o, const char **ret_fil
 				if (!strcmp(argv[i + 1], scan_type_name(types[k])))
 					o->type = types[k];
 			if (o->type == SCAN_T_INSPECT)
-				return cli_usage_error("import", "unknown --type '%s'", argv[i + 1]);
+				return cli_usage_error("import", "unknown --type '%s'",
+						       argv[i + 1]);
 			i++;
 		} else if (a[0] == '-' && a[1])
 			return cli_usage_error("import", "unknown option or missing value '%s'", a);
@@ -341,17 +347,18 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	return import_from(ctx, &o);
 }
 
-CLI_COMMAND(import, .name = "import",
-	    .summary = "add sealed records, or move credentials from a Dockerfile/compose/.env",
-	    .usage = "usage: keyhole import FILE\n"
-		     "       keyhole import --from FILE [--prefix NAME/] [--image IMAGE]\n"
-		     "                      [--type dockerfile|compose|env] [--dry-run | --write]\n\n"
-		     "FILE: sealed-record JSON from `keyhole seal` (one record or an array).\n"
-		     "--from: store each credential `keyhole scan` finds in FILE as\n"
-		     "<prefix><lowercased name>, then print the file without the values (the\n"
-		     "Dockerfile ENTRYPOINT wrapped by keyhole-shim), the docker run flags and\n"
-		     "a policy rule granting exactly those secrets to IMAGE. Existing names are\n"
-		     "never overwritten: same value (checked with the private key) = unchanged.\n"
-		     "--dry-run stores nothing. --write replaces FILE atomically and keeps the\n"
-		     "original as FILE.keyhole-bak (refused if that exists). See docs/migrating.md.\n",
-	    .run = run);
+CLI_COMMAND(
+	import, .name = "import",
+	.summary = "add sealed records, or move credentials from a Dockerfile/compose/.env",
+	.usage = "usage: keyhole import FILE\n"
+		 "       keyhole import --from FILE [--prefix NAME/] [--image IMAGE]\n"
+		 "                      [--type dockerfile|compose|env] [--dry-run | --write]\n\n"
+		 "FILE: sealed-record JSON from `keyhole seal` (one record or an array).\n"
+		 "--from: store each credential `keyhole scan` finds in FILE as\n"
+		 "<prefix><lowercased name>, then print the file without the values (the\n"
+		 "Dockerfile ENTRYPOINT wrapped by keyhole-shim), the docker run flags and\n"
+		 "a policy rule granting exactly those secrets to IMAGE. Existing names are\n"
+		 "never overwritten: same value (checked with the private key) = unchanged.\n"
+		 "--dry-run stores nothing. --write replaces FILE atomically and keeps the\n"
+		 "original as FILE.keyhole-bak (refused if that exists). See docs/migrating.md.\n",
+	.run = run);

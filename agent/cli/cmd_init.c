@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole init`: create a store (random id, X25519 key pair). The private
  * key goes to --key-file (0400) or, with --passphrase, into the store under
  * an Argon2id-derived key. The first writer key (writer.key next to the key
@@ -39,7 +39,7 @@ static int make_dir(const char *dir, mode_t mode)
 	if (n == 0 || n >= sizeof(p))
 		return n ? cli_fail(-ENAMETOOLONG, "init: %s", dir) : 0;
 	memcpy(p, dir, n + 1);
-	for (char *s = p + 1; ; s++) {
+	for (char *s = p + 1;; s++) {
 		bool last = *s == '\0';
 		if (*s != '/' && !last)
 			continue;
@@ -122,8 +122,7 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	if (r < 0)
 		return cli_fail(r, "%s", ctx->store);
 	printf("store %s initialised at %s (private key %s%s)\n", ks_store_id(ks), ctx->store,
-	       pass ? "in the store, passphrase-protected" : "in ",
-	       pass ? "" : ctx->key_file);
+	       pass ? "in the store, passphrase-protected" : "in ", pass ? "" : ctx->key_file);
 	ks_store_fingerprint(ks, fp);
 	printf("public key fingerprint %s\n", fp);
 	printf("writer key %s, pinned in %s\n", so.writer_key, so.trust_file);
@@ -131,5 +130,5 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
-CLI_COMMAND(init, .name = "init", .summary = "create a new store and key pair",
-	    .usage = usage, .run = run);
+CLI_COMMAND(init, .name = "init", .summary = "create a new store and key pair", .usage = usage,
+	    .run = run);

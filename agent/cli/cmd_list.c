@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole list [--json]`: names, current version, size, times. Never
  * values; needs no private key. */
 #include <getopt.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole migrate --sign`: turn a format-1 store (unsigned records) into
  * format 2 in one step: every record and the meta signed with the writer
  * key. With the private key every record is first checked to open. */

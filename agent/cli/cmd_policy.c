@@ -40,8 +40,10 @@ static int check_store(struct cli_ctx *ctx, const struct policy *p, bool require
 			while (k < n && strcmp(inf[k].name, s) != 0)
 				k++;
 			if (k == n && ++missing)
-				fprintf(stderr, "warning: rule %s grants %s, which is not in the store %s "
-					"(keyhole put %s)\n", p->rules[i].name, s, ctx->store, s);
+				fprintf(stderr,
+					"warning: rule %s grants %s, which is not in the store %s "
+					"(keyhole put %s)\n",
+					p->rules[i].name, s, ctx->store, s);
 		}
 	free(inf);
 	ks_close(ks);

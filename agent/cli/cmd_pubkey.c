@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole pubkey`: print the store id and public key as JSON, the only
  * thing `keyhole seal` needs on a laptop or CI runner. */
 #include <errno.h>

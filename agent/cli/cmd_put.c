@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole put NAME`: seal the value on stdin as version 1 of a new record.
  * Needs only the public key; binary-safe; capped at 1 MiB. */
 #include <errno.h>
@@ -17,7 +17,6 @@ static const char usage[] =
 	"[A-Za-z0-9._/-], no '.' or '..' segment, no leading/trailing or double '/'.\n"
 	"An empty value is refused (an unset shell variable, `printf %s \"$UNSET\"`)\n"
 	"unless --allow-empty. The change is written to the agent's audit log.\n";
-
 
 static int run(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -62,5 +61,5 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	return r;
 }
 
-CLI_COMMAND(put, .name = "put", .summary = "add a new secret (value on stdin)",
-	    .usage = usage, .run = run);
+CLI_COMMAND(put, .name = "put", .summary = "add a new secret (value on stdin)", .usage = usage,
+	    .run = run);

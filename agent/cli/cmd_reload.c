@@ -23,8 +23,7 @@ static void print_names(const char *sign, json_t *arr)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v)
-		printf(" %s%s", sign, json_string_value(v));
+	json_array_foreach(arr, i, v) printf(" %s%s", sign, json_string_value(v));
 }
 
 static int dry_run(struct cli_ctx *ctx)
@@ -40,8 +39,10 @@ static int dry_run(struct cli_ctx *ctx)
 	printf("policy file: sha256:%s%s\n", json_string_value(json_object_get(r, "policy_digest")),
 	       strcmp(json_string_value(json_object_get(r, "policy_digest")),
 		      json_string_value(json_object_get(r, "current_digest"))) == 0
-		       ? " (unchanged)" : " (valid; differs from the loaded one)");
-	json_array_foreach(json_object_get(r, "changes"), i, v) {
+		       ? " (unchanged)"
+		       : " (valid; differs from the loaded one)");
+	json_array_foreach(json_object_get(r, "changes"), i, v)
+	{
 		const char *c = json_string_value(json_object_get(v, "container"));
 		printf("%s%s (pid %lld):", c ? "container " : "host process", c ? c : "",
 		       (long long)json_integer_value(json_object_get(v, "pid")));
@@ -91,5 +92,6 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
-CLI_COMMAND(reload, .name = "reload", .summary = "reload the agent's policy (--dry-run: show the effect)",
-	    .usage = usage, .run = run);
+CLI_COMMAND(reload, .name = "reload",
+	    .summary = "reload the agent's policy (--dry-run: show the effect)", .usage = usage,
+	    .run = run);

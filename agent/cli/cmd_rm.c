@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole rm NAME`: delete a secret and all its versions. A secret that a
  * rule grants or a running watcher holds is listed and needs --force: an
  * rm would pull it from under running apps. */
@@ -27,22 +27,26 @@ static size_t holders_from_agent(struct cli_ctx *ctx, const char *name, FILE *ou
 	json_t *rq = json_pack("{s:s, s:s}", "cmd", "holders", "secret", name), *r = NULL, *v;
 	size_t n = 0, i;
 
-	*asked = admin_call(ctx->admin_socket, rq, &r) == 0 && json_is_true(json_object_get(r, "ok"));
+	*asked = admin_call(ctx->admin_socket, rq, &r) == 0 &&
+		 json_is_true(json_object_get(r, "ok"));
 	json_decref(rq);
 	if (!*asked) {
 		json_decref(r);
 		return 0;
 	}
-	json_array_foreach(json_object_get(r, "rules"), i, v) {
+	json_array_foreach(json_object_get(r, "rules"), i, v)
+	{
 		if (out)
 			fprintf(out, "  granted by rule %s\n", json_string_value(v));
 		n++;
 	}
-	json_array_foreach(json_object_get(r, "watchers"), i, v) {
+	json_array_foreach(json_object_get(r, "watchers"), i, v)
+	{
 		const char *c = json_string_value(json_object_get(v, "container"));
 		if (out)
-			fprintf(out, "  held by %s%s (pid %lld)\n", c ? "container " : "a host process",
-				c ? c : "", (long long)json_integer_value(json_object_get(v, "pid")));
+			fprintf(out, "  held by %s%s (pid %lld)\n",
+				c ? "container " : "a host process", c ? c : "",
+				(long long)json_integer_value(json_object_get(v, "pid")));
 		n++;
 	}
 	json_decref(r);
@@ -111,7 +115,7 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "keyhole: rm %s: refused, the secret is in use:\n", name);
 		holders(ctx, name, policy, stderr);
 		fprintf(stderr, "give --force to delete it anyway (watchers then lose it), or "
-			"remove the grants from the policy first\n");
+				"remove the grants from the policy first\n");
 		return CLI_EFAIL;
 	}
 	r = cli_open_store(ctx, CLI_KEY_IF_AVAIL, &ks);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole rotate NAME`: seal a new version (stdin, or --generate N random
  * characters, printable by default, printed nowhere), keeping the newest --keep N. */
 #include <errno.h>
@@ -38,7 +38,8 @@ static bool parse_format(const char *s, enum gen_format *ret)
  * encode enough random bytes into a temporary, keep the first n chars. */
 static int generate(uint8_t *out, size_t n, enum gen_format f)
 {
-	static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static const char alnum[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	const int b64 = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 	size_t k = f == GEN_HEX ? (n + 1) / 2 : n * 3 / 4 + 3;
 	size_t tn = f == GEN_HEX ? 2 * k + 1 : sodium_base64_ENCODED_LEN(k, (unsigned)b64);
@@ -147,5 +148,5 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	return r;
 }
 
-CLI_COMMAND(rotate, .name = "rotate", .summary = "add a new version of a secret",
-	    .usage = usage, .run = run);
+CLI_COMMAND(rotate, .name = "rotate", .summary = "add a new version of a secret", .usage = usage,
+	    .run = run);

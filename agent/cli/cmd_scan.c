@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole scan PATH...`: reads Dockerfiles, compose files (and the env
  * files they reference), .env files and inspect JSON, walks directories for
  * those names, and prints findings as a table, JSON or SARIF. The scanner
@@ -70,8 +70,8 @@ static bool inside(const char *dir, const char *path)
 static void scan_refs(struct scan_run *s, const char *compose, size_t from)
 {
 	const char *slash = strrchr(compose, '/');
-	cleanup_free char *dir = slash ? strndup(compose, (size_t)(slash - compose) + 1)
-				       : strdup(".");
+	cleanup_free char *dir =
+		slash ? strndup(compose, (size_t)(slash - compose) + 1) : strdup(".");
 
 	for (size_t i = from; dir && i < s->r.n_refs; i++) {
 		const char *ref = s->r.refs[i].path;
@@ -87,11 +87,13 @@ static void scan_refs(struct scan_run *s, const char *compose, size_t from)
 		text_safe(ref, b2, sizeof b2);
 		if (stat(p, &st) < 0)
 			/* a gitignored .env is common: say so, it is not an error */
-			fprintf(stderr, "keyhole: scan: %s:%u: env_file %s not found, skipped\n", b1,
-				s->r.refs[i].line, b2);
+			fprintf(stderr, "keyhole: scan: %s:%u: env_file %s not found, skipped\n",
+				b1, s->r.refs[i].line, b2);
 		else if (!inside(dir, p))
-			fprintf(stderr, "keyhole: scan: %s:%u: env_file %s is outside the compose "
-				"file's directory, not followed\n", b1, s->r.refs[i].line, b2);
+			fprintf(stderr,
+				"keyhole: scan: %s:%u: env_file %s is outside the compose "
+				"file's directory, not followed\n",
+				b1, s->r.refs[i].line, b2);
 		else
 			scan_one_file(s, p, SCAN_T_ENV);
 	}
@@ -102,8 +104,8 @@ static void scan_refs(struct scan_run *s, const char *compose, size_t from)
 static bool interesting(const char *name)
 {
 	char probe[] = "x";
-	return scan_detect_type(name, probe, 0) != SCAN_T_ENV ||
-	       !strcmp(name, ".env") || !strncmp(name, ".env.", 5) ||
+	return scan_detect_type(name, probe, 0) != SCAN_T_ENV || !strcmp(name, ".env") ||
+	       !strncmp(name, ".env.", 5) ||
 	       (strlen(name) > 4 && !strcmp(name + strlen(name) - 4, ".env"));
 }
 
@@ -202,7 +204,7 @@ static int emit(struct scan_result *r, enum fmt fmt)
 
 	if (r->n > 1)
 		qsort(r->f, r->n, sizeof *r->f, by_location);
-	out = fmt == FMT_JSON    ? scan_report_json(r)
+	out = fmt == FMT_JSON	 ? scan_report_json(r)
 	      : fmt == FMT_SARIF ? scan_report_sarif(r, "0.1")
 				 : scan_report_table(r);
 
@@ -248,11 +250,14 @@ static int run_scan(struct cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-CLI_COMMAND(scan, .name = "scan",
-	    .summary = "find credentials and risky settings in Dockerfiles, compose, .env, inspect JSON",
-	    .usage = "usage: keyhole scan [--json | --sarif] [--type dockerfile|compose|env|inspect] PATH...\n"
-		     "  PATH: files (type from the name, else the content), - for stdin, or directories\n"
-		     "        (walked for Dockerfile*, *compose*.y*ml, .env*, *.env, *inspect*.json).\n"
-		     "  Compose env_file references are scanned too. Values are always masked.\n"
-		     "  Exit: 0 clean, 1 findings, 2 error. See docs/scan.md.\n",
-	    .run = run_scan);
+CLI_COMMAND(
+	scan, .name = "scan",
+	.summary =
+		"find credentials and risky settings in Dockerfiles, compose, .env, inspect JSON",
+	.usage =
+		"usage: keyhole scan [--json | --sarif] [--type dockerfile|compose|env|inspect] PATH...\n"
+		"  PATH: files (type from the name, else the content), - for stdin, or directories\n"
+		"        (walked for Dockerfile*, *compose*.y*ml, .env*, *.env, *inspect*.json).\n"
+		"  Compose env_file references are scanned too. Values are always masked.\n"
+		"  Exit: 0 clean, 1 findings, 2 error. See docs/scan.md.\n",
+	.run = run_scan);

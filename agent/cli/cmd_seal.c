@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole seal --pubkey FILE NAME`: offline sealing (laptop, CI). Reads
  * the value from stdin and prints a sealed-record JSON document for
  * `keyhole import`, signed with --writer-key; needs no store and no
@@ -80,7 +80,8 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("seal", "expected --pubkey FILE and one NAME");
 	if (!wkey || !*wkey) {
 		wkey = NULL;
-		fprintf(stderr, "keyhole: seal: warning: no --writer-key: the record is unsigned\n");
+		fprintf(stderr,
+			"keyhole: seal: warning: no --writer-key: the record is unsigned\n");
 	}
 	return seal(pubfile, wkey, argv[optind], version);
 }

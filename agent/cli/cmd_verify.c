@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole verify [--state FILE]`: check every kept version of every record
  * (writer signature, AEAD with the private key, and with --state the
  * rollback marks); name each record that fails and the check. */
@@ -25,8 +25,8 @@ static void report(const char *name, uint64_t version, int err, void *arg)
 	(void)arg;
 	if (version)
 		fprintf(stderr, "keyhole: verify: %s version %llu: %s%s%s\n", name,
-			(unsigned long long)version, check ? check : "", check ? " check failed: " : "",
-			ks_strerror(err));
+			(unsigned long long)version, check ? check : "",
+			check ? " check failed: " : "", ks_strerror(err));
 	else
 		fprintf(stderr, "keyhole: verify: %s: %s%s%s\n", name, check ? check : "",
 			check ? " check failed: " : "", ks_strerror(err));
@@ -67,5 +67,5 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	return r;
 }
 
-CLI_COMMAND(verify, .name = "verify", .summary = "check every record authenticates",
-	    .usage = usage, .run = run);
+CLI_COMMAND(verify, .name = "verify", .summary = "check every record authenticates", .usage = usage,
+	    .run = run);

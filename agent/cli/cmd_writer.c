@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole writer new|add|list|revoke`: writer keys (Ed25519) and the local
  * trust file that pins them. Trust is per host and never read from the
  * store: keyholed and `keyhole get/verify` accept only records signed by a

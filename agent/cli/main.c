@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* `keyhole` entry point: pulls the global options (--store, --key-file,
  * --admin-socket, --passphrase-fd) out of argv wherever they appear, finds
  * the verb among the CLI_COMMAND() entries in the keyhole_cli linker
@@ -48,7 +48,8 @@ static int global_help(FILE *f)
 	      "KEYHOLE_KNOWN_STORES. put/rotate/rm/reload append to the agent's audit log\n"
 	      "(audit-log in /etc/keyhole/keyholed.conf). The store may be\n"
 	      "etcd://host:port,.../NAME (docs/fleet.md). `keyhole VERB --help` for details.\n\n"
-	      "verbs:\n", f);
+	      "verbs:\n",
+	      f);
 	for (const struct cli_command *c = __start_keyhole_cli; c < __stop_keyhole_cli; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	return f == stdout ? CLI_OK : CLI_EUSAGE;

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* known_stores: one "STORE_ID SHA256:FINGERPRINT" line per store, '#'
  * comments. Written through a temp file + rename; only ever appended to by
  * first use, never silently changed (see pin.h). */

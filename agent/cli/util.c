@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the `keyhole` verbs (see util.h). Secret values read
  * here go straight into sodium_malloc memory and are wiped on free; they
  * are never printed, logged or put in argv/env. */
@@ -26,14 +26,27 @@
 int cli_exit_code(int err)
 {
 	switch (err < 0 ? -err : err) {
-	case EINVAL: case EFBIG: case E2BIG: return CLI_EUSAGE;
+	case EINVAL:
+	case EFBIG:
+	case E2BIG: return CLI_EUSAGE;
 	case ENOENT: return CLI_ENOTFOUND;
 	case EEXIST: return CLI_EEXIST;
-	case EACCES: case EPERM: case EKEYREJECTED: case ENOTTY: case EXDEV: return CLI_EKEY;
-	case EBADMSG: case EPROTONOSUPPORT: return CLI_ECORRUPT;
-	case ENOKEY: case ETIME: case EUCLEAN: case EALREADY: return CLI_ECORRUPT;
+	case EACCES:
+	case EPERM:
+	case EKEYREJECTED:
+	case ENOTTY:
+	case EXDEV: return CLI_EKEY;
+	case EBADMSG:
+	case EPROTONOSUPPORT: return CLI_ECORRUPT;
+	case ENOKEY:
+	case ETIME:
+	case EUCLEAN:
+	case EALREADY: return CLI_ECORRUPT;
 	case ESTALE: return CLI_ECONFLICT;
-	case ECONNREFUSED: case ENOTCONN: case ECONNRESET: case ETIMEDOUT: return CLI_EAGENT;
+	case ECONNREFUSED:
+	case ENOTCONN:
+	case ECONNRESET:
+	case ETIMEDOUT: return CLI_EAGENT;
 	default: return CLI_EIO;
 	}
 }
@@ -63,13 +76,17 @@ static int open_store_fail(const struct cli_ctx *ctx, bool key_used, int r)
 	if (stat(ctx->store, &st) < 0) {
 		int e = -errno;
 		if (e == -ENOENT)
-			return cli_fail(e, "store %s (create one with `keyhole init`, or give --store "
-					"FILE)", ctx->store);
+			return cli_fail(e,
+					"store %s (create one with `keyhole init`, or give --store "
+					"FILE)",
+					ctx->store);
 		return cli_fail(e, "store %s", ctx->store);
 	}
 	if (S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "keyhole: store %s is a directory; --store takes the store file, "
-			"e.g. %s/store.json\n", ctx->store, ctx->store);
+		fprintf(stderr,
+			"keyhole: store %s is a directory; --store takes the store file, "
+			"e.g. %s/store.json\n",
+			ctx->store, ctx->store);
 		return CLI_EUSAGE;
 	}
 	if ((fd = open(ctx->store, O_RDONLY | O_CLOEXEC)) < 0)
@@ -141,7 +158,8 @@ static int sign_opts(struct cli_ctx *ctx, enum cli_key need, struct ks_sign_opts
 		fprintf(stderr,
 			"keyhole: no writer key at %s: writes are signed. Pass --writer-key FILE,\n"
 			"or make one with `keyhole writer new FILE` and have an admin pin it with\n"
-			"`keyhole writer add LABEL --public KEY` (docs/cli.md)\n", wk);
+			"`keyhole writer add LABEL --public KEY` (docs/cli.md)\n",
+			wk);
 		return CLI_EKEY;
 	}
 	so->writer_key = wk;
@@ -178,8 +196,10 @@ int cli_open_store_state(struct cli_ctx *ctx, enum cli_key need, const char *sta
 	if (r < 0)
 		return open_store_fail(ctx, !o.public_only && ctx->passphrase_fd < 0, r);
 	if (ks_format_version(*ret) < 2)
-		fprintf(stderr, "keyhole: warning: %s is format 1 (records unsigned): run "
-			"`keyhole migrate --sign`\n", ctx->store);
+		fprintf(stderr,
+			"keyhole: warning: %s is format 1 (records unsigned): run "
+			"`keyhole migrate --sign`\n",
+			ctx->store);
 	/* Without the private key nothing proves the recorded public key is
 	 * the store's own: check it against the pinned fingerprint. */
 	if (need == CLI_KEY_IF_AVAIL && o.public_only) {
@@ -212,16 +232,20 @@ int cli_check_name(const char *verb, const char *name)
 
 int cli_empty_refused(const char *verb, const char *name)
 {
-	fprintf(stderr, "keyhole: %s %s: the value on stdin is empty (an unset variable?); "
-		"give --allow-empty to store an empty value\n", verb, name);
+	fprintf(stderr,
+		"keyhole: %s %s: the value on stdin is empty (an unset variable?); "
+		"give --allow-empty to store an empty value\n",
+		verb, name);
 	return CLI_EUSAGE;
 }
 
 int cli_value_fail(int err, const char *verb, const char *name)
 {
 	if (err == -EFBIG) {
-		fprintf(stderr, "keyhole: %s %s: the value is larger than the limit of %u bytes "
-			"(1 MiB)\n", verb, name, (unsigned)KS_MAX_VALUE);
+		fprintf(stderr,
+			"keyhole: %s %s: the value is larger than the limit of %u bytes "
+			"(1 MiB)\n",
+			verb, name, (unsigned)KS_MAX_VALUE);
 		return CLI_EUSAGE;
 	}
 	return cli_fail(err, "%s %s: reading the value", verb, name);
@@ -413,7 +437,8 @@ const char *cli_config_get(const struct cli_ctx *ctx, const char *key, char *buf
 	    config_parse(text, len, &cf, err, sizeof(err)) < 0)
 		return NULL;
 	for (size_t i = 0; i < cf->n; i++)
-		if (strcmp(cf->v[i].key, key) == 0 && (size_t)snprintf(buf, n, "%s", cf->v[i].value) < n)
+		if (strcmp(cf->v[i].key, key) == 0 &&
+		    (size_t)snprintf(buf, n, "%s", cf->v[i].value) < n)
 			found = buf;
 	config_free(cf);
 	return found;
@@ -444,8 +469,10 @@ void cli_audit(const struct cli_ctx *ctx, enum audit_decision d, const char *sec
 		 (unsigned)me.uid, detail ? ": " : "", detail ? detail : "");
 	r = audit_open(path, &au);
 	if (r == 0) {
-		r = audit_write(au, &(struct audit_event){ .id = &id, .secret = secret,
-							   .version = version, .decision = d,
+		r = audit_write(au, &(struct audit_event){ .id = &id,
+							   .secret = secret,
+							   .version = version,
+							   .decision = d,
 							   .reason = why });
 		audit_close(au);
 	}

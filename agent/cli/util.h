@@ -17,10 +17,10 @@
 
 /* How much of the private key a verb needs. */
 enum cli_key {
-	CLI_KEY_NONE,      /* list, history, pubkey: public data only */
-	CLI_KEY_IF_AVAIL,  /* writers: load it when present to check the
-			      recorded public key, else seal with the public key */
-	CLI_KEY_REQUIRED,  /* get, verify */
+	CLI_KEY_NONE,	  /* list, history, pubkey: public data only */
+	CLI_KEY_IF_AVAIL, /* writers: load it when present to check the
+			     recorded public key, else seal with the public key */
+	CLI_KEY_REQUIRED, /* get, verify */
 };
 
 /* The exit code (enum cli_exit) for a keystore/system -errno. */
@@ -64,8 +64,7 @@ bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* main sets the running verb's usage text, which cli_usage_error prints. */
 void cli_usage_set(const char *verb, const char *usage);
 /* Print "keyhole: VERB: message" and VERB's usage to stderr; CLI_EUSAGE. */
-int cli_usage_error(const char *verb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Options of a listing verb: only --json. Sets *json; on success optind
  * indexes the first operand. Returns 0 or a usage error (CLI_EUSAGE). */
 int cli_parse_json_flag(const char *verb, int argc, char **argv, bool *json);

@@ -14,14 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A harness found a broken property: abort so both libFuzzer and the replay
  * runner report it (assert() would vanish under NDEBUG). */
-#define FUZZ_CHECK(cond)                                                      \
-	do {                                                                  \
-		if (!(cond))                                                  \
-			fuzz_fail(__FILE__, __LINE__, #cond);                 \
+#define FUZZ_CHECK(cond)                                                                           \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			fuzz_fail(__FILE__, __LINE__, #cond);                                      \
 	} while (0)
 
-__attribute__((noreturn)) static inline void fuzz_fail(const char *file, int line,
-							const char *what)
+__attribute__((noreturn)) static inline void fuzz_fail(const char *file, int line, const char *what)
 {
 	fprintf(stderr, "%s:%d: fuzz property failed: %s\n", file, line, what);
 	abort();

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Fuzz cgroup_parse, the parser of /proc/PID/cgroup (bytes the kernel wrote
  * about a possibly hostile process whose cgroup names it may choose, e.g. in
  * a delegated subtree). The buffer is exact-size and not NUL-terminated.
@@ -18,9 +18,7 @@ static void check_identity(const struct cg_identity *c)
 	FUZZ_CHECK(idl < sizeof c->id);
 	FUZZ_CHECK(strnlen(c->path, sizeof c->path) < sizeof c->path);
 	switch (c->runtime) {
-	case RT_HOST:
-		FUZZ_CHECK(idl == 0);
-		break;
+	case RT_HOST: FUZZ_CHECK(idl == 0); break;
 	case RT_DOCKER:
 	case RT_PODMAN:
 	case RT_CONTAINERD:
@@ -30,8 +28,7 @@ static void check_identity(const struct cg_identity *c)
 			FUZZ_CHECK((c->id[i] >= '0' && c->id[i] <= '9') ||
 				   (c->id[i] >= 'a' && c->id[i] <= 'f'));
 		break;
-	default:
-		FUZZ_CHECK(!"unknown runtime");
+	default: FUZZ_CHECK(!"unknown runtime");
 	}
 	/* a pod uid only for the kubepods layouts, in the API's spelling */
 	size_t pl = strnlen(c->pod_uid, sizeof c->pod_uid);
@@ -58,8 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		check_identity(&a);
 		FUZZ_CHECK(cgroup_parse(buf, size, &b) == 0);
-		FUZZ_CHECK(a.runtime == b.runtime && !strcmp(a.id, b.id) && !strcmp(a.path, b.path) &&
-			   !strcmp(a.pod_uid, b.pod_uid));
+		FUZZ_CHECK(a.runtime == b.runtime && !strcmp(a.id, b.id) &&
+			   !strcmp(a.path, b.path) && !strcmp(a.pod_uid, b.pod_uid));
 	}
 	free(buf);
 	return 0;

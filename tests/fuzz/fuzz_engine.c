@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Fuzz engine_parse_container, the parser of the engine's
  * GET /containers/<id>/json reply. Its content is partly chosen by whoever
  * started the container (labels, name, user, image), so it is untrusted.
@@ -20,13 +20,15 @@ static void check_posture(const struct container_meta *m)
 	json_t *v;
 
 	FUZZ_CHECK(json_is_array(m->cap_add) && json_array_size(m->cap_add) <= ENGINE_MAX_CAPS);
-	json_array_foreach(m->cap_add, i, v) {
+	json_array_foreach(m->cap_add, i, v)
+	{
 		const char *s = json_string_value(v);
 		FUZZ_CHECK(s && *s && strlen(s) < ENGINE_MAX_CAP_NAME);
 		FUZZ_CHECK(strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(s));
 	}
 	FUZZ_CHECK(json_is_array(m->binds) && json_array_size(m->binds) <= 2 * ENGINE_MAX_MOUNTS);
-	json_array_foreach(m->binds, i, v) {
+	json_array_foreach(m->binds, i, v)
+	{
 		const char *s = json_string_value(v);
 		FUZZ_CHECK(s && s[0] == '/' && strlen(s) < ENGINE_MAX_PATH);
 		FUZZ_CHECK(engine_clean_path(s, clean, sizeof clean) == 0 && !strcmp(clean, s));
@@ -45,8 +47,7 @@ static void check_meta(const struct container_meta *m)
 	FUZZ_CHECK(strnlen(m->image_id, sizeof m->image_id) < sizeof m->image_id);
 	FUZZ_CHECK(strnlen(m->user, sizeof m->user) < sizeof m->user);
 	FUZZ_CHECK(m->labels && json_is_object(m->labels));
-	json_object_foreach(m->labels, k, v)
-		FUZZ_CHECK(k && json_is_string(v));
+	json_object_foreach(m->labels, k, v) FUZZ_CHECK(k && json_is_string(v));
 	if (m->user[0] == '\0' || !strcmp(m->user, "0") || !strcmp(m->user, "root"))
 		FUZZ_CHECK(m->root);
 	check_posture(m);
@@ -67,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&c, 0, sizeof c);
 		container_meta_copy(&c, &m);
 		FUZZ_CHECK(!strcmp(c.id, m.id) && c.pid == m.pid && c.root == m.root);
-		FUZZ_CHECK(c.cap_add == m.cap_add && c.binds == m.binds && c.host_pid == m.host_pid);
+		FUZZ_CHECK(c.cap_add == m.cap_add && c.binds == m.binds &&
+			   c.host_pid == m.host_pid);
 		container_meta_clear(&c);
 		container_meta_clear(&m);
 	}

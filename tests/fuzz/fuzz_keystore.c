@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Fuzz the keystore's parsers of untrusted documents (keystore/format.c):
  * a whole store file (ks_format_parse: meta + every record; a file may be
  * tampered with, restored from a bad backup, or served by a hostile etcd)

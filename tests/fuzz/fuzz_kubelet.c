@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Fuzz kubelet_parse_pods + kubelet_find, the parser of the kubelet's
  * GET /pods reply. Pod names, labels, images and security contexts are
  * chosen by whoever creates pods, so the body is untrusted. For every
@@ -34,12 +34,12 @@ static void check_meta(const struct k8s_meta *m, const char *uid, const char *id
 	FUZZ_CHECK(strcmp(m->pod_uid, uid) == 0 && strcmp(m->container_id, id) == 0);
 	FUZZ_CHECK(m->namespace[0] && m->pod_name[0] && m->container_name[0]);
 	FUZZ_CHECK(json_is_object(m->labels));
-	json_object_foreach(m->labels, k, v)
-		FUZZ_CHECK(k && json_is_string(v));
+	json_object_foreach(m->labels, k, v) FUZZ_CHECK(k && json_is_string(v));
 	FUZZ_CHECK(json_is_array(m->caps_add) && json_is_array(m->host_paths));
 	json_array_foreach(m->caps_add, i, v)
-		FUZZ_CHECK(json_is_string(v) && strspn(json_string_value(v),
-				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == json_string_length(v));
+		FUZZ_CHECK(json_is_string(v) &&
+			   strspn(json_string_value(v), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
+				   json_string_length(v));
 	json_array_foreach(m->host_paths, i, v)
 		FUZZ_CHECK(json_is_string(v) && json_string_value(v)[0] == '/');
 	if (m->privileged)
@@ -72,12 +72,14 @@ static void try_find(const json_t *items, const char *uid, const char *id, bool 
 /* Every containerID of one status list, looked up. */
 static void try_list(const json_t *items, const json_t *pod, const json_t *list)
 {
-	const char *uid = json_string_value(json_object_get(json_object_get(pod, "metadata"), "uid"));
+	const char *uid =
+		json_string_value(json_object_get(json_object_get(pod, "metadata"), "uid"));
 	const json_t *st;
 	char wrong[256];
 	size_t i;
 
-	json_array_foreach(list, i, st) {
+	json_array_foreach(list, i, st)
+	{
 		const char *cid = json_string_value(json_object_get(st, "containerID"));
 		const char *sep = cid ? strstr(cid, "://") : NULL;
 
@@ -108,7 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -ENOMEM);
 	if (r == 0) {
 		FUZZ_CHECK(json_is_array(items) && json_array_size(items) <= K8S_MAX_PODS);
-		json_array_foreach(items, i, pod) {
+		json_array_foreach(items, i, pod)
+		{
 			json_t *st = json_object_get(pod, "status");
 			try_list(items, pod, json_object_get(st, "containerStatuses"));
 			try_list(items, pod, json_object_get(st, "initContainerStatuses"));

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Fuzz policy_parse (agent/policy.c) and then evaluate what parsed against
  * a few made-up identities (host root, a docker container with labels, a
  * container whose metadata could not be had), so hostile globs, labels and
@@ -64,8 +64,11 @@ static void eval_one(const struct policy *p, const struct policy_identity *id)
  * require.k8s), and the same caller with no kubelet answer. */
 static void eval_k8s(const struct policy *p, struct peer *ctr)
 {
-	struct k8s_meta k = { .privileged = false, .allow_privilege_escalation = true,
-			      .root = false, .has_run_as_user = true, .run_as_user = 1000,
+	struct k8s_meta k = { .privileged = false,
+			      .allow_privilege_escalation = true,
+			      .root = false,
+			      .has_run_as_user = true,
+			      .run_as_user = 1000,
 			      .host_network = true };
 	struct policy_identity id = { ctr, NULL, NULL, &k };
 

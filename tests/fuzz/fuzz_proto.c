@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Fuzz the wire codec both ways: the input is a byte stream as read from a
  * socket. The agent side frames it with the REQUEST cap and accepts only
  * REQUEST/ADMIN; the shim side frames it with the full payload cap and
@@ -31,16 +31,14 @@ static ssize_t reencode(const struct proto_msg *m, uint8_t *out, size_t cap)
 					    m->u.request.n_names);
 	case PROTO_SECRET:
 		return proto_encode_secret(out, cap, m->u.secret.name, m->u.secret.version,
-					   m->u.secret.file, m->u.secret.mode,
-					   m->u.secret.value, m->u.secret.value_len);
+					   m->u.secret.file, m->u.secret.mode, m->u.secret.value,
+					   m->u.secret.value_len);
 	case PROTO_DENIED:
 		return proto_encode_denied(out, cap, m->u.denied.name, m->u.denied.reason);
 	case PROTO_REVOKED:
 		return proto_encode_revoked(out, cap, m->u.revoked.name, m->u.revoked.file);
-	case PROTO_END:
-		return proto_encode_end(out, cap, m->u.end.count);
-	case PROTO_ERROR:
-		return proto_encode_error(out, cap, m->u.error.code, m->u.error.reason);
+	case PROTO_END: return proto_encode_end(out, cap, m->u.end.count);
+	case PROTO_ERROR: return proto_encode_error(out, cap, m->u.error.code, m->u.error.reason);
 	case PROTO_ADMIN:
 	case PROTO_ADMIN_REPLY:
 		return proto_encode_admin(out, cap, m->type, m->u.admin.json, m->u.admin.len);
@@ -75,7 +73,8 @@ static void one_frame(const uint8_t *frame, uint32_t plen, bool agent_side)
 		if (agent_side)
 			agent_side_checks(&m);
 		else if (m.type == PROTO_SECRET) /* the value is the payload's tail */
-			FUZZ_CHECK(m.u.secret.value >= pl && m.u.secret.value_len <= PROTO_MAX_VALUE &&
+			FUZZ_CHECK(m.u.secret.value >= pl &&
+				   m.u.secret.value_len <= PROTO_MAX_VALUE &&
 				   (size_t)(m.u.secret.value - pl) + m.u.secret.value_len == plen);
 		size_t cap = PROTO_HDR + (size_t)plen;
 		uint8_t *out = malloc(cap);

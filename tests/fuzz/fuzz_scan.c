@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Fuzz the credential scanner (scan/scan*.c): Dockerfile, compose YAML,
  * .env and inspect JSON, all untrusted text from repositories and images.
  * The first input byte picks the type, the rest is the file. Properties:

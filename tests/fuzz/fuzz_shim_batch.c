@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Fuzz the shim's reply handling itself (shim/batch.c + set.c): the bytes
  * an agent sends, fed to batch_feed exactly as fetch.c feeds them, batch
  * after batch into one set. Byte 0 picks the command line: bit 0 asks for
@@ -27,7 +27,8 @@ static void check_set(const struct shim_set *set, const struct shim_opts *o)
 		FUZZ_CHECK(s->value_len <= PROTO_MAX_VALUE);
 		FUZZ_CHECK(!s->on_disk && (s->value_len == 0 || s->value != NULL));
 		for (size_t j = i + 1; j < set->n; j++)
-			FUZZ_CHECK(strcmp(s->file, set->s[j].file) && strcmp(s->name, set->s[j].name));
+			FUZZ_CHECK(strcmp(s->file, set->s[j].file) &&
+				   strcmp(s->name, set->s[j].name));
 		if (o->n_want) {
 			bool wanted = false;
 			for (size_t k = 0; k < o->n_want; k++)
@@ -72,8 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(used <= left);
 		uint32_t plen;
 		if (r == 0) /* stopped for want of bytes: what is left is no whole frame */
-			FUZZ_CHECK(proto_frame_check(p + used, left - used, PROTO_MAX_PAYLOAD, &plen) ==
-				   -EAGAIN);
+			FUZZ_CHECK(proto_frame_check(p + used, left - used, PROTO_MAX_PAYLOAD,
+						     &plen) == -EAGAIN);
 		check_set(&set, &o);
 		check_batch(&b, r);
 		batch_free(&b);

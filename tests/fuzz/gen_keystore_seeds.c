@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Writes seeds for fuzz_keystore: store files and sealed records made by the
  * real encoders and sealed to the harness's fixed test key, so the fuzzer
  * starts from documents that decode and authenticate. Not built by the

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Writes the seed corpus of fuzz_proto from the real encoders (not built by
  * the Makefile; see docs/fuzzing.md):
  *   cc -D_GNU_SOURCE -Icommon -o /tmp/gen tests/fuzz/gen_proto_seeds.c \
@@ -55,17 +55,19 @@ int main(int argc, char **argv)
 	put_frame("request_max", b, proto_encode_request(b, sizeof b, 0, max, PROTO_MAX_NAMES));
 	const char *bad[] = { "../etc/shadow", "a/../../b", "/abs", "a//b" };
 	put_frame("request_traversal", b, proto_encode_request(b, sizeof b, 0, bad, 4));
-	put_frame("admin", b, proto_encode_admin(b, sizeof b, PROTO_ADMIN,
-						 "{\"op\":\"status\"}", 15));
-	put_frame("admin_reply", b, proto_encode_admin(b, sizeof b, PROTO_ADMIN_REPLY,
-						       "{\"ok\":true}", 11));
-	put_frame("secret", b, proto_encode_secret(b, sizeof b, "db/password", 3, "db_password",
-						   0400, (const uint8_t *)"hunter2", 7));
+	put_frame("admin", b,
+		  proto_encode_admin(b, sizeof b, PROTO_ADMIN, "{\"op\":\"status\"}", 15));
+	put_frame("admin_reply", b,
+		  proto_encode_admin(b, sizeof b, PROTO_ADMIN_REPLY, "{\"ok\":true}", 11));
+	put_frame("secret", b,
+		  proto_encode_secret(b, sizeof b, "db/password", 3, "db_password", 0400,
+				      (const uint8_t *)"hunter2", 7));
 	put_frame("secret_empty", b, proto_encode_secret(b, sizeof b, "a", 1, "a", 0, NULL, 0));
-	put_frame("secret_badfile", b, proto_encode_secret(b, sizeof b, "x", 1, "../x", 0644,
-							   (const uint8_t *)"v", 1));
-	put_frame("denied", b, proto_encode_denied(b, sizeof b, "db/password",
-						   "policy: no rule for this container"));
+	put_frame("secret_badfile", b,
+		  proto_encode_secret(b, sizeof b, "x", 1, "../x", 0644, (const uint8_t *)"v", 1));
+	put_frame("denied", b,
+		  proto_encode_denied(b, sizeof b, "db/password",
+				      "policy: no rule for this container"));
 	put_frame("revoked", b, proto_encode_revoked(b, sizeof b, "api-key", "api_key"));
 	put_frame("end", b, proto_encode_end(b, sizeof b, 2));
 	put_frame("error", b, proto_encode_error(b, sizeof b, PROTO_E_BUSY, "rate limited"));

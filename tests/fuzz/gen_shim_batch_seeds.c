@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Writes the seed corpus of fuzz_shim_batch from the real encoders (not
  * built by the Makefile; see docs/fuzzing.md):
  *   cc -D_GNU_SOURCE -Icommon -o /tmp/gen tests/fuzz/gen_shim_batch_seeds.c \
@@ -24,8 +24,8 @@ static void add(ssize_t n)
 }
 
 #define ROOM (sizeof buf - len)
-#define SECRET(name, file, mode, val)                                                        \
-	add(proto_encode_secret(buf + len, ROOM, name, 1, file, mode, (const uint8_t *)(val), \
+#define SECRET(name, file, mode, val)                                                              \
+	add(proto_encode_secret(buf + len, ROOM, name, 1, file, mode, (const uint8_t *)(val),      \
 				strlen(val)))
 #define END(n) add(proto_encode_end(buf + len, ROOM, n))
 

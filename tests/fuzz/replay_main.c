@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Plain main() for fuzz harnesses built with gcc (no libFuzzer): feeds each
  * file named on the command line to LLVMFuzzerTestOneInput, so the committed
  * corpora replay on every `make test`. Exits non-zero if a file cannot be

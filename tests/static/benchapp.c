@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* benchapp: the app of `make bench-containers` (bench/containers.sh). It
  * stands for a service that is "running" once its secrets are readable:
  *   benchapp SOCK TAG [FILE...]

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* demoapp: the tiny static app in the demo and e2e images. It stands for a
  * real service reading its secrets from $KEYHOLE_DIR (tmpfs). It never prints
  * a value, only a SHA-256 digest, so its logs are safe to show.
@@ -265,7 +265,8 @@ static int watch(const char *out, char **files, int n, int check)
 				memcpy(last, combo, sizeof last);
 			}
 		}
-		struct timespec nap = { 0, 2 * 1000 * 1000 }; /* 2 ms: a busy reader, not a spinner */
+		struct timespec nap = { 0,
+					2 * 1000 * 1000 }; /* 2 ms: a busy reader, not a spinner */
 		nanosleep(&nap, NULL);
 	}
 	snprintf(line, sizeof line, "stats reads=%lu torn=%lu\nexit\n", reads, torn);

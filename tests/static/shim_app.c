@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* A tiny static app for the shim's PID-1 and delivery tests.
  *   shim_app env                   print the environment
  *   shim_app id                    "uid=R/E/S gid=R/E/S groups=N nnp=V"
@@ -59,7 +59,7 @@ static const struct {
 	int s;
 	const char *n;
 } names[] = {
-	{ SIGHUP, "HUP" },   { SIGINT, "INT" },   { SIGQUIT, "QUIT" },   { SIGTERM, "TERM" },
+	{ SIGHUP, "HUP" },   { SIGINT, "INT" },	  { SIGQUIT, "QUIT" },	 { SIGTERM, "TERM" },
 	{ SIGUSR1, "USR1" }, { SIGUSR2, "USR2" }, { SIGWINCH, "WINCH" }, { SIGPWR, "PWR" },
 };
 
@@ -164,6 +164,7 @@ int main(int argc, char **argv)
 		orphan(atoi(argv[2]), argc >= 5 ? atol(argv[4]) : 100);
 		return sig_loop(argv[3], NULL, false, 0);
 	}
-	fprintf(stderr, "usage: shim_app env|id|exit N|sig OUT [FILE]|stubborn OUT|exiton N OUT|zombies N OUT\n");
+	fprintf(stderr,
+		"usage: shim_app env|id|exit N|sig OUT [FILE]|stubborn OUT|exiton N OUT|zombies N OUT\n");
 	return 2;
 }

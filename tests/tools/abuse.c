@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Hostile load against keyholed's socket while a valid client keeps
  * fetching (tests/integration/abuse_*.sh, tests/stress/). A child process
  * (optionally as another uid, i.e. another identity) opens N connections
@@ -32,8 +32,8 @@
 #include "proto.h"
 
 enum mode { M_GARBAGE, M_TRUNC, M_OVERSIZE, M_SLOW, M_DIE, M_COUNT };
-static const char *const mode_names[M_COUNT] = { "garbage", "truncated", "oversize",
-						  "slowloris", "died" };
+static const char *const mode_names[M_COUNT] = { "garbage", "truncated", "oversize", "slowloris",
+						 "died" };
 
 static const char *sock_path, *name, *expect;
 static long n_hostile = 1000, hold = 200, uid = -1, only_mode = -1, pace_ms = 2, min_fetches = 1;
@@ -151,8 +151,7 @@ static void send_hostile(int fd, enum mode m, unsigned *seed)
 		n = 1;
 		break;
 	case M_DIE:
-	case M_COUNT:
-		break;
+	case M_COUNT: break;
 	}
 	if (n)
 		(void)io_write_all(fd, b, n);
@@ -280,7 +279,8 @@ static int probe(void)
 	for (;;) {
 		uint32_t plen;
 		if (io_read_all(fd, buf, PROTO_HDR) < 0 ||
-		    proto_frame_check(buf, PROTO_HDR + PROTO_MAX_PAYLOAD, PROTO_MAX_PAYLOAD, &plen) < 0 ||
+		    proto_frame_check(buf, PROTO_HDR + PROTO_MAX_PAYLOAD, PROTO_MAX_PAYLOAD,
+				      &plen) < 0 ||
 		    io_read_all(fd, buf + PROTO_HDR, plen) < 0) {
 			printf("CLOSED\n");
 			break;
@@ -315,21 +315,20 @@ static int cmp_d(const void *a, const void *b)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: abuse SOCK --name NAME [--expect V] [--hostile N] [--hold H] "
-			"[--uid U] [--mode garbage|truncated|oversize|slowloris|died] [--flood] [--pace MS]\n"
-			"       abuse SOCK --probe NAME | --probe-len N\n");
+	fprintf(stderr,
+		"usage: abuse SOCK --name NAME [--expect V] [--hostile N] [--hold H] "
+		"[--uid U] [--mode garbage|truncated|oversize|slowloris|died] [--flood] [--pace MS]\n"
+		"       abuse SOCK --probe NAME | --probe-len N\n");
 	exit(2);
 }
 
 static void parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "hostile", 1, 0, 'n' }, { "hold", 1, 0, 'H' }, { "uid", 1, 0, 'u' },
-		{ "name", 1, 0, 'N' },    { "expect", 1, 0, 'e' }, { "mode", 1, 0, 'm' },
-		{ "flood", 0, 0, 'f' },   { "probe", 1, 0, 'p' }, { "probe-len", 1, 0, 'P' },
-		{ "pace", 1, 0, 'w' },
-		{ "count", 1, 0, 'c' },
-		{ 0, 0, 0, 0 },
+		{ "hostile", 1, 0, 'n' }, { "hold", 1, 0, 'H' },   { "uid", 1, 0, 'u' },
+		{ "name", 1, 0, 'N' },	  { "expect", 1, 0, 'e' }, { "mode", 1, 0, 'm' },
+		{ "flood", 0, 0, 'f' },	  { "probe", 1, 0, 'p' },  { "probe-len", 1, 0, 'P' },
+		{ "pace", 1, 0, 'w' },	  { "count", 1, 0, 'c' },  { 0, 0, 0, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -400,12 +399,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	qsort(lat, n, sizeof *lat, cmp_d);
-	printf("valid: %zu served, %lu failed, %lu busy; latency ms p50 %.2f p99 %.2f max %.2f\n", n,
-	       failed, busy, lat[n / 2], lat[(n * 99) / 100], lat[n - 1]);
+	printf("valid: %zu served, %lu failed, %lu busy; latency ms p50 %.2f p99 %.2f max %.2f\n",
+	       n, failed, busy, lat[n / 2], lat[(n * 99) / 100], lat[n - 1]);
 	if (failed)
 		printf("valid failures: dial %lu, send %lu, read %lu (last %s), bad reply %lu "
-		       "(last: %s)\n", fail_dial, fail_send, fail_read, strerror(-last_read_err),
-		       fail_reply, last_reply);
+		       "(last: %s)\n",
+		       fail_dial, fail_send, fail_read, strerror(-last_read_err), fail_reply,
+		       last_reply);
 	free(lat);
 	return failed || busy || !WIFEXITED(st) || WEXITSTATUS(st) ? 1 : 0;
 }

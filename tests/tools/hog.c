@@ -8,8 +8,8 @@
  * noread: ask for NAME and never read the reply.
  * Prints "hog: opened O, refused R (first refusal: ...); refused after
  * opening L (first: ...)" once all N were tried (L: held connections whose
- * reply turned out to be an ERROR half a second later), then holds what is open for S seconds (default 10) or until
- * SIGTERM. Exit 0. */
+ * reply turned out to be an ERROR half a second later), then holds what is open for S seconds
+ * (default 10) or until SIGTERM. Exit 0. */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -65,8 +65,8 @@ static int refused(int fd, char *why, size_t len)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = { { "n", 1, NULL, 'n' },	   { "uid", 1, NULL, 'u' },
-					      { "mode", 1, NULL, 'm' },	   { "name", 1, NULL, 'N' },
+	static const struct option opts[] = { { "n", 1, NULL, 'n' },	  { "uid", 1, NULL, 'u' },
+					      { "mode", 1, NULL, 'm' },	  { "name", 1, NULL, 'N' },
 					      { "hold-s", 1, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	const char *mode = "idle", *name = "x";
 	long n = 100, uid = -1, hold = 10, opened = 0, nref = 0, late = 0;
@@ -92,8 +92,9 @@ int main(int argc, char **argv)
 	if (optind + 1 != argc)
 		return 2;
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
-	if (uid >= 0 && (setgroups(0, NULL) < 0 || setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
-			 setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)) {
+	if (uid >= 0 &&
+	    (setgroups(0, NULL) < 0 || setresgid((gid_t)uid, (gid_t)uid, (gid_t)uid) < 0 ||
+	     setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)) {
 		perror("hog: uid");
 		return 2;
 	}
@@ -109,9 +110,9 @@ int main(int argc, char **argv)
 		if (strcmp(mode, "idle") != 0) {
 			const char *names[1] = { name };
 			uint8_t rq[PROTO_HDR + PROTO_MAX_NAME + 16];
-			ssize_t len = proto_encode_request(rq, sizeof(rq),
-							   strcmp(mode, "watch") == 0 ? PROTO_F_WATCH : 0,
-							   names, 1);
+			ssize_t len = proto_encode_request(
+				rq, sizeof(rq), strcmp(mode, "watch") == 0 ? PROTO_F_WATCH : 0,
+				names, 1);
 			if (len < 0 || io_write_all(fd, rq, (size_t)len) < 0) {
 				close(fd);
 				nref++;
@@ -132,8 +133,8 @@ int main(int argc, char **argv)
 		if (refused(fds[i], why, sizeof(why)) && !late++)
 			snprintf(first_late, sizeof(first_late), "%s", why);
 	printf("hog: opened %ld, refused %ld (first refusal: %s); refused after opening %ld "
-	       "(first: %s)\n", opened, nref, first[0] ? first : "none", late,
-	       first_late[0] ? first_late : "none");
+	       "(first: %s)\n",
+	       opened, nref, first[0] ? first : "none", late, first_late[0] ? first_late : "none");
 	fflush(stdout);
 	sleep((unsigned)hold);
 	return 0;

@@ -80,15 +80,19 @@ static void print_msg(const struct proto_msg *m)
 		       m->u.secret.mode, m->u.secret.value_len, (int)m->u.secret.value_len,
 		       (const char *)m->u.secret.value);
 		break;
-	case PROTO_DENIED: printf("DENIED name=%s reason=%s\n", m->u.denied.name, m->u.denied.reason); break;
-	case PROTO_REVOKED: printf("REVOKED name=%s file=%s\n", m->u.revoked.name, m->u.revoked.file); break;
+	case PROTO_DENIED:
+		printf("DENIED name=%s reason=%s\n", m->u.denied.name, m->u.denied.reason);
+		break;
+	case PROTO_REVOKED:
+		printf("REVOKED name=%s file=%s\n", m->u.revoked.name, m->u.revoked.file);
+		break;
 	case PROTO_END: printf("END count=%u\n", m->u.end.count); break;
-	case PROTO_ERROR: printf("ERROR code=%u reason=%s\n", m->u.error.code, m->u.error.reason); break;
+	case PROTO_ERROR:
+		printf("ERROR code=%u reason=%s\n", m->u.error.code, m->u.error.reason);
+		break;
 	case PROTO_ADMIN_REPLY: printf("ADMIN %.*s\n", (int)m->u.admin.len, m->u.admin.json); break;
 	case PROTO_REQUEST:
-	case PROTO_ADMIN:
-		printf("UNEXPECTED type=%s\n", proto_type_name(m->type));
-		break;
+	case PROTO_ADMIN: printf("UNEXPECTED type=%s\n", proto_type_name(m->type)); break;
 	}
 	fflush(stdout);
 }
@@ -105,7 +109,8 @@ static int read_replies(int fd, int batches, long timeout)
 		int r = read_n(fd, buf, PROTO_HDR, deadline);
 		if (r <= 0)
 			return printf(r ? "TIMEOUT\n" : "EOF\n"), r ? 3 : 0;
-		len = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+		len = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 |
+		      buf[3];
 		if (len == 0 || len > PROTO_MAX_PAYLOAD)
 			return printf("BADFRAME\n"), 4;
 		if ((r = read_n(fd, buf + PROTO_HDR, len, deadline)) <= 0)
@@ -120,8 +125,8 @@ static int read_replies(int fd, int batches, long timeout)
 	}
 }
 
-static int send_req(int fd, enum mode mode, int type, unsigned version, uint8_t flags,
-		    char **names, size_t n, const char *admin)
+static int send_req(int fd, enum mode mode, int type, unsigned version, uint8_t flags, char **names,
+		    size_t n, const char *admin)
 {
 	static uint8_t buf[PROTO_HDR + PROTO_MAX_REQUEST + 64];
 	ssize_t len;
@@ -129,13 +134,18 @@ static int send_req(int fd, enum mode mode, int type, unsigned version, uint8_t 
 	switch (mode) {
 	case M_GARBAGE: return io_write_all(fd, "\0\0\0\x05hello", 9);
 	case M_OVERSIZE: return io_write_all(fd, "\x7f\xff\xff\xff", 4);
-	case M_TYPE: buf[0] = buf[1] = buf[2] = 0; buf[3] = 1; buf[4] = (uint8_t)type;
+	case M_TYPE:
+		buf[0] = buf[1] = buf[2] = 0;
+		buf[3] = 1;
+		buf[4] = (uint8_t)type;
 		return io_write_all(fd, buf, 5);
 	case M_ADMIN:
 		len = proto_encode_admin(buf, sizeof(buf), PROTO_ADMIN, admin, strlen(admin));
 		return len < 0 ? (int)len : io_write_all(fd, buf, (size_t)len);
 	case M_SILENT: return 0;
-	case M_REQ: case M_TRUNC: case M_EXTRA: break;
+	case M_REQ:
+	case M_TRUNC:
+	case M_EXTRA: break;
 	}
 	len = proto_encode_request(buf, sizeof(buf), flags, (const char *const *)names, n);
 	if (len < 0)
@@ -152,10 +162,12 @@ static int send_req(int fd, enum mode mode, int type, unsigned version, uint8_t 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "watch", 0, NULL, 'w' }, { "batches", 1, NULL, 'b' }, { "timeout-ms", 1, NULL, 't' },
-		{ "version", 1, NULL, 'v' }, { "garbage", 0, NULL, 'g' }, { "truncated", 0, NULL, 'T' },
-		{ "oversize", 0, NULL, 'o' }, { "type", 1, NULL, 'y' }, { "admin", 1, NULL, 'a' },
-		{ "silent", 0, NULL, 's' }, { "extra", 0, NULL, 'x' }, { "hold-ms", 1, NULL, 'h' },
+		{ "watch", 0, NULL, 'w' },	{ "batches", 1, NULL, 'b' },
+		{ "timeout-ms", 1, NULL, 't' }, { "version", 1, NULL, 'v' },
+		{ "garbage", 0, NULL, 'g' },	{ "truncated", 0, NULL, 'T' },
+		{ "oversize", 0, NULL, 'o' },	{ "type", 1, NULL, 'y' },
+		{ "admin", 1, NULL, 'a' },	{ "silent", 0, NULL, 's' },
+		{ "extra", 0, NULL, 'x' },	{ "hold-ms", 1, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum mode mode = M_REQ;
@@ -178,8 +190,14 @@ int main(int argc, char **argv)
 		case 'g': mode = M_GARBAGE; break;
 		case 'T': mode = M_TRUNC; break;
 		case 'o': mode = M_OVERSIZE; break;
-		case 'y': mode = M_TYPE; type = (int)strtol(optarg, NULL, 0); break;
-		case 'a': mode = M_ADMIN; admin = optarg; break;
+		case 'y':
+			mode = M_TYPE;
+			type = (int)strtol(optarg, NULL, 0);
+			break;
+		case 'a':
+			mode = M_ADMIN;
+			admin = optarg;
+			break;
 		case 's': mode = M_SILENT; break;
 		case 'x': mode = M_EXTRA; break;
 		case 'h': hold = atoi(optarg); break;
@@ -191,8 +209,8 @@ int main(int argc, char **argv)
 	fd = dial(argv[optind]);
 	if (fd < 0)
 		return printf("CONNECT-FAILED %s\n", strerror(errno)), 5;
-	if (send_req(fd, mode, type, version, flags, argv + optind + 1,
-		     (size_t)(argc - optind - 1), admin) < 0)
+	if (send_req(fd, mode, type, version, flags, argv + optind + 1, (size_t)(argc - optind - 1),
+		     admin) < 0)
 		printf("SEND-FAILED\n");
 	if (mode == M_TRUNC)
 		shutdown(fd, SHUT_WR);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Crash injection for tests/integration/faults_*.sh: run CMD, SIGKILL it
  * after a random delay in [0, MAX_US] microseconds (or when it exits
  * first), and report which happened. Sub-millisecond instants that a shell
@@ -46,7 +46,8 @@ int main(int argc, char **argv)
 	for (;;) {
 		pid_t w = waitpid(p, &st, WNOHANG);
 		if (w == p) {
-			printf("exited %d after %ld us\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+			printf("exited %d after %ld us\n",
+			       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
 			       elapsed_us(&t0));
 			return 0;
 		}
@@ -63,7 +64,7 @@ int main(int argc, char **argv)
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
 		printf("killed after %ld us\n", elapsed_us(&t0));
 	else
-		printf("exited %d after %ld us\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
-		       elapsed_us(&t0));
+		printf("exited %d after %ld us\n",
+		       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), elapsed_us(&t0));
 	return 0;
 }

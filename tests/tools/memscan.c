@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Looks for byte strings in another process's memory, for the shim's
  * "no value held between rotations" test. Needs root (or ptrace rights).
  *   memscan PID STRING...
@@ -56,8 +56,8 @@ int main(int argc, char **argv)
 			if (n <= 0)
 				break;
 			for (int i = 2; i < argc; i++) {
-				size_t h = count_in(buf, (size_t)n > CHUNK ? CHUNK + 256 : (size_t)n,
-						    argv[i]);
+				size_t h = count_in(
+					buf, (size_t)n > CHUNK ? CHUNK + 256 : (size_t)n, argv[i]);
 				if (h)
 					printf("# %s in %s", argv[i], line);
 				hits[i] += h;

@@ -132,7 +132,8 @@ int main(int argc, char **argv)
 			return 100;
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: peerprobe SOCKET [--engine URL] [--count N] [--wait-file P]\n");
+		fprintf(stderr,
+			"usage: peerprobe SOCKET [--engine URL] [--count N] [--wait-file P]\n");
 		return 100;
 	}
 	if (url && engine_new(url, &e) < 0) {

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* A scripted stand-in for keyholed's shim side, for the shim's integration
  * tests (hostile and edge-case replies the real agent never sends).
  *   shim_fakeagent SOCKET SCRIPT LOG
@@ -162,7 +162,8 @@ int main(int argc, char **argv)
 	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	strcpy(sa.sun_path, argv[1]);
 	unlink(argv[1]);
-	if (!log || ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(ls, 16) < 0) {
+	if (!log || ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(ls, 16) < 0) {
 		perror("shim_fakeagent");
 		return 1;
 	}

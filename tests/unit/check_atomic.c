@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for keystore/atomic.c and the file backend's write path:
  * replacement keeps the mode and leaves no temp file, a failed rename keeps
  * the old file, O_EXCL creation never overwrites, the writer lock excludes

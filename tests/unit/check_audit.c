@@ -139,8 +139,10 @@ static int count_lines(const char *path, const char *needle)
 START_TEST(refusals_aggregated)
 {
 	char dir[] = "/tmp/check_audit.XXXXXX", path[64], cmd[96];
-	struct peer flood = { .pid = 7, .uid = 65534, .pidfd = -1 }, root = { .pid = 8, .pidfd = -1 };
-	struct policy_identity fid = { &flood, NULL, NULL, NULL }, rid = { &root, NULL, NULL, NULL };
+	struct peer flood = { .pid = 7, .uid = 65534, .pidfd = -1 },
+		    root = { .pid = 8, .pidfd = -1 };
+	struct policy_identity fid = { &flood, NULL, NULL, NULL },
+			       rid = { &root, NULL, NULL, NULL };
 	struct audit_event refuse = { &fid, NULL, NULL, 0, AUDIT_REFUSE, "rate limited" };
 	struct audit_event deny = { &fid, NULL, "x", 0, AUDIT_DENY, "no rule" };
 	struct audit_event rel = { &rid, "r", "s", 1, AUDIT_RELEASE, NULL };
@@ -158,7 +160,7 @@ START_TEST(refusals_aggregated)
 		ck_assert_int_eq(audit_write_at(a, &rel, 1000 + (uint64_t)i), 0);
 	}
 	ck_assert_int_eq(audit_write_at(a, &rref, 1500), 0); /* root's own first refusal */
-	ck_assert(audit_flush(a, 5000));                     /* window not over: pending */
+	ck_assert(audit_flush(a, 5000));		     /* window not over: pending */
 	ck_assert_int_eq(count_lines(path, "\"decision\":\"summary\""), 0);
 	ck_assert(!audit_flush(a, 1000 + AUDIT_WINDOW_MS));
 	ck_assert_int_eq(count_lines(path, "\"decision\":\"refuse\""), 2);

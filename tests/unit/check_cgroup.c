@@ -21,10 +21,10 @@
 struct row {
 	const char *name;
 	const char *in;
-	int err;               /* expected return */
-	enum kh_runtime rt;    /* when err == 0 */
-	const char *id;        /* when err == 0 */
-	const char *path;      /* when non-NULL: expected ret.path */
+	int err;	    /* expected return */
+	enum kh_runtime rt; /* when err == 0 */
+	const char *id;	    /* when err == 0 */
+	const char *path;   /* when non-NULL: expected ret.path */
 };
 
 static const struct row rows[] = {
@@ -40,14 +40,16 @@ static const struct row rows[] = {
 	{ "docker cgroupfs v2", "0::/docker/" ID "\n", 0, RT_DOCKER, ID, "/docker/" ID },
 	{ "docker cgroupfs v1+v2",
 	  "12:pids:/docker/" ID "\n11:memory:/docker/" ID "\n1:name=systemd:/docker/" ID
-	  "\n0::/docker/" ID "\n", 0, RT_DOCKER, ID, "/docker/" ID },
+	  "\n0::/docker/" ID "\n",
+	  0, RT_DOCKER, ID, "/docker/" ID },
 	{ "docker cgroupfs v1, unified root",
 	  "12:pids:/docker/" ID "\n3:cpu,cpuacct:/docker/" ID "\n2:misc:/\n0::/\n", 0, RT_DOCKER,
 	  ID, "/docker/" ID },
 	{ "docker systemd v2", "0::/system.slice/docker-" ID ".scope\n", 0, RT_DOCKER, ID, NULL },
 	{ "docker systemd v1",
 	  "5:memory:/system.slice/docker-" ID ".scope\n1:name=systemd:/system.slice/docker-" ID
-	  ".scope\n", 0, RT_DOCKER, ID, NULL },
+	  ".scope\n",
+	  0, RT_DOCKER, ID, NULL },
 	{ "docker sub-cgroup counts", "0::/docker/" ID "/init.scope\n", 0, RT_DOCKER, ID,
 	  "/docker/" ID "/init.scope" },
 	{ "docker-in-docker: outer wins", "0::/docker/" ID "/docker/" ID2 "\n", 0, RT_DOCKER, ID,
@@ -57,7 +59,8 @@ static const struct row rows[] = {
 	/* podman */
 	{ "podman cgroupfs v1+v2",
 	  "7:pids:/libpod_parent/libpod-" ID "\n1:name=systemd:/libpod_parent/libpod-" ID
-	  "\n0::/libpod_parent/libpod-" ID "\n", 0, RT_PODMAN, ID, NULL },
+	  "\n0::/libpod_parent/libpod-" ID "\n",
+	  0, RT_PODMAN, ID, NULL },
 	{ "podman systemd v2", "0::/machine.slice/libpod-" ID ".scope/container\n", 0, RT_PODMAN,
 	  ID, "/machine.slice/libpod-" ID ".scope/container" },
 	{ "podman conmon systemd is host", "0::/machine.slice/libpod-conmon-" ID ".scope\n", 0,
@@ -70,37 +73,51 @@ static const struct row rows[] = {
 	/* containerd / CRI */
 	{ "cri-containerd systemd burstable",
 	  "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-" PODS
-	  ".slice/cri-containerd-" ID ".scope\n", 0, RT_CONTAINERD, ID, NULL },
+	  ".slice/cri-containerd-" ID ".scope\n",
+	  0, RT_CONTAINERD, ID, NULL },
 	{ "cri-containerd systemd guaranteed",
 	  "0::/kubepods.slice/kubepods-" PODS ".slice/cri-containerd-" ID ".scope\n", 0,
 	  RT_CONTAINERD, ID, NULL },
 	{ "cri-containerd systemd besteffort v1",
 	  "4:memory:/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-" PODS
-	  ".slice/cri-containerd-" ID ".scope\n", 0, RT_CONTAINERD, ID, NULL },
+	  ".slice/cri-containerd-" ID ".scope\n",
+	  0, RT_CONTAINERD, ID, NULL },
 	{ "kubepods cgroupfs guaranteed", "0::/kubepods/" POD "/" ID "\n", 0, RT_CONTAINERD, ID,
 	  NULL },
 	{ "kubepods cgroupfs burstable", "0::/kubepods/burstable/" POD "/" ID "\n", 0,
 	  RT_CONTAINERD, ID, NULL },
 	{ "kubepods cgroupfs besteffort v1",
 	  "6:pids:/kubepods/besteffort/" POD "/" ID "\n1:name=systemd:/kubepods/besteffort/" POD
-	  "/" ID "\n", 0, RT_CONTAINERD, ID, NULL },
+	  "/" ID "\n",
+	  0, RT_CONTAINERD, ID, NULL },
 	{ "kubepods pod cgroup itself is host", "0::/kubepods/burstable/" POD "\n", 0, RT_HOST, "",
 	  NULL },
-	{ "kubepods wrong qos slice", "0::/kubepods.slice/kubepods-burstable.slice/kubepods-besteffort-"
-	  PODS ".slice/cri-containerd-" ID ".scope\n", 0, RT_HOST, "", NULL },
+	{ "kubepods wrong qos slice",
+	  "0::/kubepods.slice/kubepods-burstable.slice/kubepods-besteffort-" PODS
+	  ".slice/cri-containerd-" ID ".scope\n",
+	  0, RT_HOST, "", NULL },
 	/* CRI-O */
-	{ "crio systemd", "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-" PODS
-	  ".slice/crio-" ID ".scope\n", 0, RT_CRIO, ID, NULL },
-	{ "crio conmon is host", "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-"
-	  PODS ".slice/crio-conmon-" ID ".scope\n", 0, RT_HOST, "", NULL },
+	{ "crio systemd",
+	  "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-" PODS ".slice/crio-" ID
+	  ".scope\n",
+	  0, RT_CRIO, ID, NULL },
+	{ "crio conmon is host",
+	  "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-" PODS
+	  ".slice/crio-conmon-" ID ".scope\n",
+	  0, RT_HOST, "", NULL },
 	/* spoofs: names that hold an id but are not anchored layouts */
-	{ "delegated docker scope", "0::/user.slice/user-1000.slice/user@1000.service/docker-" ID
-	  ".scope\n", 0, RT_HOST, "", NULL },
-	{ "delegated docker dir", "0::/user.slice/user-1000.slice/user@1000.service/app.slice/docker/"
-	  ID "\n", 0, RT_HOST, "", NULL },
+	{ "delegated docker scope",
+	  "0::/user.slice/user-1000.slice/user@1000.service/docker-" ID ".scope\n", 0, RT_HOST, "",
+	  NULL },
+	{ "delegated docker dir",
+	  "0::/user.slice/user-1000.slice/user@1000.service/app.slice/docker/" ID "\n", 0, RT_HOST,
+	  "", NULL },
 	{ "bare id at root", "0::/" ID "\n", 0, RT_HOST, "", NULL },
 	{ "docker with suffix", "0::/docker/" ID "x\n", 0, RT_HOST, "", NULL },
-	{ "docker short id", "0::/docker/" "3f4e5d6c7b8a\n", 0, RT_HOST, "", NULL },
+	{ "docker short id",
+	  "0::/docker/"
+	  "3f4e5d6c7b8a\n",
+	  0, RT_HOST, "", NULL },
 	{ "docker uppercase id", "0::/docker/" UPPER "\n", 0, RT_HOST, "", NULL },
 	{ "docker scope outside system.slice", "0::/machine.slice/docker-" ID ".scope\n", 0,
 	  RT_HOST, "", NULL },
@@ -112,7 +129,8 @@ static const struct row rows[] = {
 	{ "two runtimes", "5:pids:/docker/" ID "\n0::/libpod_parent/libpod-" ID "\n", -EBADMSG,
 	  RT_HOST, "", NULL },
 	{ "container + other host path",
-	  "5:pids:/docker/" ID "\n1:name=systemd:/user.slice\n0::/\n", -EBADMSG, RT_HOST, "", NULL },
+	  "5:pids:/docker/" ID "\n1:name=systemd:/user.slice\n0::/\n", -EBADMSG, RT_HOST, "",
+	  NULL },
 	{ "container v1 + spoof v2",
 	  "5:pids:/docker/" ID "\n0::/user.slice/user@1000.service/docker-" ID2 ".scope\n",
 	  -EBADMSG, RT_HOST, "", NULL },
@@ -162,22 +180,27 @@ END_TEST
 static const struct {
 	const char *name, *in, *pod;
 } pod_rows[] = {
-	{ "systemd burstable: '_' back to '-'", "0::/kubepods.slice/kubepods-burstable.slice/"
-	  "kubepods-burstable-" PODS ".slice/cri-containerd-" ID ".scope\n", UID },
-	{ "systemd guaranteed", "0::/kubepods.slice/kubepods-" PODS ".slice/cri-containerd-" ID
-	  ".scope\n", UID },
-	{ "systemd besteffort crio", "0::/kubepods.slice/kubepods-besteffort.slice/"
-	  "kubepods-besteffort-" PODS ".slice/crio-" ID ".scope\n", UID },
+	{ "systemd burstable: '_' back to '-'",
+	  "0::/kubepods.slice/kubepods-burstable.slice/"
+	  "kubepods-burstable-" PODS ".slice/cri-containerd-" ID ".scope\n",
+	  UID },
+	{ "systemd guaranteed",
+	  "0::/kubepods.slice/kubepods-" PODS ".slice/cri-containerd-" ID ".scope\n", UID },
+	{ "systemd besteffort crio",
+	  "0::/kubepods.slice/kubepods-besteffort.slice/"
+	  "kubepods-besteffort-" PODS ".slice/crio-" ID ".scope\n",
+	  UID },
 	{ "cgroupfs burstable", "0::/kubepods/burstable/" POD "/" ID "\n", UID },
-	{ "cgroupfs guaranteed, v1 + v2", "4:memory:/kubepods/" POD "/" ID "\n0::/kubepods/" POD
-	  "/" ID "\n", UID },
-	{ "static pod (hash uid)", "0::/kubepods/besteffort/pod0123456789abcdef0123456789abcdef/"
-	  ID "\n", "0123456789abcdef0123456789abcdef" },
+	{ "cgroupfs guaranteed, v1 + v2",
+	  "4:memory:/kubepods/" POD "/" ID "\n0::/kubepods/" POD "/" ID "\n", UID },
+	{ "static pod (hash uid)",
+	  "0::/kubepods/besteffort/pod0123456789abcdef0123456789abcdef/" ID "\n",
+	  "0123456789abcdef0123456789abcdef" },
 	{ "docker has none", "0::/docker/" ID "\n", "" },
 	{ "podman has none", "0::/machine.slice/libpod-" ID ".scope\n", "" },
 	{ "pod cgroup itself (host) has none", "0::/kubepods/burstable/" POD "\n", "" },
-	{ "crio conmon (host) has none", "0::/kubepods.slice/kubepods-" PODS
-	  ".slice/crio-conmon-" ID ".scope\n", "" },
+	{ "crio conmon (host) has none",
+	  "0::/kubepods.slice/kubepods-" PODS ".slice/crio-conmon-" ID ".scope\n", "" },
 	{ "host has none", "0::/user.slice\n", "" },
 };
 

@@ -37,9 +37,10 @@ static void parse_err(const char *text, const char *want)
 
 START_TEST(config_forms)
 {
-	struct config *c = parse_ok("# comment\n\n  engine unix:///run/docker.sock  \n"
-				    "audit-log = /var/log/keyhole/audit.log\r\n"
-				    "debug\netcd-cacert \"/etc/ca with space.pem\"\n\t# indented\n");
+	struct config *c =
+		parse_ok("# comment\n\n  engine unix:///run/docker.sock  \n"
+			 "audit-log = /var/log/keyhole/audit.log\r\n"
+			 "debug\netcd-cacert \"/etc/ca with space.pem\"\n\t# indented\n");
 
 	ck_assert_uint_eq(c->n, 4);
 	ck_assert_str_eq(c->v[0].key, "engine");
@@ -71,8 +72,8 @@ START_TEST(config_errors)
 	parse_err("engine a\"b\n", "unbalanced");
 	parse_err("abcdefghijabcdefghijabcdefghijabc x\n", "longer than 32");
 	memset(big, '#', sizeof(big));
-	ck_assert_int_eq(config_parse(big, sizeof(big) - 1, &(struct config *){ NULL }, big,
-				      64), -EINVAL);
+	ck_assert_int_eq(config_parse(big, sizeof(big) - 1, &(struct config *){ NULL }, big, 64),
+			 -EINVAL);
 	ck_assert_int_eq(config_parse("engine x\0y", 10, &(struct config *){ NULL }, big, 64),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(big, "NUL"));
@@ -103,8 +104,9 @@ static const char *problem(const char *s)
 START_TEST(name_problem_agrees)
 {
 	static const char *const names[] = {
-		"a", "a/b", "payments/db", "a b", "", "/a", "a/", "a//b", "a/./b", "a/../b",
-		"..", ".", ".hidden", "a..b", "x$y", "a\tb", "\xc3\xa9", "a-b_c.d",
+		"a",	   "a/b",  "payments/db", "a b",    "",		"/a",
+		"a/",	   "a//b", "a/./b",	  "a/../b", "..",	".",
+		".hidden", "a..b", "x$y",	  "a\tb",   "\xc3\xa9", "a-b_c.d",
 	};
 	char longn[300];
 
@@ -165,7 +167,8 @@ START_TEST(notify_abstract)
 	memcpy(sa.sun_path, name, n);
 	sa.sun_path[0] = '\0';
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa,
-			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)), 0);
+			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)),
+			 0);
 	ck_assert_int_eq(notify_send(name, "READY=1"), 0);
 	ck_assert_int_eq(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), 7);
 	close(fd);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for shim/deliver.c. Tests that need a tmpfs run as root in a
  * private mount namespace (unshare(CLONE_NEWNS) in Check's forked test
  * process) so nothing is visible to, or left behind for, other tests; they
@@ -26,8 +26,8 @@ static char tmp[64], outside[64];
 static void put(struct shim_set *s, const char *name, const char *file, uint16_t mode,
 		const char *val)
 {
-	ck_assert_int_eq(set_put(s, name, file, 1, mode, (const uint8_t *)val,
-				 (uint32_t)strlen(val)), 0);
+	ck_assert_int_eq(
+		set_put(s, name, file, 1, mode, (const uint8_t *)val, (uint32_t)strlen(val)), 0);
 }
 
 /* A fresh tmpfs at tmp in a private mount namespace; outside is a plain
@@ -254,12 +254,12 @@ static void plant(int dfd)
 	ck_assert_ptr_nonnull(f);
 	fputs("orig", f);
 	fclose(f);
-	ck_assert_int_eq(symlinkat(p, dfd, "alpha"), 0);         /* stable name -> victim */
-	ck_assert_int_eq(symlinkat(outside, dfd, "..data"), 0);  /* ..data -> outside dir */
-	ck_assert_int_eq(symlinkat(outside, dfd, "..v1"), 0);    /* next version name */
+	ck_assert_int_eq(symlinkat(p, dfd, "alpha"), 0);	/* stable name -> victim */
+	ck_assert_int_eq(symlinkat(outside, dfd, "..data"), 0); /* ..data -> outside dir */
+	ck_assert_int_eq(symlinkat(outside, dfd, "..v1"), 0);	/* next version name */
 	ck_assert_int_eq(symlinkat(outside, dfd, "..v2"), 0);
-	ck_assert_int_eq(mkdirat(dfd, "..data.tmp", 0755), 0);   /* our temp name, as a dir */
-	ck_assert_int_eq(mkdirat(dfd, "beta", 0755), 0);         /* stable name as a dir */
+	ck_assert_int_eq(mkdirat(dfd, "..data.tmp", 0755), 0); /* our temp name, as a dir */
+	ck_assert_int_eq(mkdirat(dfd, "beta", 0755), 0);       /* stable name as a dir */
 	ck_assert_int_eq(symlinkat(p, dfd, "beta/inner"), 0);
 	ck_assert_int_eq(symlinkat(outside, dfd, "..link.tmp"), 0);
 	int fd = openat(dfd, "image_file", O_WRONLY | O_CREAT | O_EXCL, 0644);

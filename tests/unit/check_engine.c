@@ -150,9 +150,7 @@ static bool has_str(const json_t *a, const char *s)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(a, i, v)
-		if (strcmp(json_string_value(v), s) == 0)
-			return true;
+	json_array_foreach(a, i, v) if (strcmp(json_string_value(v), s) == 0) return true;
 	return false;
 }
 
@@ -206,7 +204,8 @@ START_TEST(test_posture_fixtures)
 		snprintf(f, sizeof(f), "inspect_%s_bindroot.json", e[i]);
 		parse_fixture(f, &m);
 		ck_assert_uint_eq(json_array_size(m.binds), 3);
-		ck_assert(has_str(m.binds, "/") && has_str(m.binds, "/proc") && has_str(m.binds, "/run"));
+		ck_assert(has_str(m.binds, "/") && has_str(m.binds, "/proc") &&
+			  has_str(m.binds, "/run"));
 		container_meta_clear(&m);
 	}
 	parse_fixture("inspect_docker_capall.json", &m);
@@ -234,9 +233,15 @@ END_TEST
 START_TEST(test_clean_path)
 {
 	static const char *const ok[][2] = {
-		{ "/", "/" }, { "//", "/" }, { "/a/b/", "/a/b" }, { "//a//./b/.", "/a/b" },
-		{ "/a/../b", "/b" }, { "/../..", "/" }, { "/a/b/../../..", "/" },
-		{ "/proc/./1/..", "/proc" }, { "/run/../run/docker.sock", "/run/docker.sock" },
+		{ "/", "/" },
+		{ "//", "/" },
+		{ "/a/b/", "/a/b" },
+		{ "//a//./b/.", "/a/b" },
+		{ "/a/../b", "/b" },
+		{ "/../..", "/" },
+		{ "/a/b/../../..", "/" },
+		{ "/proc/./1/..", "/proc" },
+		{ "/run/../run/docker.sock", "/run/docker.sock" },
 		{ "/a/..b/.c", "/a/..b/.c" },
 	};
 	char out[64];
@@ -261,9 +266,9 @@ END_TEST
 /* Hostile variants: each edits the docker fixture at one spot. */
 struct variant {
 	const char *name;
-	const char *obj;  /* "" root, "Config", "State", "HostConfig" */
+	const char *obj; /* "" root, "Config", "State", "HostConfig" */
 	const char *key;
-	const char *val;  /* JSON text, or NULL to delete the key */
+	const char *val; /* JSON text, or NULL to delete the key */
 	int err;
 };
 
@@ -468,7 +473,8 @@ START_TEST(test_posture_caps)
 	json_object_del(j, "Mounts");
 	json_object_set_new(hc, "SecurityOpt", array_of(ENGINE_MAX_SECOPTS + 1, "label=", ""));
 	ck_assert_int_eq(parse_json(j, &m), -EBADMSG);
-	json_object_set_new(hc, "SecurityOpt", json_pack("[s,s]", "SECCOMP:Unconfined", "apparmor=x"));
+	json_object_set_new(hc, "SecurityOpt",
+			    json_pack("[s,s]", "SECCOMP:Unconfined", "apparmor=x"));
 	ck_assert_int_eq(parse_json(j, &m), 0);
 	ck_assert(m.seccomp_unconfined && !m.apparmor_unconfined);
 	container_meta_clear(&m);
@@ -481,8 +487,9 @@ END_TEST
 
 START_TEST(test_not_json)
 {
-	static const char *const bad[] = { "", "{", "[]", "null", "\"x\"", "{}",
-					   "{\"Id\":1,\"Id\":2}" };
+	static const char *const bad[] = {
+		"", "{", "[]", "null", "\"x\"", "{}", "{\"Id\":1,\"Id\":2}"
+	};
 	struct container_meta m;
 	size_t n;
 	char *b = load_fixture("inspect_docker_labels.json", &n);
@@ -507,11 +514,15 @@ END_TEST
 
 START_TEST(test_root_users)
 {
-	static const struct { const char *u; bool root; } users[] = {
-		{ "", true }, { "0", true }, { "root", true }, { "0:0", true },
-		{ "root:wheel", true }, { "00", true }, { "0:1000", true },
-		{ "1000", false }, { "1000:0", false }, { "nobody", false },
-		{ "rootless", false }, { "10", false }, { "app:root", false },
+	static const struct {
+		const char *u;
+		bool root;
+	} users[] = {
+		{ "", true },	       { "0", true },	       { "root", true },
+		{ "0:0", true },       { "root:wheel", true }, { "00", true },
+		{ "0:1000", true },    { "1000", false },      { "1000:0", false },
+		{ "nobody", false },   { "rootless", false },  { "10", false },
+		{ "app:root", false },
 	};
 	json_t *j = load_json("inspect_docker_labels.json");
 	struct container_meta m;
@@ -540,7 +551,7 @@ END_TEST
 struct fake {
 	int lfd;
 	char path[108];
-	char *ok_body;   /* for DOCKER_ID */
+	char *ok_body;	 /* for DOCKER_ID */
 	char *dead_body; /* for ID_DEAD: State.Pid of a reaped child */
 	int requests;
 	pthread_t th;
@@ -551,7 +562,8 @@ static void reply(int c, int code, const char *body, size_t len)
 	char hdr[256];
 	int n = snprintf(hdr, sizeof(hdr),
 			 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n", code, len);
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			 code, len);
 
 	(void)!write(c, hdr, (size_t)n);
 	for (size_t off = 0; off < len;) {
@@ -695,8 +707,10 @@ START_TEST(test_client)
 	int before = nreq(&f);
 	ck_assert_int_eq(engine_inspect(e, "../../info", &m), -EINVAL);
 	ck_assert_int_eq(engine_inspect(e, DOCKER_ID "0", &m), -EINVAL);
-	ck_assert_int_eq(engine_inspect(e, "DC7D645A8CB89EE7AF7BAF1384E36825A5463BAAF5DB263E10D5588DD4D4A7BE", &m),
-			 -EINVAL);
+	ck_assert_int_eq(
+		engine_inspect(
+			e, "DC7D645A8CB89EE7AF7BAF1384E36825A5463BAAF5DB263E10D5588DD4D4A7BE", &m),
+		-EINVAL);
 	ck_assert_int_eq(nreq(&f), before);
 	engine_free(e);
 	fake_stop(&f);

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the pure parts of the etcd gateway client (keystore/etcd.c):
  * store URL parsing (endpoints, names, plain-http rule), int64-as-string
  * fields, key-value and watch replies from a hostile server, error codes,
@@ -22,8 +22,9 @@ START_TEST(url_good)
 {
 	struct etcd_url u;
 
-	ck_assert_int_eq(etcd_url_parse("etcd://127.0.0.1:2379,h2.example:12379,[::1]:3/prod-1",
-					false, &u), 0);
+	ck_assert_int_eq(
+		etcd_url_parse("etcd://127.0.0.1:2379,h2.example:12379,[::1]:3/prod-1", false, &u),
+		0);
 	ck_assert_uint_eq(u.n, 3);
 	ck_assert_str_eq(u.endpoints[0], "https://127.0.0.1:2379");
 	ck_assert_str_eq(u.endpoints[1], "https://h2.example:12379");
@@ -41,22 +42,34 @@ END_TEST
 START_TEST(url_bad)
 {
 	static const char *const bad[] = {
-		"etcd://127.0.0.1/x", "etcd://127.0.0.1:0/x", "etcd://127.0.0.1:65536/x",
-		"etcd://127.0.0.1:2379", "etcd://127.0.0.1:2379/", "etcd://127.0.0.1:2379/a/b",
-		"etcd://127.0.0.1:2379/..", "etcd://:2379/x", "etcd://127.0.0.1:2379,/x",
-		"etcd://,127.0.0.1:2379/x", "etcd://ho st:1/x", "etcd://h:1x/x", "etcd://h@x:1/x",
+		"etcd://127.0.0.1/x",
+		"etcd://127.0.0.1:0/x",
+		"etcd://127.0.0.1:65536/x",
+		"etcd://127.0.0.1:2379",
+		"etcd://127.0.0.1:2379/",
+		"etcd://127.0.0.1:2379/a/b",
+		"etcd://127.0.0.1:2379/..",
+		"etcd://:2379/x",
+		"etcd://127.0.0.1:2379,/x",
+		"etcd://,127.0.0.1:2379/x",
+		"etcd://ho st:1/x",
+		"etcd://h:1x/x",
+		"etcd://h@x:1/x",
 		"etcd://127.0.0.1:2379/name-that-is-far-too-long-to-be-a-store-name-in-etcd-keys-xxxxxxxxxx",
-		"etcd://h:1/x y", "etcd://[::1:2379/x",
+		"etcd://h:1/x y",
+		"etcd://[::1:2379/x",
 	};
 	struct etcd_url u;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(etcd_url_parse(bad[i], true, &u) == -EINVAL, "%s", bad[i]);
 	ck_assert_int_eq(etcd_url_parse("http://127.0.0.1:2379/x", true, &u), -EPROTONOSUPPORT);
-	ck_assert_int_eq(etcd_url_parse("etcd://"
-					"a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1/x",
-					false, &u),
-			 -E2BIG);
+	ck_assert_int_eq(
+		etcd_url_parse(
+			"etcd://"
+			"a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1,a:1/x",
+			false, &u),
+		-E2BIG);
 }
 END_TEST
 
@@ -101,7 +114,8 @@ END_TEST
 START_TEST(kv_parse)
 {
 	/* key "/k/records/db", value "{}" */
-	json_t *ok = J("{\"key\":\"L2svcmVjb3Jkcy9kYg==\",\"value\":\"e30=\",\"mod_revision\":\"9\"}");
+	json_t *ok =
+		J("{\"key\":\"L2svcmVjb3Jkcy9kYg==\",\"value\":\"e30=\",\"mod_revision\":\"9\"}");
 	struct etcd_kv kv;
 
 	ck_assert_int_eq(etcd_kv_parse(ok, 100, &kv), 0);
@@ -113,9 +127,11 @@ START_TEST(kv_parse)
 	ck_assert_int_eq(etcd_kv_parse(ok, 1, &kv), -EBADMSG); /* over the value cap */
 	json_decref(ok);
 	static const char *const bad[] = {
-		"[]", "{}", "{\"key\":5,\"mod_revision\":\"1\"}",
+		"[]",
+		"{}",
+		"{\"key\":5,\"mod_revision\":\"1\"}",
 		"{\"key\":\"!!!\",\"value\":\"e30=\",\"mod_revision\":\"1\"}",
-		"{\"key\":\"YQ==\",\"value\":\"e30=\"}",                     /* rev 0 */
+		"{\"key\":\"YQ==\",\"value\":\"e30=\"}", /* rev 0 */
 		"{\"key\":\"YQ==\",\"value\":7,\"mod_revision\":\"1\"}",
 		"{\"key\":\"YQBi\",\"value\":\"e30=\",\"mod_revision\":\"1\"}", /* "a\0b" */
 	};
@@ -129,7 +145,10 @@ END_TEST
 
 START_TEST(errors)
 {
-	static const struct { const char *j; int e; } t[] = {
+	static const struct {
+		const char *j;
+		int e;
+	} t[] = {
 		{ "{\"error\":\"etcdserver: mvcc: required revision has been compacted\",\"code\":11}",
 		  -ERANGE },
 		{ "{\"error\":\"x\",\"code\":7}", -EACCES },
@@ -170,7 +189,9 @@ START_TEST(watch_msgs)
 	ck_assert_int_eq(m.compact_revision, 30);
 	json_decref(j);
 	static const char *const bad[] = {
-		"{}", "{\"result\":[]}", "{\"result\":{\"events\":{}}}",
+		"{}",
+		"{\"result\":[]}",
+		"{\"result\":{\"events\":{}}}",
 		"{\"result\":{\"events\":[{\"kv\":{\"mod_revision\":\"x\"}}]}}",
 		"{\"result\":{\"header\":{\"revision\":\"-4\"}}}",
 	};
@@ -206,7 +227,8 @@ END_TEST
 START_TEST(name_segments)
 {
 	static const char *const names[] = { "payments/db", "a/b/c", "plain", "A.b-c_d/e.f" };
-	static const char *const segs[] = { "payments%2Fdb", "a%2Fb%2Fc", "plain", "A.b-c_d%2Fe.f" };
+	static const char *const segs[] = { "payments%2Fdb", "a%2Fb%2Fc", "plain",
+					    "A.b-c_d%2Fe.f" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char *seg = etcd_name_to_seg(names[i]), *back;

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for common/fmt.c, the shim's stdio-free snprintf: every
  * conversion it knows gives what libc's snprintf gives, truncation always
  * NUL-terminates and returns the full length, and unknown conversions are
@@ -12,13 +12,13 @@
 #include "check_main.h"
 #include "fmt.h"
 
-#define SAME(...)                                                                \
-	do {                                                                     \
-		char a[256], b[256];                                             \
-		size_t n = fmt_snprintf(a, sizeof a, __VA_ARGS__);               \
-		int m = snprintf(b, sizeof b, __VA_ARGS__);                      \
-		ck_assert_str_eq(a, b);                                          \
-		ck_assert_uint_eq(n, (size_t)m);                                 \
+#define SAME(...)                                                                                  \
+	do {                                                                                       \
+		char a[256], b[256];                                                               \
+		size_t n = fmt_snprintf(a, sizeof a, __VA_ARGS__);                                 \
+		int m = snprintf(b, sizeof b, __VA_ARGS__);                                        \
+		ck_assert_str_eq(a, b);                                                            \
+		ck_assert_uint_eq(n, (size_t)m);                                                   \
 	} while (0)
 
 START_TEST(like_libc)
@@ -27,7 +27,8 @@ START_TEST(like_libc)
 	SAME("%s: %s", "keyhole-shim", "agent unreachable at /run/keyhole/agent.sock");
 	SAME("%d %i %d %d", 0, -7, INT32_MAX, INT32_MIN);
 	SAME("%u %u %x %x", 0u, UINT32_MAX, 255u, 0xdeadbeefu);
-	SAME("%ld %lu %lld %llu", -5L, 123456789UL, (long long)INT64_MIN, (unsigned long long)UINT64_MAX);
+	SAME("%ld %lu %lld %llu", -5L, 123456789UL, (long long)INT64_MIN,
+	     (unsigned long long)UINT64_MAX);
 	SAME("%zu secret(s) missing; not starting %s", (size_t)3, "/app");
 	SAME("%c%c%%", 'o', 'k');
 	SAME("[%.3s] [%.*s]", "abcdef", 2, "xyz");

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Regression tests for inputs the fuzzers found (tests/fuzz/corpus/fuzz_X/crash-NAME):
  * each crash input, decoded the way the harness did, must now be rejected
  * cleanly. One test per finding; see docs/fuzzing.md. */

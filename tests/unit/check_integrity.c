@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Store integrity (format 2): writer signatures checked against a local
  * trust file (a record sealed with only the public key, or signed by an
  * unpinned writer, or with any signed byte changed, is refused; the others
@@ -74,7 +74,8 @@ static void on_refusal(const struct ks_refusal *r, void *arg)
 static int reader(struct fx *f, struct ks_store **ks)
 {
 	struct ks_open_opts o = { .key_file = f->key, .passphrase_fd = -1 };
-	struct ks_sign_opts so = { .trust_file = f->trust, .state_file = f->state,
+	struct ks_sign_opts so = { .trust_file = f->trust,
+				   .state_file = f->state,
 				   .on_refusal = on_refusal };
 
 	memset(&seen, 0, sizeof(seen));
@@ -195,11 +196,15 @@ START_TEST(signed_fields_bound)
 		struct ks_store *ks = NULL;
 
 		ck_assert_ptr_nonnull(root);
-		v = json_array_get(json_object_get(json_object_get(json_object_get(root, "records"),
-								   "a/b"), "versions"), 0);
+		v = json_array_get(
+			json_object_get(json_object_get(json_object_get(root, "records"), "a/b"),
+					"versions"),
+			0);
 		if (strcmp(fields[i], "version") == 0 || strcmp(fields[i], "created") == 0) {
-			json_object_set_new(v, fields[i],
-					    json_integer(json_integer_value(json_object_get(v, fields[i])) + 1));
+			json_object_set_new(
+				v, fields[i],
+				json_integer(json_integer_value(json_object_get(v, fields[i])) +
+					     1));
 		} else {
 			char *s = strdup(json_string_value(json_object_get(v, fields[i])));
 			s[2] = s[2] == 'A' ? 'B' : 'A';
@@ -340,12 +345,13 @@ static void kat_copy(struct fx *f, const char *dir)
 
 	fx_paths(f);
 	kat_path(src, sizeof(src), dir);
-	snprintf(cmd, sizeof(cmd),
-		 "cp '%s/store.json' '%s' && cp '%s/agent.key' '%s' && chmod 0400 '%s' && "
-		 "{ [ ! -f '%s/writer.key' ] || { cp '%s/writer.key' '%s' && chmod 0400 '%s'; }; } && "
-		 "{ [ ! -f '%s/writers' ] || { cp '%s/writers' '%s' && chmod 0644 '%s'; }; }",
-		 src, f->store, src, f->key, f->key, src, src, f->wkey, f->wkey, src, src, f->trust,
-		 f->trust);
+	snprintf(
+		cmd, sizeof(cmd),
+		"cp '%s/store.json' '%s' && cp '%s/agent.key' '%s' && chmod 0400 '%s' && "
+		"{ [ ! -f '%s/writer.key' ] || { cp '%s/writer.key' '%s' && chmod 0400 '%s'; }; } && "
+		"{ [ ! -f '%s/writers' ] || { cp '%s/writers' '%s' && chmod 0644 '%s'; }; }",
+		src, f->store, src, f->key, f->key, src, src, f->wkey, f->wkey, src, src, f->trust,
+		f->trust);
 	ck_assert_int_eq(system(cmd), 0);
 }
 
@@ -436,7 +442,8 @@ START_TEST(trust_file)
 
 	ck_assert_int_ge(sodium_init(), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(ks_trust_parse(bad[i], strlen(bad[i]), &t) == -EBADMSG, "line %zu", i);
+		ck_assert_msg(ks_trust_parse(bad[i], strlen(bad[i]), &t) == -EBADMSG, "line %zu",
+			      i);
 	ck_assert_int_eq(ks_trust_parse(good, strlen(good), &t), 0);
 	ck_assert_uint_eq(t.n, 1);
 	ck_assert_str_eq(t.v[0].label, "ci@x");

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Store-level tests of keystore/: round trip, wrong key, swapped public key,
  * AD binding (record moved to another name / version / store), every byte
  * of a record flipped, truncated and garbage store files, known-answer
@@ -410,9 +410,15 @@ START_TEST(truncated_and_garbage)
 {
 	struct fx f;
 	size_t len, got;
-	static const char *garbage[] = { "", "null", "[]", "{}", "\"x\"", "{\"records\":{}}",
+	static const char *garbage[] = { "",
+					 "null",
+					 "[]",
+					 "{}",
+					 "\"x\"",
+					 "{\"records\":{}}",
 					 "{\"format\":\"keyhole-store\",\"records\":[]}",
-					 "\xff\xfe\x00garbage", "{{{{{{{{{{{{{{{{" };
+					 "\xff\xfe\x00garbage",
+					 "{{{{{{{{{{{{{{{{" };
 
 	fx_new(&f);
 	struct ks_store *ks = fx_open(&f);
@@ -538,8 +544,8 @@ START_TEST(names)
 {
 	struct fx f;
 	char long_ok[256], long_bad[257];
-	static const char *bad[] = { "", "/a", "a/", "a//b", "a/../b", "..", ".", "a b",
-				     "a\nb", "x/./y", "é", "a\\b", "a:b" };
+	static const char *bad[] = { "",    "/a",   "a/",    "a//b", "a/../b", "..", ".",
+				     "a b", "a\nb", "x/./y", "é",    "a\\b",   "a:b" };
 
 	fx_new(&f);
 	struct ks_store *ks = fx_open(&f);

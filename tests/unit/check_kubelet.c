@@ -102,9 +102,7 @@ static bool arr_has(const json_t *a, const char *s)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(a, i, v)
-		if (strcmp(json_string_value(v), s) == 0)
-			return true;
+	json_array_foreach(a, i, v) if (strcmp(json_string_value(v), s) == 0) return true;
 	return false;
 }
 
@@ -212,9 +210,24 @@ END_TEST
 
 /* A mutation of pod 0 (api) and the result of looking up ID_API. */
 enum mut {
-	M_LABEL_INT, M_LABELS_TOO_MANY, M_NS_NUL, M_NS_MISSING, M_PRIV_STRING, M_UID_NEG,
-	M_UID_BIG, M_CAP_SPACE, M_HOSTPATH_REL, M_SPEC_GONE, M_DUP_CLAIM, M_OTHER_POD_BAD,
-	M_STATUSES_NOT_ARRAY, M_SCHEME_OTHER, M_ID_SUFFIX, M_SA_INT, M_VOLUMES_OBJ, M_COUNT
+	M_LABEL_INT,
+	M_LABELS_TOO_MANY,
+	M_NS_NUL,
+	M_NS_MISSING,
+	M_PRIV_STRING,
+	M_UID_NEG,
+	M_UID_BIG,
+	M_CAP_SPACE,
+	M_HOSTPATH_REL,
+	M_SPEC_GONE,
+	M_DUP_CLAIM,
+	M_OTHER_POD_BAD,
+	M_STATUSES_NOT_ARRAY,
+	M_SCHEME_OTHER,
+	M_ID_SUFFIX,
+	M_SA_INT,
+	M_VOLUMES_OBJ,
+	M_COUNT
 };
 
 static const struct {
@@ -245,7 +258,9 @@ static void mutate(json_t *doc, enum mut k)
 	json_t *p = pod(doc, 0), *sts = at(p, "status", "containerStatuses", NULL), *l;
 
 	switch (k) {
-	case M_LABEL_INT: json_object_set_new(at(p, "metadata", "labels", NULL), "n", json_integer(1)); break;
+	case M_LABEL_INT:
+		json_object_set_new(at(p, "metadata", "labels", NULL), "n", json_integer(1));
+		break;
 	case M_LABELS_TOO_MANY:
 		l = at(p, "metadata", "labels", NULL);
 		for (int i = 0; i < (int)K8S_MAX_LABELS; i++) {
@@ -254,28 +269,57 @@ static void mutate(json_t *doc, enum mut k)
 			json_object_set_new(l, key, json_string("v"));
 		}
 		break;
-	case M_NS_NUL: json_object_set_new(at(p, "metadata", NULL, NULL), "namespace", json_stringn("pay\0ments", 9)); break;
+	case M_NS_NUL:
+		json_object_set_new(at(p, "metadata", NULL, NULL), "namespace",
+				    json_stringn("pay\0ments", 9));
+		break;
 	case M_NS_MISSING: json_object_del(at(p, "metadata", NULL, NULL), "namespace"); break;
-	case M_PRIV_STRING: json_object_set_new(at(api_ctr(doc), "securityContext", NULL, NULL), "privileged", json_string("false")); break;
-	case M_UID_NEG: json_object_set_new(at(api_ctr(doc), "securityContext", NULL, NULL), "runAsUser", json_integer(-1)); break;
-	case M_UID_BIG: json_object_set_new(at(api_ctr(doc), "securityContext", NULL, NULL), "runAsUser", json_integer(1LL << 31)); break;
+	case M_PRIV_STRING:
+		json_object_set_new(at(api_ctr(doc), "securityContext", NULL, NULL), "privileged",
+				    json_string("false"));
+		break;
+	case M_UID_NEG:
+		json_object_set_new(at(api_ctr(doc), "securityContext", NULL, NULL), "runAsUser",
+				    json_integer(-1));
+		break;
+	case M_UID_BIG:
+		json_object_set_new(at(api_ctr(doc), "securityContext", NULL, NULL), "runAsUser",
+				    json_integer(1LL << 31));
+		break;
 	case M_CAP_SPACE:
-		json_object_set_new(at(api_ctr(doc), "securityContext", "capabilities", NULL), "add",
-				    json_pack("[s]", "NET ADMIN"));
+		json_object_set_new(at(api_ctr(doc), "securityContext", "capabilities", NULL),
+				    "add", json_pack("[s]", "NET ADMIN"));
 		break;
 	case M_HOSTPATH_REL:
-		json_object_set_new(at(json_array_get(at(p, "spec", "volumes", NULL), 0), "hostPath", NULL, NULL), "path", json_string("run/keyhole"));
+		json_object_set_new(at(json_array_get(at(p, "spec", "volumes", NULL), 0),
+				       "hostPath", NULL, NULL),
+				    "path", json_string("run/keyhole"));
 		break;
 	case M_SPEC_GONE: json_array_remove(at(p, "spec", "containers", NULL), 0); break;
 	case M_DUP_CLAIM:
-		json_array_append(at(pod(doc, 1), "status", "containerStatuses", NULL), json_array_get(sts, 0));
+		json_array_append(at(pod(doc, 1), "status", "containerStatuses", NULL),
+				  json_array_get(sts, 0));
 		break;
 	case M_OTHER_POD_BAD: json_object_set_new(pod(doc, 1), "metadata", json_string("x")); break;
-	case M_STATUSES_NOT_ARRAY: json_object_set_new(at(p, "status", NULL, NULL), "containerStatuses", json_object()); break;
-	case M_SCHEME_OTHER: json_object_set_new(json_array_get(sts, 0), "containerID", json_string("rkt://" ID_API)); break;
-	case M_ID_SUFFIX: json_object_set_new(json_array_get(sts, 0), "containerID", json_string("containerd://" ID_API "0")); break;
-	case M_SA_INT: json_object_set_new(at(p, "spec", NULL, NULL), "serviceAccountName", json_integer(7)); break;
-	case M_VOLUMES_OBJ: json_object_set_new(at(p, "spec", NULL, NULL), "volumes", json_object()); break;
+	case M_STATUSES_NOT_ARRAY:
+		json_object_set_new(at(p, "status", NULL, NULL), "containerStatuses",
+				    json_object());
+		break;
+	case M_SCHEME_OTHER:
+		json_object_set_new(json_array_get(sts, 0), "containerID",
+				    json_string("rkt://" ID_API));
+		break;
+	case M_ID_SUFFIX:
+		json_object_set_new(json_array_get(sts, 0), "containerID",
+				    json_string("containerd://" ID_API "0"));
+		break;
+	case M_SA_INT:
+		json_object_set_new(at(p, "spec", NULL, NULL), "serviceAccountName",
+				    json_integer(7));
+		break;
+	case M_VOLUMES_OBJ:
+		json_object_set_new(at(p, "spec", NULL, NULL), "volumes", json_object());
+		break;
 	case M_COUNT: break;
 	}
 }
@@ -304,7 +348,8 @@ START_TEST(test_posture_rules)
 	struct k8s_meta m;
 
 	/* CAP_SYS_ADMIN implies escalation whatever the flag says */
-	json_object_set_new(at(sc, "capabilities", NULL, NULL), "add", json_pack("[s]", "cap_sys_admin"));
+	json_object_set_new(at(sc, "capabilities", NULL, NULL), "add",
+			    json_pack("[s]", "cap_sys_admin"));
 	ck_assert_int_eq(find_in(doc, UID_API, ID_API, &m), 0);
 	ck_assert(m.allow_privilege_escalation && arr_has(m.caps_add, "SYS_ADMIN"));
 	k8s_meta_clear(&m);
@@ -315,7 +360,8 @@ START_TEST(test_posture_rules)
 	k8s_meta_clear(&m);
 	/* no user anywhere and runAsNonRoot false: root (image USER unseen) */
 	json_object_del(sc, "runAsUser");
-	json_object_set_new(at(pod(doc, 0), "spec", "securityContext", NULL), "runAsNonRoot", json_false());
+	json_object_set_new(at(pod(doc, 0), "spec", "securityContext", NULL), "runAsNonRoot",
+			    json_false());
 	ck_assert_int_eq(find_in(doc, UID_API, ID_API, &m), 0);
 	ck_assert(m.root && !m.has_run_as_user);
 	k8s_meta_clear(&m);
@@ -326,16 +372,23 @@ END_TEST
 START_TEST(test_envelope)
 {
 	static const char *bad[] = {
-		"", "[]", "{\"kind\":\"Pod\",\"items\":[]}", "{\"items\":{}}", "{\"kind\":1,\"items\":[]}",
-		"{\"items\":[],\"items\":[]}", "{\"items\":[]", "nul\0l",
+		"",
+		"[]",
+		"{\"kind\":\"Pod\",\"items\":[]}",
+		"{\"items\":{}}",
+		"{\"kind\":1,\"items\":[]}",
+		"{\"items\":[],\"items\":[]}",
+		"{\"items\":[]",
+		"nul\0l",
 	};
 	static char big[16];
 	json_t *items = NULL, *doc;
 	char *s;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(kubelet_parse_pods(bad[i], strlen(bad[i]) + (i == 7 ? 2 : 0), &items) ==
-			      -EBADMSG, "bad[%zu]", i);
+		ck_assert_msg(kubelet_parse_pods(bad[i], strlen(bad[i]) + (i == 7 ? 2 : 0),
+						 &items) == -EBADMSG,
+			      "bad[%zu]", i);
 	ck_assert_int_eq(kubelet_parse_pods(big, KUBELET_MAX_BODY + 1, &items), -EBADMSG);
 	ck_assert_int_eq(kubelet_parse_pods("{\"items\":[]}", 12, &items), 0);
 	json_decref(items);
@@ -401,12 +454,15 @@ START_TEST(test_client_options)
 			      bad[i].err);
 	}
 	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = "https://127.0.0.1:10250/" },
-				     &k, err, sizeof(err)), 0);
+				     &k, err, sizeof(err)),
+			 0);
 	ck_assert_str_eq(kubelet_url(k), "https://127.0.0.1:10250/pods");
 	ck_assert(!kubelet_ok(k));
 	kubelet_free(k);
-	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = "http://h:10255",
-							      .insecure = true }, &k, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		kubelet_new(&(struct kubelet_opts){ .url = "http://h:10255", .insecure = true }, &k,
+			    err, sizeof(err)),
+		0);
 	kubelet_free(k);
 }
 END_TEST
@@ -419,8 +475,9 @@ START_TEST(test_client_unreachable)
 	struct k8s_meta m;
 	char err[128];
 
-	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = "https://127.0.0.1:1" }, &k, err,
-				     sizeof(err)), 0);
+	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = "https://127.0.0.1:1" }, &k,
+				     err, sizeof(err)),
+			 0);
 	ck_assert_int_eq(kubelet_lookup(k, UID_API, "xyz", &m), -EINVAL);
 	ck_assert_int_eq(kubelet_lookup(k, "", ID_API, &m), -EINVAL);
 	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ECONNREFUSED);
@@ -436,7 +493,8 @@ END_TEST
  * remembered failure without dialling again (exactly one connection). */
 START_TEST(test_client_hung_backoff)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n = 0, fd;
 	struct kubelet *k = NULL;
@@ -446,11 +504,13 @@ START_TEST(test_client_hung_backoff)
 	ck_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
 		  listen(lfd, 8) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &sl) == 0);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
-	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = url }, &k, err, sizeof(err)), 0);
+	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = url }, &k, err, sizeof(err)),
+			 0);
 	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ETIMEDOUT);
 	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ETIMEDOUT);
 	kubelet_free(k);
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0 || errno == EINTR) {
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0 ||
+	       errno == EINTR) {
 		if (fd >= 0) {
 			n++;
 			close(fd);

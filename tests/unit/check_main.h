@@ -33,10 +33,10 @@ static inline void check_add_root_tcase(Suite *s, TCase *tc, const char *name, i
 	printf("SKIP: %d checks (%s): needs root\n", n, name);
 }
 
-#define CHECK_MAIN(fn)                              \
-	int main(void)                              \
-	{                                           \
-		return check_main_run(fn());        \
+#define CHECK_MAIN(fn)                                                                             \
+	int main(void)                                                                             \
+	{                                                                                          \
+		return check_main_run(fn());                                                       \
 	}
 
 #endif

@@ -55,19 +55,18 @@ static void assert_idempotent(const char *path, enum scan_type t, const struct m
 	free(copy);
 }
 
-static const char df_in[] =
-	"# build\n"
-	"FROM golang:1.22 AS build\n"
-	"ARG GITHUB_TOKEN=ghp_8fK2mQ9xLr4TzW7nB1vC6yH3pD5sJ0aE2gUi\n"
-	"RUN go build\n"
-	"\n"
-	"FROM debian:12\n"
-	"ENV APP_ENV=production \\\n"
-	"    DB_PASSWORD=\"s3cr3t-Pr0d-pa55!\" \\\n"
-	"    GREETING=\"hello world\"\n"
-	"ENV API_KEY c8Fq2LmZ9tRw4XyB7nK1pV6s\n"
-	"USER app\n"
-	"ENTRYPOINT [\"/usr/local/bin/app\", \"serve\"]\n";
+static const char df_in[] = "# build\n"
+			    "FROM golang:1.22 AS build\n"
+			    "ARG GITHUB_TOKEN=ghp_8fK2mQ9xLr4TzW7nB1vC6yH3pD5sJ0aE2gUi\n"
+			    "RUN go build\n"
+			    "\n"
+			    "FROM debian:12\n"
+			    "ENV APP_ENV=production \\\n"
+			    "    DB_PASSWORD=\"s3cr3t-Pr0d-pa55!\" \\\n"
+			    "    GREETING=\"hello world\"\n"
+			    "ENV API_KEY c8Fq2LmZ9tRw4XyB7nK1pV6s\n"
+			    "USER app\n"
+			    "ENTRYPOINT [\"/usr/local/bin/app\", \"serve\"]\n";
 
 static const char df_out[] =
 	"# build\n"
@@ -124,7 +123,8 @@ START_TEST(dockerfile_entry_forms)
 	/* CMD only: ENTRYPOINT goes in before it, CMD becomes the shim's args */
 	ck_assert_int_eq(plan("D", SCAN_T_DOCKERFILE,
 			      "FROM x\nUSER 1\nENV TOKEN=ab12cd34ef\nCMD [\"run\"]", NULL, NULL, &p,
-			      &r), 0);
+			      &r),
+			 0);
 	ck_assert_str_eq(p.rewritten, "FROM x\nUSER 1\nCOPY keyhole-shim /keyhole-shim\n"
 				      "ENTRYPOINT [\"/keyhole-shim\", \"--\"]\nCMD [\"run\"]\n");
 	ck_assert_str_eq(p.s[0].secret, "token");
@@ -134,9 +134,11 @@ START_TEST(dockerfile_entry_forms)
 	/* shell-form ENTRYPOINT; COPY already present is not repeated */
 	ck_assert_int_eq(plan("D", SCAN_T_DOCKERFILE,
 			      "FROM x\nCOPY keyhole-shim /keyhole-shim\nENTRYPOINT exec app --x\n",
-			      NULL, NULL, &p, &r), 0);
-	ck_assert_str_eq(p.rewritten, "FROM x\nCOPY keyhole-shim /keyhole-shim\nENTRYPOINT "
-				      "[\"/keyhole-shim\", \"--\", \"/bin/sh\", \"-c\", \"exec app --x\"]\n");
+			      NULL, NULL, &p, &r),
+			 0);
+	ck_assert_str_eq(p.rewritten,
+			 "FROM x\nCOPY keyhole-shim /keyhole-shim\nENTRYPOINT "
+			 "[\"/keyhole-shim\", \"--\", \"/bin/sh\", \"-c\", \"exec app --x\"]\n");
 	assert_idempotent("D", SCAN_T_DOCKERFILE, &p);
 	mig_plan_free(&p);
 	scan_result_free(&r);
@@ -172,33 +174,31 @@ END_TEST
 
 START_TEST(compose_rewrite)
 {
-	static const char in[] =
-		"services:\n"
-		"  web:\n"
-		"    image: acme/web:1\n"
-		"    environment:\n"
-		"      DB_PASSWORD: Sup3rS3cretDbPw\n"
-		"      DB_HOST: db\n"
-		"  worker:\n"
-		"    image: acme/worker:1\n"
-		"    environment:\n"
-		"    - GITLAB_TOKEN=glpat-xY7zQ2mN9pL4rT6vW8bC\n"
-		"    # trailing comment\n"
-		"    command: work\n"
-		"  flow:\n"
-		"    environment: {API_TOKEN: Zx8Kq2Lm9Rt4Wv7Bn1}\n";
-	static const char out[] =
-		"services:\n"
-		"  web:\n"
-		"    image: acme/web:1\n"
-		"    environment:\n"
-		"      DB_HOST: db\n"
-		"  worker:\n"
-		"    image: acme/worker:1\n"
-		"    # trailing comment\n"
-		"    command: work\n"
-		"  flow:\n"
-		"    environment: {API_TOKEN: Zx8Kq2Lm9Rt4Wv7Bn1}\n";
+	static const char in[] = "services:\n"
+				 "  web:\n"
+				 "    image: acme/web:1\n"
+				 "    environment:\n"
+				 "      DB_PASSWORD: Sup3rS3cretDbPw\n"
+				 "      DB_HOST: db\n"
+				 "  worker:\n"
+				 "    image: acme/worker:1\n"
+				 "    environment:\n"
+				 "    - GITLAB_TOKEN=glpat-xY7zQ2mN9pL4rT6vW8bC\n"
+				 "    # trailing comment\n"
+				 "    command: work\n"
+				 "  flow:\n"
+				 "    environment: {API_TOKEN: Zx8Kq2Lm9Rt4Wv7Bn1}\n";
+	static const char out[] = "services:\n"
+				  "  web:\n"
+				  "    image: acme/web:1\n"
+				  "    environment:\n"
+				  "      DB_HOST: db\n"
+				  "  worker:\n"
+				  "    image: acme/worker:1\n"
+				  "    # trailing comment\n"
+				  "    command: work\n"
+				  "  flow:\n"
+				  "    environment: {API_TOKEN: Zx8Kq2Lm9Rt4Wv7Bn1}\n";
 	struct scan_result r;
 	struct mig_plan p;
 	json_t *pol;
@@ -245,33 +245,40 @@ START_TEST(rule_names_pass_policy_check)
 		const char *path, *in, *prefix, *image, *name0;
 		enum scan_type t;
 	} c[] = {
-		{ "compose.yml", "services:\n  api:\n    image: acme/api:1\n    environment:\n"
-		  "      DB_PASSWORD: Sup3rS3cretDbPw\n", "payments/", NULL, "payments-api",
-		  SCAN_T_COMPOSE },
-		{ "compose.yml", "services:\n  api:\n    image: acme/api:1\n    environment:\n"
-		  "      DB_PASSWORD: Sup3rS3cretDbPw\n", "team/payments/", NULL,
-		  "team-payments-api", SCAN_T_COMPOSE },
+		{ "compose.yml",
+		  "services:\n  api:\n    image: acme/api:1\n    environment:\n"
+		  "      DB_PASSWORD: Sup3rS3cretDbPw\n",
+		  "payments/", NULL, "payments-api", SCAN_T_COMPOSE },
+		{ "compose.yml",
+		  "services:\n  api:\n    image: acme/api:1\n    environment:\n"
+		  "      DB_PASSWORD: Sup3rS3cretDbPw\n",
+		  "team/payments/", NULL, "team-payments-api", SCAN_T_COMPOSE },
 		{ "Dockerfile", "FROM x\nENV DB_PASSWORD=Sup3rS3cretDbPw\n", "payments/api/",
 		  "acme/api:1", "payments-api", SCAN_T_DOCKERFILE },
 		{ "Dockerfile", "FROM x\nENV DB_PASSWORD=Sup3rS3cretDbPw\n", NULL,
 		  "registry.example:5000/team/api@sha256:0123", "api", SCAN_T_DOCKERFILE },
 		{ ".env", "DB_PASSWORD=Sup3rS3cretDbPw\n", NULL, NULL, "IMAGE", SCAN_T_ENV },
 		/* service names that sanitize alike still give unique rule names */
-		{ "compose.yml", "services:\n  \"a b\":\n    environment:\n"
+		{ "compose.yml",
+		  "services:\n  \"a b\":\n    environment:\n"
 		  "      DB_PASSWORD: Sup3rS3cretDbPw\n  a-b:\n    environment:\n"
 		  "      DB_PASSWORD: Sup3rS3cretDbPw\n  \"w\\u00e9b\":\n    environment:\n"
-		  "      DB_PASSWORD: Sup3rS3cretDbPw\n", "x/", NULL, "x-a-b", SCAN_T_COMPOSE },
+		  "      DB_PASSWORD: Sup3rS3cretDbPw\n",
+		  "x/", NULL, "x-a-b", SCAN_T_COMPOSE },
 	};
 
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		struct scan_result r;
 		struct mig_plan p;
 		json_t *pol;
-		ck_assert_int_eq(plan(c[i].path, c[i].t, c[i].in, c[i].prefix, c[i].image, &p, &r), 0);
+		ck_assert_int_eq(plan(c[i].path, c[i].t, c[i].in, c[i].prefix, c[i].image, &p, &r),
+				 0);
 		assert_policy_loads(&p);
 		pol = json_loads(p.policy, 0, NULL);
-		ck_assert_msg(!strcmp(json_string_value(json_object_get(json_array_get(pol, 0), "name")),
-				      c[i].name0), "%zu: %s", i, p.policy);
+		ck_assert_msg(
+			!strcmp(json_string_value(json_object_get(json_array_get(pol, 0), "name")),
+				c[i].name0),
+			"%zu: %s", i, p.policy);
 		json_decref(pol);
 		mig_plan_free(&p);
 		scan_result_free(&r);
@@ -287,7 +294,8 @@ START_TEST(same_name_twice)
 	/* same value twice: one secret; a different value: not moved, noted */
 	ck_assert_int_eq(plan(".env", SCAN_T_ENV,
 			      "TOKEN=abcdef123456\nTOKEN=abcdef123456\nTOKEN=zzzzzz999999\n", NULL,
-			      NULL, &p, &r), 0);
+			      NULL, &p, &r),
+			 0);
 	ck_assert_uint_eq(p.n, 1);
 	ck_assert_str_eq(p.rewritten, "TOKEN=zzzzzz999999\n");
 	ck_assert_ptr_nonnull(strstr(p.notes, "different value"));
@@ -320,7 +328,8 @@ START_TEST(bad_prefix_refused)
 			 -EINVAL);
 	scan_result_free(&r);
 	ck_assert_int_eq(plan("x.json", SCAN_T_INSPECT, "[{\"Config\":{\"User\":\"app\"}}]", NULL,
-			      NULL, &p, &r), -EINVAL);
+			      NULL, &p, &r),
+			 -EINVAL);
 	scan_result_free(&r);
 }
 END_TEST

@@ -42,8 +42,11 @@ static unsigned long long starttime_of(pid_t pid)
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	ck_assert_ptr_nonnull(p);
-	ck_assert_int_eq(sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d"
-				" %*d %*d %*d %*d %llu", &st), 1);
+	ck_assert_int_eq(sscanf(p + 1,
+				" %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d"
+				" %*d %*d %*d %*d %llu",
+				&st),
+			 1);
 	return st;
 }
 
@@ -155,7 +158,7 @@ START_TEST(test_dying_peer)
 	c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 	ck_assert_int_ge(c, 0);
 	ck_assert_int_eq(peer_attest(c, &p), -ESRCH);
-	ck_assert_int_eq(p.pidfd, -1); /* untouched */
+	ck_assert_int_eq(p.pidfd, -1);		     /* untouched */
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid); /* reaped now */
 	ck_assert_int_eq(peer_attest(c, &p), -ESRCH);
 	close(c);

@@ -29,18 +29,21 @@ static void teardown(void)
 	P = NULL;
 }
 
-#define RULE(m, g) "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{" m "},\"grant\":[" g "]}]}"
+#define RULE(m, g)                                                                                 \
+	"{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{" m "},\"grant\":[" g "]}]}"
 #define G(s) "{\"secret\":\"" s "\"}"
-#define REQ(q) "{\"version\":1,\"rules\":[{\"name\":\"r\",\"require\":{" q "},\"grant\":[" G("a") "]}]}"
+#define REQ(q)                                                                                     \
+	"{\"version\":1,\"rules\":[{\"name\":\"r\",\"require\":{" q "},\"grant\":[" G("a") "]}]}"
 
 START_TEST(parse_valid_example)
 {
-	const char *j = "{ \"version\": 1, \"rules\": [ { \"name\": \"payments-api\", \"match\": {"
-			"\"runtime\": \"podman\", \"name\": \"payments-*\", \"image\": "
-			"\"localhost/payments:*\", \"labels\": {\"team\": \"payments\"}, \"uid\": 1000 },"
-			"\"require\": { \"privileged\": false, \"root\": false }, \"grant\": [ { "
-			"\"secret\": \"payments/db-password\", \"file\": \"db_password\", \"mode\": "
-			"\"0400\" } ] } ] }";
+	const char *j =
+		"{ \"version\": 1, \"rules\": [ { \"name\": \"payments-api\", \"match\": {"
+		"\"runtime\": \"podman\", \"name\": \"payments-*\", \"image\": "
+		"\"localhost/payments:*\", \"labels\": {\"team\": \"payments\"}, \"uid\": 1000 },"
+		"\"require\": { \"privileged\": false, \"root\": false }, \"grant\": [ { "
+		"\"secret\": \"payments/db-password\", \"file\": \"db_password\", \"mode\": "
+		"\"0400\" } ] } ] }";
 	ck_assert_int_eq(parse(j), 0);
 	ck_assert_uint_eq(P->n_rules, 1);
 	ck_assert_str_eq(P->rules[0].grants[0].file, "db_password");
@@ -94,10 +97,12 @@ static const char *const bad[][2] = {
 	  "file 'f' granted twice" },
 	{ RULE("", "{\"secret\":\"a\",\"file\":\"f1\"},{\"secret\":\"a\",\"file\":\"f2\"}"),
 	  "secret 'a' granted twice" },
-	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"require\":{\"caps\":false},\"grant\":["
-	  G("a") "]}]}", "unknown key 'caps'" },
-	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"require\":{\"root\":0},\"grant\":["
-	  G("a") "]}]}", "root" },
+	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"require\":{\"caps\":false},\"grant\":[" G(
+		  "a") "]}]}",
+	  "unknown key 'caps'" },
+	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"require\":{\"root\":0},\"grant\":[" G(
+		  "a") "]}]}",
+	  "root" },
 	{ REQ("\"host_namespaces\":\"no\""), "require.host_namespaces: must be true or false" },
 	{ REQ("\"unconfined\":null"), "require.unconfined" },
 	{ REQ("\"host_mounts\":0"), "require.host_mounts" },
@@ -114,13 +119,18 @@ static const char *const bad[][2] = {
 	      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x\":1"),
 	  "unknown key" },
 	{ "{\"version\":1,\"rules\":[{\"name\":\"r\",\"grant\":[" G("a") "]},{\"name\":\"r\","
-	  "\"grant\":[" G("b") "]}]}", "duplicate rule name" },
+									 "\"grant\":[" G(
+										 "b") "]}]}",
+	  "duplicate rule name" },
 	{ "{\"version\":1,\"rules\":[{\"name\":\"r1\",\"grant\":[{\"secret\":\"a\",\"file\":\"f\"}]},"
-	  "{\"name\":\"r2\",\"grant\":[{\"secret\":\"b\",\"file\":\"f\"}]}]}", "conflicts with rule 'r1'" },
+	  "{\"name\":\"r2\",\"grant\":[{\"secret\":\"b\",\"file\":\"f\"}]}]}",
+	  "conflicts with rule 'r1'" },
 	{ "{\"version\":1,\"rules\":[{\"name\":\"r1\",\"grant\":[{\"secret\":\"a\",\"file\":\"f\"}]},"
-	  "{\"name\":\"r2\",\"grant\":[{\"secret\":\"a\",\"file\":\"g\"}]}]}", "conflicts" },
+	  "{\"name\":\"r2\",\"grant\":[{\"secret\":\"a\",\"file\":\"g\"}]}]}",
+	  "conflicts" },
 	{ "{\"version\":1,\"rules\":[{\"name\":\"r1\",\"grant\":[{\"secret\":\"a\"}]},"
-	  "{\"name\":\"r2\",\"grant\":[{\"secret\":\"a\",\"mode\":\"0440\"}]}]}", "conflicts" },
+	  "{\"name\":\"r2\",\"grant\":[{\"secret\":\"a\",\"mode\":\"0440\"}]}]}",
+	  "conflicts" },
 };
 
 static bool valid_utf8(const char *s);
@@ -137,8 +147,10 @@ END_TEST
 
 START_TEST(parse_same_secret_two_rules_ok)
 {
-	ck_assert_int_eq(parse("{\"version\":1,\"rules\":[{\"name\":\"r1\",\"grant\":[" G("a") "]},"
-			       "{\"name\":\"r2\",\"grant\":[" G("a") "]}]}"), 0);
+	ck_assert_int_eq(parse("{\"version\":1,\"rules\":[{\"name\":\"r1\",\"grant\":[" G(
+				 "a") "]},"
+				      "{\"name\":\"r2\",\"grant\":[" G("a") "]}]}"),
+			 0);
 }
 END_TEST
 
@@ -149,10 +161,12 @@ static char *big_policy(size_t rules, size_t grants, size_t labels)
 
 	off += (size_t)snprintf(s + off, cap - off, "{\"version\":1,\"rules\":[");
 	for (size_t r = 0; r < rules; r++) {
-		off += (size_t)snprintf(s + off, cap - off, "%s{\"name\":\"r%zu\",\"match\":{\"labels\":{",
+		off += (size_t)snprintf(s + off, cap - off,
+					"%s{\"name\":\"r%zu\",\"match\":{\"labels\":{",
 					r ? "," : "", r);
 		for (size_t l = 0; l < labels; l++)
-			off += (size_t)snprintf(s + off, cap - off, "%s\"l%zu\":\"v\"", l ? "," : "", l);
+			off += (size_t)snprintf(s + off, cap - off, "%s\"l%zu\":\"v\"",
+						l ? "," : "", l);
 		off += (size_t)snprintf(s + off, cap - off, "}},\"grant\":[");
 		for (size_t g = 0; g < grants; g++)
 			off += (size_t)snprintf(s + off, cap - off, "%s{\"secret\":\"s%zu/%zu\"}",
@@ -329,8 +343,10 @@ static bool grants_req(const char *req)
 {
 	char j[1024];
 
-	snprintf(j, sizeof(j), "{\"version\":1,\"rules\":[{\"name\":\"r\",\"require\":{%s},"
-		 "\"grant\":[" G("s") "]}]}", req);
+	snprintf(j, sizeof(j),
+		 "{\"version\":1,\"rules\":[{\"name\":\"r\",\"require\":{%s},"
+		 "\"grant\":[" G("s") "]}]}",
+		 req);
 	ck_assert_int_eq(parse(j), 0);
 	policy_eval_free(EV);
 	EV = NULL;
@@ -361,10 +377,12 @@ START_TEST(eval_union_and_reason)
 {
 	const char *j =
 		"{\"version\":1,\"rules\":["
-		"{\"name\":\"a\",\"match\":{\"runtime\":\"podman\"},\"grant\":[" G("x") "," G("y") "]},"
-		"{\"name\":\"b\",\"match\":{\"name\":\"payments-*\"},\"grant\":[" G("y") "," G("z") "]},"
-		"{\"name\":\"payments-api\",\"match\":{\"image\":\"localhost/other:*\"},\"grant\":["
-		G("w") "]}]}";
+		"{\"name\":\"a\",\"match\":{\"runtime\":\"podman\"},\"grant\":[" G("x") "," G(
+			"y") "]},"
+			     "{\"name\":\"b\",\"match\":{\"name\":\"payments-*\"},\"grant\":[" G("y") "," G(
+				     "z") "]},"
+					  "{\"name\":\"payments-api\",\"match\":{\"image\":\"localhost/other:*\"},\"grant\":[" G(
+						  "w") "]}]}";
 	char why[PROTO_MAX_REASON + 1];
 
 	id_podman(true);
@@ -397,7 +415,6 @@ START_TEST(eval_default_deny)
 	ck_assert_ptr_null(policy_eval_find(EV, "anything"));
 }
 END_TEST
-
 
 /* ---- posture over recorded inspect bodies (tests/fixtures, docker 20.10 and
  * podman 4.3 compat API, each container started with --user 1000) ---- */
@@ -434,61 +451,122 @@ static const struct posture_case posture[] = {
 	{ "inspect_podman_user1000.json", PR, true, { NULL } },
 	{ "inspect_docker_labels.json", PR, true, { NULL } },
 	{ "inspect_docker_capall.json", PR, false, { "require privileged=false: CapAdd ALL" } },
-	{ "inspect_podman_capall.json", PR, false,
+	{ "inspect_podman_capall.json",
+	  PR,
+	  false,
 	  { "require privileged=false: CapAdd BPF DAC_READ_SEARCH SYS_ADMIN SYS_MODULE "
 	    "SYS_PTRACE SYS_RAWIO" } },
-	{ "inspect_docker_capsys.json", PR, false, { "require privileged=false: CapAdd SYS_ADMIN" } },
-	{ "inspect_podman_capsys.json", PR, false, { "require privileged=false: CapAdd SYS_ADMIN" } },
-	{ "inspect_docker_pidhost.json", PR, false, { "require privileged=false: host pid namespace" } },
-	{ "inspect_podman_pidhost.json", PR, false, { "require privileged=false: host pid namespace" } },
-	{ "inspect_docker_nshost.json", PR, false,
+	{ "inspect_docker_capsys.json",
+	  PR,
+	  false,
+	  { "require privileged=false: CapAdd SYS_ADMIN" } },
+	{ "inspect_podman_capsys.json",
+	  PR,
+	  false,
+	  { "require privileged=false: CapAdd SYS_ADMIN" } },
+	{ "inspect_docker_pidhost.json",
+	  PR,
+	  false,
+	  { "require privileged=false: host pid namespace" } },
+	{ "inspect_podman_pidhost.json",
+	  PR,
+	  false,
+	  { "require privileged=false: host pid namespace" } },
+	{ "inspect_docker_nshost.json",
+	  PR,
+	  false,
 	  { "host ipc namespace", "host network namespace", "host user namespace" } },
 	{ "inspect_podman_nshost.json", PR, false, { "host network namespace" } },
-	{ "inspect_docker_seccomp.json", PR, false, { "seccomp unconfined", "apparmor unconfined" } },
-	{ "inspect_podman_seccomp.json", PR, false, { "seccomp unconfined", "apparmor unconfined" } },
+	{ "inspect_docker_seccomp.json",
+	  PR,
+	  false,
+	  { "seccomp unconfined", "apparmor unconfined" } },
+	{ "inspect_podman_seccomp.json",
+	  PR,
+	  false,
+	  { "seccomp unconfined", "apparmor unconfined" } },
 	{ "inspect_podman_unmask.json", PR, false, { "seccomp unconfined" } },
-	{ "inspect_docker_syspaths.json", PR, false,
+	{ "inspect_docker_syspaths.json",
+	  PR,
+	  false,
 	  { "seccomp unconfined", "masked paths unconfined" } },
-	{ "inspect_docker_bindroot.json", PR, false,
+	{ "inspect_docker_bindroot.json",
+	  PR,
+	  false,
 	  { "bind mount of /,", "bind mount of /proc", "bind mount of /run" } },
-	{ "inspect_podman_bindroot.json", PR, false,
+	{ "inspect_podman_bindroot.json",
+	  PR,
+	  false,
 	  { "bind mount of /,", "bind mount of /proc", "bind mount of /run" } },
-	{ "inspect_podman_sock.json", PR, false,
+	{ "inspect_podman_sock.json",
+	  PR,
+	  false,
 	  { "bind mount of /tmp/posture-lab/d/docker.sock", "bind mount of /sys" } },
 	/* finer keys */
-	{ "inspect_docker_capsys.json", "\"capabilities\":[\"NET_BIND_SERVICE\"]", false,
+	{ "inspect_docker_capsys.json",
+	  "\"capabilities\":[\"NET_BIND_SERVICE\"]",
+	  false,
 	  { "require capabilities: CapAdd SYS_ADMIN not allowed" } },
-	{ "inspect_docker_capsys.json", "\"capabilities\":[\"cap_net_bind_service\",\"SYS_ADMIN\"]",
-	  true, { NULL } },
-	{ "inspect_docker_capsys.json", "\"capabilities\":[]", false,
+	{ "inspect_docker_capsys.json",
+	  "\"capabilities\":[\"cap_net_bind_service\",\"SYS_ADMIN\"]",
+	  true,
+	  { NULL } },
+	{ "inspect_docker_capsys.json",
+	  "\"capabilities\":[]",
+	  false,
 	  { "CapAdd NET_BIND_SERVICE SYS_ADMIN not allowed" } },
 	{ "inspect_podman_capsys.json", "\"capabilities\":[\"Sys_Admin\"]", true, { NULL } },
 	{ "inspect_docker_capall.json", "\"capabilities\":[\"ALL\"]", true, { NULL } },
-	{ "inspect_docker_capall.json", "\"capabilities\":[\"SYS_ADMIN\"]", false,
+	{ "inspect_docker_capall.json",
+	  "\"capabilities\":[\"SYS_ADMIN\"]",
+	  false,
 	  { "CapAdd ALL not allowed" } },
-	{ "inspect_podman_capall.json", "\"capabilities\":[\"NET_ADMIN\"]", false,
+	{ "inspect_podman_capall.json",
+	  "\"capabilities\":[\"NET_ADMIN\"]",
+	  false,
 	  { "CapAdd AUDIT_CONTROL", " SYS_ADMIN ", "not allowed" } },
-	{ "inspect_docker_pidhost.json", "\"host_namespaces\":false", false,
+	{ "inspect_docker_pidhost.json",
+	  "\"host_namespaces\":false",
+	  false,
 	  { "require host_namespaces=false: host pid namespace" } },
 	{ "inspect_docker_seccomp.json", "\"host_namespaces\":false", true, { NULL } },
-	{ "inspect_docker_seccomp.json", "\"unconfined\":false", false,
+	{ "inspect_docker_seccomp.json",
+	  "\"unconfined\":false",
+	  false,
 	  { "require unconfined=false: seccomp unconfined, apparmor unconfined" } },
-	{ "inspect_docker_syspaths.json", "\"unconfined\":false", false,
+	{ "inspect_docker_syspaths.json",
+	  "\"unconfined\":false",
+	  false,
 	  { "masked paths unconfined" } },
-	{ "inspect_podman_sock.json", "\"host_mounts\":false", false,
+	{ "inspect_podman_sock.json",
+	  "\"host_mounts\":false",
+	  false,
 	  { "require host_mounts=false: bind mount of /sys", "docker.sock" } },
-	{ "inspect_docker_bindroot.json", "\"unconfined\":false,\"devices\":false", true, { NULL } },
-	{ "inspect_docker_syspaths.json", "\"devices\":false", false,
+	{ "inspect_docker_bindroot.json",
+	  "\"unconfined\":false,\"devices\":false",
+	  true,
+	  { NULL } },
+	{ "inspect_docker_syspaths.json",
+	  "\"devices\":false",
+	  false,
 	  { "require devices=false: 1 device(s) added" } },
 	{ "inspect_docker_user1000.json",
 	  PR ",\"host_namespaces\":false,\"unconfined\":false,\"host_mounts\":false,"
-	  "\"devices\":false,\"capabilities\":[]", true, { NULL } },
+	     "\"devices\":false,\"capabilities\":[]",
+	  true,
+	  { NULL } },
 	{ "inspect_podman_user1000.json",
 	  PR ",\"host_namespaces\":false,\"unconfined\":false,\"host_mounts\":false,"
-	  "\"devices\":false,\"capabilities\":[]", true, { NULL } },
-	{ "inspect_podman_privileged.json", PR, false,
+	     "\"devices\":false,\"capabilities\":[]",
+	  true,
+	  { NULL } },
+	{ "inspect_podman_privileged.json",
+	  PR,
+	  false,
 	  { "require privileged=false: container is privileged" } },
-	{ "inspect_podman_privileged.json", "\"root\":false", false,
+	{ "inspect_podman_privileged.json",
+	  "\"root\":false",
+	  false,
 	  { "require root=false: container runs as root" } },
 	/* the same bodies under "privileged": true ask nothing */
 	{ "inspect_docker_capall.json", "\"privileged\":true", true, { NULL } },
@@ -578,12 +656,14 @@ START_TEST(reason_multibyte_stays_utf8)
 }
 END_TEST
 
-
 /* A bind mount of the agent's own engine socket, store or admin directory
  * (policy_protect_paths), of a directory holding one, or of one below. */
 START_TEST(posture_agent_paths)
 {
-	static const struct { const char *src; const char *why; } binds[] = {
+	static const struct {
+		const char *src;
+		const char *why;
+	} binds[] = {
 		{ "/srv/ks/store.khs", "bind mount of /srv/ks/store.khs" },
 		{ "/srv/ks", "bind mount of /srv/ks (exposes /srv/ks/store.khs)" },
 		{ "/srv", "bind mount of /srv (exposes /srv/" },
@@ -594,10 +674,14 @@ START_TEST(posture_agent_paths)
 		{ "/var/lib", "bind mount of /var/lib (exposes /var/lib/keyhole)" },
 		{ "/etc/keyhole/x", "bind mount of /etc/keyhole/x (exposes /etc/keyhole)" },
 		{ "/run/keyhole-admin", "bind mount of /run/keyhole-admin" },
-		{ "/home/u/.local/share/podman.sock", "bind mount of /home/u/.local/share/podman.sock" },
-		{ "/srv/other", NULL }, { "/srv/ksx", NULL }, { "/srv/eng/e.sockx", NULL },
+		{ "/home/u/.local/share/podman.sock",
+		  "bind mount of /home/u/.local/share/podman.sock" },
+		{ "/srv/other", NULL },
+		{ "/srv/ksx", NULL },
+		{ "/srv/eng/e.sockx", NULL },
 		{ "/srv/ks/run", NULL }, /* next to the store: the agent socket dir of a lab */
-		{ "/data", NULL }, { "/run/keyhole", NULL }, /* the agent socket dir is meant to be */
+		{ "/data", NULL },
+		{ "/run/keyhole", NULL }, /* the agent socket dir is meant to be */
 	};
 
 	id_podman(true);
@@ -607,15 +691,18 @@ START_TEST(posture_agent_paths)
 		M.cap_add = json_array();
 		M.binds = json_pack("[s]", binds[i].src);
 		ck_assert_int_eq(parse("{\"version\":1,\"rules\":[{\"name\":\"r\",\"require\":"
-				       "{\"host_mounts\":false},\"grant\":[" G("s") "]}]}"), 0);
-		ck_assert_int_eq(policy_protect_paths(P, "unix:///srv/eng//e.sock", "/srv/ks/store.khs",
-						      "/srv/key", "/run/adm/admin.sock"), 0);
+				       "{\"host_mounts\":false},\"grant\":[" G("s") "]}]}"),
+				 0);
+		ck_assert_int_eq(policy_protect_paths(P, "unix:///srv/eng//e.sock",
+						      "/srv/ks/store.khs", "/srv/key",
+						      "/run/adm/admin.sock"),
+				 0);
 		ck_assert_uint_eq(P->n_agent_paths, 4);
 		policy_eval_free(EV);
 		EV = NULL;
 		ck_assert_int_eq(policy_eval(P, &ID, &EV), 0);
-		ck_assert_msg(EV->rules[0].matched == (binds[i].why == NULL), "%s: %s", binds[i].src,
-			      EV->rules[0].why);
+		ck_assert_msg(EV->rules[0].matched == (binds[i].why == NULL), "%s: %s",
+			      binds[i].src, EV->rules[0].why);
 		if (binds[i].why)
 			ck_assert_msg(strstr(EV->rules[0].why, binds[i].why) != NULL, "%s: '%s'",
 				      binds[i].src, EV->rules[0].why);
@@ -635,15 +722,32 @@ END_TEST
 START_TEST(utf8_prefix_every_cut)
 {
 	static const char *const text[] = {
-		"ascii only", "a\xc3\xa9" "b\xe2\x82\xac" "c\xf0\x9f\x98\x80" "d",
-		"\xc3\xa9\xc3\xa9\xc3\xa9", "\xe2\x82\xac\xe2\x82\xac", "\xf0\x9f\x98\x80\xf0\x9f\x98\x80",
+		"ascii only",
+		"a\xc3\xa9"
+		"b\xe2\x82\xac"
+		"c\xf0\x9f\x98\x80"
+		"d",
+		"\xc3\xa9\xc3\xa9\xc3\xa9",
+		"\xe2\x82\xac\xe2\x82\xac",
+		"\xf0\x9f\x98\x80\xf0\x9f\x98\x80",
 		"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e-\xd0\xbf\xd1\x80\xd0\xb8",
 	};
 	/* invalid input: the prefix stops before the first bad byte */
-	static const struct { const char *s; size_t want; } invalid[] = {
-		{ "ab\x80" "cd", 2 }, { "a\xc3" "b", 1 }, { "a\xc0\xaf", 1 } /* overlong '/' */,
-		{ "a\xed\xa0\x80", 1 } /* surrogate */, { "a\xf4\x90\x80\x80", 1 } /* > U+10FFFF */,
-		{ "a\xff", 1 }, { "\xe2\x82", 0 },
+	static const struct {
+		const char *s;
+		size_t want;
+	} invalid[] = {
+		{ "ab\x80"
+		  "cd",
+		  2 },
+		{ "a\xc3"
+		  "b",
+		  1 },
+		{ "a\xc0\xaf", 1 } /* overlong '/' */,
+		{ "a\xed\xa0\x80", 1 } /* surrogate */,
+		{ "a\xf4\x90\x80\x80", 1 } /* > U+10FFFF */,
+		{ "a\xff", 1 },
+		{ "\xe2\x82", 0 },
 	};
 	char buf[64];
 
@@ -652,20 +756,22 @@ START_TEST(utf8_prefix_every_cut)
 		ck_assert_uint_eq(policy_utf8_prefix(text[t], n + 10), n);
 		for (size_t cut = 0; cut <= n; cut++) {
 			size_t k = policy_utf8_prefix(text[t], cut);
-			ck_assert_msg(k <= cut && cut - k <= 3, "text %zu cut %zu -> %zu", t, cut, k);
+			ck_assert_msg(k <= cut && cut - k <= 3, "text %zu cut %zu -> %zu", t, cut,
+				      k);
 			memcpy(buf, text[t], k);
 			buf[k] = '\0';
-			ck_assert_msg(valid_utf8(buf), "text %zu cut %zu -> %zu: invalid", t, cut, k);
+			ck_assert_msg(valid_utf8(buf), "text %zu cut %zu -> %zu: invalid", t, cut,
+				      k);
 			/* longest: one more character would not fit, or k == cut */
-			ck_assert_msg(k == cut || (text[t][k] & 0xc0) == 0xc0, "text %zu cut %zu", t,
-				      cut);
+			ck_assert_msg(k == cut || (text[t][k] & 0xc0) == 0xc0, "text %zu cut %zu",
+				      t, cut);
 			if (k < cut) /* the cut was inside a character: cut was not a boundary */
 				ck_assert((text[t][cut] & 0xc0) == 0x80);
 		}
 	}
 	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
-		ck_assert_msg(policy_utf8_prefix(invalid[i].s, 64) == invalid[i].want, "invalid %zu: %zu",
-			      i, policy_utf8_prefix(invalid[i].s, 64));
+		ck_assert_msg(policy_utf8_prefix(invalid[i].s, 64) == invalid[i].want,
+			      "invalid %zu: %zu", i, policy_utf8_prefix(invalid[i].s, 64));
 }
 END_TEST
 

@@ -78,8 +78,10 @@ static bool grants(const char *m, const char *q)
 {
 	char j[4096];
 
-	snprintf(j, sizeof(j), "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{\"k8s\":{%s}},"
-		 "\"require\":{\"k8s\":{%s}},\"grant\":[{\"secret\":\"payments/db\"}]}]}", m, q);
+	snprintf(j, sizeof(j),
+		 "{\"version\":1,\"rules\":[{\"name\":\"r\",\"match\":{\"k8s\":{%s}},"
+		 "\"require\":{\"k8s\":{%s}},\"grant\":[{\"secret\":\"payments/db\"}]}]}",
+		 m, q);
 	ck_assert_msg(parse(j) == 0, "parse %s: %s", j, err);
 	policy_eval_free(EV);
 	EV = NULL;
@@ -170,7 +172,8 @@ START_TEST(k8s_fails_closed)
 	ck_assert_str_eq(WHY(), "needs pod metadata; caller is not in a Kubernetes pod");
 	/* a rule without k8s keys is untouched by them */
 	ck_assert_int_eq(parse("{\"version\":1,\"rules\":[{\"name\":\"r\",\"grant\":[{\"secret\":"
-			       "\"s\"}]}]}"), 0);
+			       "\"s\"}]}]}"),
+			 0);
 	ck_assert_ptr_null(P->rules[0].k8s);
 }
 END_TEST
@@ -178,23 +181,33 @@ END_TEST
 static const struct {
 	const char *json, *err;
 } bad[] = {
-	{ "\"match\":{\"k8s\":{\"namspace\":\"a\"}}", "rules[0].match.k8s: unknown key 'namspace'" },
+	{ "\"match\":{\"k8s\":{\"namspace\":\"a\"}}",
+	  "rules[0].match.k8s: unknown key 'namspace'" },
 	{ "\"match\":{\"k8s\":[]}", "rules[0].match.k8s: must be an object" },
-	{ "\"match\":{\"k8s\":{\"namespace\":\"\"}}", "rules[0].match.k8s.namespace: must be 1..63" },
-	{ "\"match\":{\"k8s\":{\"labels\":{\"a\":1}}}", "rules[0].match.k8s.labels.a: must be a string" },
-	{ "\"require\":{\"k8s\":{\"privileged\":\"no\"}}", "rules[0].require.k8s.privileged: must be true" },
-	{ "\"require\":{\"k8s\":{\"hostPID\":false}}", "rules[0].require.k8s: unknown key 'hostPID'" },
-	{ "\"require\":{\"k8s\":{\"capabilities\":\"ALL\"}}", "rules[0].require.k8s.capabilities: must be an array" },
-	{ "\"require\":{\"k8s\":{\"capabilities\":[\"NET ADMIN\"]}}", "rules[0].require.k8s.capabilities[0]: must be a capability" },
-	{ "\"require\":{\"k8s\":{\"host_paths\":[\"run/keyhole\"]}}", "rules[0].require.k8s.host_paths[0]: must be an absolute path" },
+	{ "\"match\":{\"k8s\":{\"namespace\":\"\"}}",
+	  "rules[0].match.k8s.namespace: must be 1..63" },
+	{ "\"match\":{\"k8s\":{\"labels\":{\"a\":1}}}",
+	  "rules[0].match.k8s.labels.a: must be a string" },
+	{ "\"require\":{\"k8s\":{\"privileged\":\"no\"}}",
+	  "rules[0].require.k8s.privileged: must be true" },
+	{ "\"require\":{\"k8s\":{\"hostPID\":false}}",
+	  "rules[0].require.k8s: unknown key 'hostPID'" },
+	{ "\"require\":{\"k8s\":{\"capabilities\":\"ALL\"}}",
+	  "rules[0].require.k8s.capabilities: must be an array" },
+	{ "\"require\":{\"k8s\":{\"capabilities\":[\"NET ADMIN\"]}}",
+	  "rules[0].require.k8s.capabilities[0]: must be a capability" },
+	{ "\"require\":{\"k8s\":{\"host_paths\":[\"run/keyhole\"]}}",
+	  "rules[0].require.k8s.host_paths[0]: must be an absolute path" },
 };
 
 START_TEST(k8s_parse_errors)
 {
 	char j[1024];
 
-	snprintf(j, sizeof(j), "{\"version\":1,\"rules\":[{\"name\":\"r\",%s,\"grant\":[{\"secret\":"
-		 "\"s\"}]}]}", bad[_i].json);
+	snprintf(j, sizeof(j),
+		 "{\"version\":1,\"rules\":[{\"name\":\"r\",%s,\"grant\":[{\"secret\":"
+		 "\"s\"}]}]}",
+		 bad[_i].json);
 	ck_assert_int_eq(parse(j), -EINVAL);
 	ck_assert_msg(strncmp(err, bad[_i].err, strlen(bad[_i].err)) == 0, "got '%s', want '%s...'",
 		      err, bad[_i].err);

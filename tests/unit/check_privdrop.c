@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for shim/privdrop.c, shim/exec.c's exit codes and shim/reap.c's
  * signal masks. privdrop runs
  * in a forked child (it is irreversible); the child reports what it sees
@@ -150,7 +150,7 @@ END_TEST
 START_TEST(signal_masks)
 {
 	uint64_t m = reap_async_mask();
-	static const int kept[] = { SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP,
+	static const int kept[] = { SIGFPE, SIGILL,  SIGSEGV, SIGBUS,  SIGABRT, SIGTRAP,
 				    SIGSYS, SIGTTIN, SIGTTOU, SIGKILL, SIGSTOP };
 	for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
 		ck_assert_msg(!(m & REAP_BIT(kept[i])), "signal %d must not be blocked", kept[i]);

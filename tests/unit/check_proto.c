@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for the wire codec (common/proto.c): round trip of every
  * message, every truncation and any trailing byte rejected, caps on every
  * length, NULs inside strings, framing, and the two name validators. */
@@ -155,22 +155,27 @@ START_TEST(over_cap_fields)
 	memset(longreason, 'r', sizeof longreason - 1);
 	for (size_t i = 0; i <= PROTO_MAX_NAMES; i++)
 		names[i] = "x";
-	ck_assert_int_eq(proto_encode_request(buf, sizeof buf, 0, names, PROTO_MAX_NAMES + 1), -EINVAL);
+	ck_assert_int_eq(proto_encode_request(buf, sizeof buf, 0, names, PROTO_MAX_NAMES + 1),
+			 -EINVAL);
 	ck_assert_int_gt(proto_encode_request(buf, sizeof buf, 0, names, PROTO_MAX_NAMES), 0);
 	ck_assert_int_eq(proto_encode_request(buf, sizeof buf, 0x80, names, 1), -EINVAL);
 	names[0] = longname;
 	ck_assert_int_eq(proto_encode_request(buf, sizeof buf, 0, names, 1), -EINVAL);
 	ck_assert_int_eq(proto_encode_denied(buf, sizeof buf, "a", longreason), -EINVAL);
-	ck_assert_int_eq(proto_encode_secret(buf, sizeof buf, "a", 1, "f", 010000, NULL, 0), -EINVAL);
-	ck_assert_int_eq(proto_encode_secret(buf, sizeof buf, "a", 1, "f", 0400, buf,
-					     PROTO_MAX_VALUE + 1), -EINVAL);
+	ck_assert_int_eq(proto_encode_secret(buf, sizeof buf, "a", 1, "f", 010000, NULL, 0),
+			 -EINVAL);
+	ck_assert_int_eq(
+		proto_encode_secret(buf, sizeof buf, "a", 1, "f", 0400, buf, PROTO_MAX_VALUE + 1),
+		-EINVAL);
 	/* a maximal value fits the payload cap and decodes */
 	static uint8_t val[PROTO_MAX_VALUE];
 	static char maxname[PROTO_MAX_NAME + 1];
 	memset(maxname, 'n', PROTO_MAX_NAME);
-	ssize_t n = proto_encode_secret(buf, sizeof buf, maxname, 1, maxname, 0400, val, sizeof val);
+	ssize_t n =
+		proto_encode_secret(buf, sizeof buf, maxname, 1, maxname, 0400, val, sizeof val);
 	ck_assert_int_gt(n, 0);
-	ck_assert_uint_eq((size_t)n, proto_secret_frame_size(PROTO_MAX_NAME, PROTO_MAX_NAME, sizeof val));
+	ck_assert_uint_eq((size_t)n,
+			  proto_secret_frame_size(PROTO_MAX_NAME, PROTO_MAX_NAME, sizeof val));
 	struct proto_msg *m = malloc(sizeof *m);
 	uint32_t plen;
 	ck_assert_int_eq(proto_frame_check(buf, (size_t)n, PROTO_MAX_PAYLOAD, &plen), 0);
@@ -199,8 +204,8 @@ START_TEST(decoder_rejects_hostile)
 	ck_assert_int_eq(proto_decode(long_name, 3 + 255 + 2, &m), 0);
 	ck_assert_int_eq(proto_decode(long_name, 3 + 255 + 3, &m), -EBADMSG);
 	/* SECRET with mode bits above 07777 */
-	const uint8_t badmode[] = { PROTO_SECRET, 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 1,
-				    0, 1, 'f', 0x10, 0x00, 0, 0, 0, 0 };
+	const uint8_t badmode[] = { PROTO_SECRET, 0,	1,    'a', 0, 0, 0, 0, 0, 0, 0, 1, 0, 1,
+				    'f',	  0x10, 0x00, 0,   0, 0, 0 };
 	ck_assert_int_eq(proto_decode(badmode, sizeof badmode, &m), -EBADMSG);
 	/* the same with mode 0400 is fine (control) */
 	uint8_t okmode[sizeof badmode];
@@ -258,8 +263,8 @@ START_TEST(secret_name_validator)
 {
 	static char max[PROTO_MAX_NAME + 2];
 	const char *good[] = { "a", "db/password", "team-a/app_1/key.pem", "..a", "a.", "x/.y" };
-	const char *bad[] = { "", "/a", "a/", "a//b", ".", "..", "a/../b", "a/./b", "../a",
-			      "a b", "a\\b", "a:b", "\xc3\xa9", "a\tb" };
+	const char *bad[] = { "",      "/a",   "a/",  "a//b", ".",   "..",	 "a/../b",
+			      "a/./b", "../a", "a b", "a\\b", "a:b", "\xc3\xa9", "a\tb" };
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
 		ck_assert_msg(proto_secret_name_valid(good[i]), "%s", good[i]);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

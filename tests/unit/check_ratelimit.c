@@ -16,8 +16,8 @@ START_TEST(burst_then_refill)
 	for (int i = 0; i < 20; i++)
 		ok += rl_take(t, "host:uid:1", 1000);
 	ck_assert_int_eq(ok, 5);
-	ck_assert(!rl_take(t, "host:uid:1", 1050));  /* 0.5 token */
-	ck_assert(rl_take(t, "host:uid:1", 1100));   /* 1 token after 100 ms */
+	ck_assert(!rl_take(t, "host:uid:1", 1050)); /* 0.5 token */
+	ck_assert(rl_take(t, "host:uid:1", 1100));  /* 1 token after 100 ms */
 	ck_assert(!rl_take(t, "host:uid:1", 1100));
 	ok = 0;
 	for (int i = 0; i < 20; i++) /* a long pause refills to the burst only */

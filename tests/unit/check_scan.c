@@ -50,8 +50,8 @@ static int scan_str(struct scan_result *r, const char *name, enum scan_type t, c
 	return scan_buffer(r, name, t, s, strlen(s));
 }
 
-static const struct scan_finding *find(const struct scan_result *r, unsigned line,
-				       const char *name, enum scan_rule rule)
+static const struct scan_finding *find(const struct scan_result *r, unsigned line, const char *name,
+				       enum scan_rule rule)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (r->f[i].line == line && r->f[i].rule == rule &&
@@ -60,7 +60,11 @@ static const struct scan_finding *find(const struct scan_result *r, unsigned lin
 	return NULL;
 }
 
-struct expect { unsigned line; const char *name; enum scan_rule rule; };
+struct expect {
+	unsigned line;
+	const char *name;
+	enum scan_rule rule;
+};
 
 static void check_corpus(const char *file, const struct expect *x, size_t n)
 {
@@ -79,15 +83,15 @@ static void check_corpus(const char *file, const struct expect *x, size_t n)
 START_TEST(corpus_dockerfile)
 {
 	static const struct expect x[] = {
-		{ 4, "AWS_ACCESS_KEY_ID", SCAN_R_TOKEN },  /* continuation: FROM line 4 */
-		{ 7, "GITHUB_TOKEN", SCAN_R_TOKEN },       /* ARG default */
-		{ 9, "NPM_AUTH", SCAN_R_NAME },            /* RUN export */
-		{ 9, "/root/.slack", SCAN_R_TOKEN },       /* RUN echo > file */
-		{ 16, "DB_PASSWORD", SCAN_R_NAME },        /* ENV K="v" K2=v */
-		{ 17, "API_KEY", SCAN_R_NAME },            /* legacy ENV K V */
+		{ 4, "AWS_ACCESS_KEY_ID", SCAN_R_TOKEN }, /* continuation: FROM line 4 */
+		{ 7, "GITHUB_TOKEN", SCAN_R_TOKEN },	  /* ARG default */
+		{ 9, "NPM_AUTH", SCAN_R_NAME },		  /* RUN export */
+		{ 9, "/root/.slack", SCAN_R_TOKEN },	  /* RUN echo > file */
+		{ 16, "DB_PASSWORD", SCAN_R_NAME },	  /* ENV K="v" K2=v */
+		{ 17, "API_KEY", SCAN_R_NAME },		  /* legacy ENV K V */
 		{ 18, "DATABASE_URL", SCAN_R_URL_CRED },
 		{ 20, NULL, SCAN_R_ADD_URL },
-		{ 13, NULL, SCAN_R_ROOT_USER },            /* final stage has no USER */
+		{ 13, NULL, SCAN_R_ROOT_USER }, /* final stage has no USER */
 		{ 23, NULL, SCAN_R_EXPOSE },
 	};
 	struct scan_result r;
@@ -184,10 +188,24 @@ END_TEST
 
 START_TEST(placeholders)
 {
-	static const char *const yes[] = { "", "changeme", "CHANGEME", "${VAR}", "$VAR",
-					   "${DB:-x}", "<your-token>", "xxx", "xxxxxxxx", "****",
-					   "example", "my-example-password", "dummy", "your_api_key_here",
-					   "REPLACE_ME", "{{ .Values.token }}", "null", "  changeme " };
+	static const char *const yes[] = { "",
+					   "changeme",
+					   "CHANGEME",
+					   "${VAR}",
+					   "$VAR",
+					   "${DB:-x}",
+					   "<your-token>",
+					   "xxx",
+					   "xxxxxxxx",
+					   "****",
+					   "example",
+					   "my-example-password",
+					   "dummy",
+					   "your_api_key_here",
+					   "REPLACE_ME",
+					   "{{ .Values.token }}",
+					   "null",
+					   "  changeme " };
 	static const char *const no[] = { "hunter2", "s3cr3t-Pr0d-pa55!", "ghp_x", "Tr0ub4dor&3",
 					  "xyzzy42" };
 
@@ -200,14 +218,17 @@ END_TEST
 
 START_TEST(name_patterns)
 {
-	static const char *const yes[] = { "PASSWORD", "DB_PASSWORD", "MYSQL_ROOT_PASSWD", "PWD",
-					   "CLIENT_SECRET", "GH_TOKEN", "API_KEY", "APIKEY",
-					   "STRIPE_KEY", "AWS_CREDENTIALS", "BASIC_AUTH", "dbPassword",
-					   "ACCESS_KEY", "NPM_AUTH", "PRIVATE_KEY" };
-	static const char *const no[] = { "KEYBOARD_LAYOUT", "PUBLIC_KEY", "AUTHOR", "KEY_ID",
-					  "PASSWORD_FILE", "TOKEN_TTL", "AUTH_URL", "AUTH_ENABLED",
-					  "API_KEY_HEADER", "MONKEY", "HOSTNAME", "PASSPORT_NUMBER",
-					  "TOKENIZER_PATH", "SECRET_NAME", NULL };
+	static const char *const yes[] = {
+		"PASSWORD",	 "DB_PASSWORD",	    "MYSQL_ROOT_PASSWD", "PWD",
+		"CLIENT_SECRET", "GH_TOKEN",	    "API_KEY",		 "APIKEY",
+		"STRIPE_KEY",	 "AWS_CREDENTIALS", "BASIC_AUTH",	 "dbPassword",
+		"ACCESS_KEY",	 "NPM_AUTH",	    "PRIVATE_KEY"
+	};
+	static const char *const no[] = { "KEYBOARD_LAYOUT", "PUBLIC_KEY",    "AUTHOR",
+					  "KEY_ID",	     "PASSWORD_FILE", "TOKEN_TTL",
+					  "AUTH_URL",	     "AUTH_ENABLED",  "API_KEY_HEADER",
+					  "MONKEY",	     "HOSTNAME",      "PASSPORT_NUMBER",
+					  "TOKENIZER_PATH",  "SECRET_NAME",   NULL };
 
 	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
 		ck_assert_msg(scan_name_is_credential(yes[i]), "%s", yes[i]);
@@ -216,14 +237,18 @@ START_TEST(name_patterns)
 }
 END_TEST
 
-struct tok { const char *v; bool hit; enum scan_rule rule; };
+struct tok {
+	const char *v;
+	bool hit;
+	enum scan_rule rule;
+};
 
 START_TEST(token_formats)
 {
 	static const struct tok t[] = {
 		{ "AKIA2QX7TLM4RZK9WB3E", true, SCAN_R_TOKEN },
 		{ "ASIA2QX7TLM4RZK9WB3E", true, SCAN_R_TOKEN },
-		{ "AKIA2QX7TLM4RZK9WB3", false, SCAN_R_TOKEN },   /* 15 after prefix */
+		{ "AKIA2QX7TLM4RZK9WB3", false, SCAN_R_TOKEN },	  /* 15 after prefix */
 		{ "AKIA2QX7TLM4RZK9WB3EX", false, SCAN_R_TOKEN }, /* 17 */
 		{ "ghp_8fK2mQ9xLr4TzW7nB1vC6yH3pD5sJ0aE2gUi", true, SCAN_R_TOKEN },
 		{ "gho_8fK2mQ9xLr4TzW7nB1vC6yH3pD5sJ0aE2gUi", true, SCAN_R_TOKEN },
@@ -234,7 +259,8 @@ START_TEST(token_formats)
 		{ "xoxp-1234567890-abc", true, SCAN_R_TOKEN },
 		{ "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blb\n-----END OPENSSH PRIVATE KEY-----",
 		  true, SCAN_R_PRIVATE_KEY },
-		{ "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", false, SCAN_R_TOKEN },
+		{ "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", false,
+		  SCAN_R_TOKEN },
 		{ "postgres://app:Hunter2@db/app", true, SCAN_R_URL_CRED },
 		{ "https://user@host/x", false, SCAN_R_URL_CRED },
 		{ "https://host:8443/x@y", false, SCAN_R_URL_CRED },
@@ -248,7 +274,8 @@ START_TEST(token_formats)
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		enum scan_rule rule = SCAN_R_COUNT;
-		bool hit = scan_classify("SOME_VAR", t[i].v, strlen(t[i].v), &rule, why, sizeof why);
+		bool hit =
+			scan_classify("SOME_VAR", t[i].v, strlen(t[i].v), &rule, why, sizeof why);
 		ck_assert_msg(hit == t[i].hit, "%zu: %s", i, t[i].v);
 		if (hit) {
 			ck_assert_msg(rule == t[i].rule, "%zu: rule %s", i, scan_rule_name(rule));
@@ -262,7 +289,11 @@ END_TEST
  * and negatives (too short, too long for fixed lengths, placeholder body).
  * want: SCAN_R_TOKEN, SCAN_R_TEST_TOKEN (test-mode keys, lower level), or
  * SCAN_R_COUNT = must not be reported as a token of any kind. */
-struct fmt { const char *v; enum scan_rule want; const char *what; };
+struct fmt {
+	const char *v;
+	enum scan_rule want;
+	const char *what;
+};
 
 static const struct fmt fmts[] = {
 	{ "sk_live_CGRlrwZbqcabUGJmGEp7CgQ0", SCAN_R_TOKEN, "Stripe" },
@@ -286,15 +317,17 @@ static const struct fmt fmts[] = {
 	{ "SG.xHKas1VOqg6YYZYn9ZhyiA.4uoRgnatmUdjAWtGSU8po", SCAN_R_COUNT, NULL },
 	{ "SG.example", SCAN_R_COUNT, NULL },
 	{ "SKb7a767c76fb008f86bebb2737f6a6f0f", SCAN_R_TOKEN, "Twilio" },
-	{ "SKb7a767c76fb008f86bebb2737f6a6f0", SCAN_R_COUNT, NULL },    /* 31 hex */
-	{ "SKb7a767c76fb008f86bebb2737f6a6f0fz", SCAN_R_COUNT, NULL },  /* runs on */
+	{ "SKb7a767c76fb008f86bebb2737f6a6f0", SCAN_R_COUNT, NULL },   /* 31 hex */
+	{ "SKb7a767c76fb008f86bebb2737f6a6f0fz", SCAN_R_COUNT, NULL }, /* runs on */
 	{ "SK00000000000000000000000000000000", SCAN_R_COUNT, NULL },
 	{ "sk-proj-SkpXz9w3QlY7Zkuvqdt7s8Stqcbnr3yBdGBLEPH1qhT61qtc", SCAN_R_TOKEN, "OpenAI" },
 	{ "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", SCAN_R_TOKEN, "OpenAI" },
 	{ "sk-proj-short", SCAN_R_COUNT, NULL },
-	{ "sk-5TY4MyWuUFjsUNPjc01T5GOBUSZGi6HWGK10Zb0RLZ5TR9SP", SCAN_R_COUNT, NULL }, /* bare sk- */
+	{ "sk-5TY4MyWuUFjsUNPjc01T5GOBUSZGi6HWGK10Zb0RLZ5TR9SP", SCAN_R_COUNT,
+	  NULL }, /* bare sk- */
 	{ "sk-ant-api03-i4PzJ59FHz5r1pY4OjE2jBMptUsGr7CmY-uCu3ZR1zTOlUcR64cXQLioDnkHIfxIq2HZt_"
-	  "PlJhx2jIclHkCiHp6bR1", SCAN_R_TOKEN, "Anthropic" },
+	  "PlJhx2jIclHkCiHp6bR1",
+	  SCAN_R_TOKEN, "Anthropic" },
 	{ "sk-ant-api03-short", SCAN_R_COUNT, NULL },
 	{ "dckr_pat_qbjG3uhkWKFLf6xuI5aHUQPFeNB", SCAN_R_TOKEN, "Docker" },
 	{ "dckr_pat_", SCAN_R_COUNT, NULL },
@@ -317,8 +350,8 @@ START_TEST(token_formats_well_known)
 		char why[160] = "";
 		bool hit = scan_classify("SOME_VAR", t->v, strlen(t->v), &rule, why, sizeof why);
 		if (t->want == SCAN_R_COUNT) {
-			ck_assert_msg(!hit || !is_token_rule(rule), "%zu: %s taken for a token (%s)", i,
-				      t->v, why);
+			ck_assert_msg(!hit || !is_token_rule(rule),
+				      "%zu: %s taken for a token (%s)", i, t->v, why);
 			continue;
 		}
 		ck_assert_msg(hit && rule == t->want, "%zu: %s: hit %d rule %s", i, t->v, hit,
@@ -358,7 +391,8 @@ START_TEST(token_formats_masked_in_reports)
 		rep[2] = scan_report_sarif(&r, "1");
 		for (size_t k = 0; k < 3; k++) {
 			ck_assert_ptr_nonnull(rep[k]);
-			ck_assert_msg(strstr(rep[k], t->v) == NULL, "%zu: value in report %zu", i, k);
+			ck_assert_msg(strstr(rep[k], t->v) == NULL, "%zu: value in report %zu", i,
+				      k);
 			ck_assert_ptr_nonnull(strstr(rep[k], r.f[0].masked));
 			free(rep[k]);
 		}
@@ -371,27 +405,40 @@ END_TEST
  * keyhole-shim dropping to a non-root --user; not otherwise. */
 START_TEST(root_user_and_shim)
 {
-	static const struct { const char *df; bool root; } c[] = {
-		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n", false },
+	static const struct {
+		const char *df;
+		bool root;
+	} c[] = {
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n",
+		  false },
 		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--watch\", \"--user=1000:1000\", \"--\", \"app\"]\n",
 		  false },
-		{ "FROM c\nENTRYPOINT /usr/local/bin/keyhole-shim --user 1000:100 -- app\n", false },
+		{ "FROM c\nENTRYPOINT /usr/local/bin/keyhole-shim --user 1000:100 -- app\n",
+		  false },
 		{ "FROM c\nUSER root\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n",
 		  false },
-		{ "FROM c\nCMD [\"/keyhole-shim\", \"--user\", \"65534\", \"--\", \"app\"]\n", false },
+		{ "FROM c\nCMD [\"/keyhole-shim\", \"--user\", \"65534\", \"--\", \"app\"]\n",
+		  false },
 		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--\", \"app\"]\n", true },
-		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"0\", \"--\", \"app\"]\n", true },
-		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"0:1000\", \"--\", \"app\"]\n", true },
-		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"app\", \"--\", \"app\"]\n", true },
-		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--\", \"app\", \"--user\", \"1000\"]\n", true },
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"0\", \"--\", \"app\"]\n",
+		  true },
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"0:1000\", \"--\", \"app\"]\n",
+		  true },
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"app\", \"--\", \"app\"]\n",
+		  true },
+		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--\", \"app\", \"--user\", \"1000\"]\n",
+		  true },
 		{ "FROM c\nENTRYPOINT [\"/usr/bin/gosu\", \"--user\", \"1000\", \"app\"]\n", true },
-		{ "FROM c\nENTRYPOINT [\"/not-keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n", true },
+		{ "FROM c\nENTRYPOINT [\"/not-keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n",
+		  true },
 		/* a later ENTRYPOINT replaces the shim's */
 		{ "FROM c\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n"
-		  "ENTRYPOINT [\"app\"]\n", true },
+		  "ENTRYPOINT [\"app\"]\n",
+		  true },
 		/* the shim in a builder stage does not count */
 		{ "FROM a\nENTRYPOINT [\"/keyhole-shim\", \"--user\", \"1000\", \"--\", \"app\"]\n"
-		  "FROM c\n", true },
+		  "FROM c\n",
+		  true },
 		/* CMD is the shim's argument list when ENTRYPOINT is something else */
 		{ "FROM c\nENTRYPOINT [\"tini\", \"--\"]\nCMD [\"/keyhole-shim\", \"--user\", \"1000\"]\n",
 		  true },
@@ -412,17 +459,24 @@ END_TEST
 /* The same for an image config (inspect JSON): Entrypoint/Cmd arrays. */
 START_TEST(root_user_and_shim_inspect)
 {
-	static const struct { const char *js; bool root; } c[] = {
+	static const struct {
+		const char *js;
+		bool root;
+	} c[] = {
 		{ "{\"Config\":{\"User\":\"\",\"Entrypoint\":[\"/keyhole-shim\",\"--user\",\"1000\","
-		  "\"--\"],\"Cmd\":[\"app\"]}}", false },
+		  "\"--\"],\"Cmd\":[\"app\"]}}",
+		  false },
 		{ "{\"Config\":{\"User\":\"\",\"Entrypoint\":null,\"Cmd\":[\"/keyhole-shim\","
-		  "\"--user=1000\",\"--\",\"app\"]}}", false },
+		  "\"--user=1000\",\"--\",\"app\"]}}",
+		  false },
 		{ "{\"Config\":{\"User\":\"\",\"Entrypoint\":[\"/keyhole-shim\",\"--\"],"
-		  "\"Cmd\":[\"app\"]}}", true },
+		  "\"Cmd\":[\"app\"]}}",
+		  true },
 		{ "{\"Config\":{\"User\":\"root\",\"Entrypoint\":[\"/keyhole-shim\",\"--user\",\"0\"]}}",
 		  true },
 		{ "{\"Config\":{\"User\":\"\",\"Entrypoint\":[\"sh\",\"-c\"],\"Cmd\":[\"/keyhole-shim\","
-		  "\"--user\",\"1000\"]}}", true },
+		  "\"--user\",\"1000\"]}}",
+		  true },
 	};
 
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
@@ -455,7 +509,9 @@ START_TEST(masking)
 	m = scan_mask("ghp_8fK2mQ9xLr4TzW7nB1vC6yH3pD5sJ0aE2gUi", 40);
 	ck_assert_str_eq(m, "gh\xe2\x80\xa6(40)");
 	free(m);
-	m = scan_mask("\x01\x02" "0123456789abcdefgh", 20);
+	m = scan_mask("\x01\x02"
+		      "0123456789abcdefgh",
+		      20);
 	ck_assert_str_eq(m, "??\xe2\x80\xa6(20)");
 	free(m);
 }
@@ -468,33 +524,39 @@ START_TEST(dockerfile_cases)
 	scan_result_init(&r);
 	/* builder without USER, final stage with USER: clean */
 	ck_assert_int_eq(scan_str(&r, "D1", SCAN_T_DOCKERFILE,
-				  "FROM a AS b\nRUN make\nFROM c\nUSER 1000:1000\n"), 0);
+				  "FROM a AS b\nRUN make\nFROM c\nUSER 1000:1000\n"),
+			 0);
 	ck_assert_uint_eq(r.n, 0);
 	/* builder USER app, final stage USER 0:0 */
-	ck_assert_int_eq(scan_str(&r, "D2", SCAN_T_DOCKERFILE,
-				  "FROM a AS b\nUSER app\nFROM c\nuser 0:0\n"), 0);
+	ck_assert_int_eq(
+		scan_str(&r, "D2", SCAN_T_DOCKERFILE, "FROM a AS b\nUSER app\nFROM c\nuser 0:0\n"),
+		0);
 	ck_assert_ptr_nonnull(find(&r, 4, NULL, SCAN_R_ROOT_USER));
 	/* escape directive, comment inside a continuation, line reported */
 	ck_assert_int_eq(scan_str(&r, "D3", SCAN_T_DOCKERFILE,
 				  "# escape=`\nFROM c\nUSER app\nENV A=1 `\n# note\n"
-				  "    SECRET_KEY=Zz9yYx8wWv7u `\n    B=2\n"), 0);
+				  "    SECRET_KEY=Zz9yYx8wWv7u `\n    B=2\n"),
+			 0);
 	ck_assert_ptr_nonnull(find(&r, 4, "SECRET_KEY", SCAN_R_NAME));
 	ck_assert_uint_eq(find(&r, 4, "SECRET_KEY", SCAN_R_NAME)->end_line, 7);
 	/* single quotes, escaped quotes */
 	ck_assert_int_eq(scan_str(&r, "D4", SCAN_T_DOCKERFILE,
-				  "FROM c\nUSER app\nENV PASSWORD='a b\\c' TOKEN=\"q\\\"x1\"\n"), 0);
+				  "FROM c\nUSER app\nENV PASSWORD='a b\\c' TOKEN=\"q\\\"x1\"\n"),
+			 0);
 	ck_assert_str_eq(find(&r, 3, "PASSWORD", SCAN_R_NAME)->value, "a b\\c");
 	ck_assert_str_eq(find(&r, 3, "TOKEN", SCAN_R_NAME)->value, "q\"x1");
 	/* RUN curl with a token in a header: free-text token format */
 	ck_assert_int_eq(scan_str(&r, "D5", SCAN_T_DOCKERFILE,
 				  "FROM c\nUSER app\nRUN curl -H \"Authorization: token "
-				  "ghp_8fK2mQ9xLr4TzW7nB1vC6yH3pD5sJ0aE2gUi\" https://x\n"), 0);
+				  "ghp_8fK2mQ9xLr4TzW7nB1vC6yH3pD5sJ0aE2gUi\" https://x\n"),
+			 0);
 	ck_assert_str_eq(find(&r, 3, "RUN", SCAN_R_TOKEN)->value,
 			 "ghp_8fK2mQ9xLr4TzW7nB1vC6yH3pD5sJ0aE2gUi"); /* the token, not the line */
 	/* ADD from URL with --checksum is fine; without is not; in any stage */
 	ck_assert_int_eq(scan_str(&r, "D6", SCAN_T_DOCKERFILE,
 				  "FROM a\nADD http://x/y.tgz /y\nFROM c\nUSER app\n"
-				  "ADD --checksum=sha256:00 https://x/z /z\n"), 0);
+				  "ADD --checksum=sha256:00 https://x/z /z\n"),
+			 0);
 	ck_assert_ptr_nonnull(find(&r, 2, NULL, SCAN_R_ADD_URL));
 	ck_assert_ptr_null(find(&r, 5, NULL, SCAN_R_ADD_URL));
 	scan_result_free(&r);
@@ -513,11 +575,12 @@ START_TEST(compose_cases)
 	struct scan_result r;
 
 	scan_result_init(&r);
-	ck_assert_int_eq(scan_str(&r, "c1.yml", SCAN_T_COMPOSE,
-				  "services:\n  s:\n    environment: {DB_PASSWORD: Pa55w0rd1}\n"
-				  "    ipc: host\n---\nservices:\n  t:\n    environment:\n"
-				  "      DB_PASSWORD: |\n        multi\n        line\n      X: y\n"),
-			 0);
+	ck_assert_int_eq(
+		scan_str(&r, "c1.yml", SCAN_T_COMPOSE,
+			 "services:\n  s:\n    environment: {DB_PASSWORD: Pa55w0rd1}\n"
+			 "    ipc: host\n---\nservices:\n  t:\n    environment:\n"
+			 "      DB_PASSWORD: |\n        multi\n        line\n      X: y\n"),
+		0);
 	ck_assert_uint_eq(find(&r, 3, "DB_PASSWORD", SCAN_R_NAME)->src, SCAN_SRC_NONE);
 	ck_assert_ptr_nonnull(find(&r, 4, NULL, SCAN_R_HOST_NS));
 	ck_assert_uint_eq(find(&r, 9, "DB_PASSWORD", SCAN_R_NAME)->src, SCAN_SRC_COMPOSE);
@@ -597,7 +660,8 @@ START_TEST(json_shape)
 	ck_assert_ptr_nonnull(o);
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "count")), (json_int_t)r.n);
 	ck_assert_uint_eq(json_array_size(json_object_get(o, "findings")), r.n);
-	json_array_foreach(json_object_get(o, "findings"), i, f) {
+	json_array_foreach(json_object_get(o, "findings"), i, f)
+	{
 		ck_assert_ptr_nonnull(json_string_value(json_object_get(f, "file")));
 		ck_assert_int_ge(json_integer_value(json_object_get(f, "line")), 1);
 		ck_assert_str_eq(json_string_value(json_object_get(f, "rule")),
@@ -629,17 +693,18 @@ START_TEST(sarif_shape)
 	ck_assert_uint_eq(json_array_size(rules), SCAN_R_COUNT);
 	res = json_object_get(run, "results");
 	ck_assert_uint_eq(json_array_size(res), r.n);
-	json_array_foreach(res, i, x) {
+	json_array_foreach(res, i, x)
+	{
 		json_t *pl = json_object_get(json_array_get(json_object_get(x, "locations"), 0),
 					     "physicalLocation");
 		json_int_t idx = json_integer_value(json_object_get(x, "ruleIndex"));
 		const char *lvl = json_string_value(json_object_get(x, "level"));
-		ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rules, (size_t)idx),
-								   "id")),
+		ck_assert_str_eq(json_string_value(
+					 json_object_get(json_array_get(rules, (size_t)idx), "id")),
 				 json_string_value(json_object_get(x, "ruleId")));
 		ck_assert(!strcmp(lvl, "error") || !strcmp(lvl, "warning") || !strcmp(lvl, "note"));
-		ck_assert_ptr_nonnull(json_string_value(
-			json_object_get(json_object_get(x, "message"), "text")));
+		ck_assert_ptr_nonnull(
+			json_string_value(json_object_get(json_object_get(x, "message"), "text")));
 		ck_assert_str_eq(json_string_value(json_object_get(
 					 json_object_get(pl, "artifactLocation"), "uri")),
 				 r.f[i].file);
@@ -659,8 +724,8 @@ START_TEST(non_utf8_names)
 	char *j, *s;
 
 	scan_result_init(&r);
-	ck_assert_int_eq(scan_str(&r, "bad\xff.env", SCAN_T_ENV, "DB_PASSWORD_\xfe=hunter2hunter2\n"),
-			 0);
+	ck_assert_int_eq(
+		scan_str(&r, "bad\xff.env", SCAN_T_ENV, "DB_PASSWORD_\xfe=hunter2hunter2\n"), 0);
 	ck_assert_uint_eq(r.n, 1);
 	j = scan_report_json(&r);
 	s = scan_report_sarif(&r, "1");
@@ -671,8 +736,8 @@ START_TEST(non_utf8_names)
 	free(j);
 	free(s);
 	/* the table never carries control bytes (terminal escapes) */
-	ck_assert_int_eq(scan_str(&r, "e\x1b[2J.env", SCAN_T_ENV, "X_\x1b]0;T\x07_TOKEN=abcd1234xyz\n"),
-			 0);
+	ck_assert_int_eq(
+		scan_str(&r, "e\x1b[2J.env", SCAN_T_ENV, "X_\x1b]0;T\x07_TOKEN=abcd1234xyz\n"), 0);
 	s = scan_report_table(&r);
 	ck_assert_ptr_null(strchr(s, '\x1b'));
 	ck_assert_ptr_null(strchr(s, '\x07'));

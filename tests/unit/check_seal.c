@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for keystore/seal.c and keystore/format.c below the store:
  * seal/unseal round trip, wrong private key, every bit of a sealed record
  * (epk || nonce || ct) flipped, low-order public keys, passphrase wrapping,
@@ -159,8 +159,9 @@ static int parse_doc(const char *records)
 #define B32 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 #define B24 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define B16 "AAAAAAAAAAAAAAAAAAAAAA=="
-#define VER(n, extra) "{\"version\":" #n ",\"created\":1,\"epk\":\"" B32 "\",\"nonce\":\"" B24 \
-		       "\",\"ct\":\"" B16 "\"" extra "}"
+#define VER(n, extra)                                                                              \
+	"{\"version\":" #n ",\"created\":1,\"epk\":\"" B32 "\",\"nonce\":\"" B24                   \
+	"\",\"ct\":\"" B16 "\"" extra "}"
 
 START_TEST(parser_records)
 {
@@ -178,13 +179,18 @@ START_TEST(parser_records)
 	ck_assert_int_eq(parse_doc("{\"a\":{\"versions\":[" VER(1, "") "],\"x\":0}}"), 1);
 	ck_assert_int_eq(parse_doc("{\"../a\":{\"versions\":[" VER(1, "") "]}}"), 1);
 	ck_assert_int_eq(parse_doc("{\"a\":[]}"), 1);
-	ck_assert_int_eq(parse_doc("{\"a\":{\"versions\":[{\"version\":1,\"created\":1,\"epk\":\"" B32
-				   "\",\"nonce\":\"" B24 "\",\"ct\":\"AAAA\"}]}}"), 1); /* ct < tag */
-	ck_assert_int_eq(parse_doc("{\"a\":{\"versions\":[{\"version\":1,\"created\":1,\"epk\":\"" B24
-				   "\",\"nonce\":\"" B24 "\",\"ct\":\"" B16 "\"}]}}"), 1); /* epk size */
-	ck_assert_int_eq(parse_doc("{\"a\":{\"versions\":[{\"version\":1,\"created\":1,\"epk\":\"" B32
-				   "\",\"nonce\":\"" B24 "\",\"ct\":\"AAAAAAAAAAAAAAAAAAAAAB==\"}]}}"),
-			 1); /* non-canonical base64 padding bits */
+	ck_assert_int_eq(
+		parse_doc("{\"a\":{\"versions\":[{\"version\":1,\"created\":1,\"epk\":\"" B32
+			  "\",\"nonce\":\"" B24 "\",\"ct\":\"AAAA\"}]}}"),
+		1); /* ct < tag */
+	ck_assert_int_eq(
+		parse_doc("{\"a\":{\"versions\":[{\"version\":1,\"created\":1,\"epk\":\"" B24
+			  "\",\"nonce\":\"" B24 "\",\"ct\":\"" B16 "\"}]}}"),
+		1); /* epk size */
+	ck_assert_int_eq(
+		parse_doc("{\"a\":{\"versions\":[{\"version\":1,\"created\":1,\"epk\":\"" B32
+			  "\",\"nonce\":\"" B24 "\",\"ct\":\"AAAAAAAAAAAAAAAAAAAAAB==\"}]}}"),
+		1); /* non-canonical base64 padding bits */
 	/* structural damage refuses the store */
 	ck_assert_int_eq(parse_doc("[]"), -EBADMSG);
 	ck_assert_int_eq(parse_doc("{\"a\":1,\"a\":2}"), -EBADMSG); /* duplicate key */
@@ -199,8 +205,10 @@ START_TEST(parser_caps)
 	char *recs = malloc(cap), *p = recs;
 	p += sprintf(p, "{\"a\":{\"versions\":[");
 	for (int i = 65; i >= 1; i--)
-		p += sprintf(p, "%s{\"version\":%d,\"created\":1,\"epk\":\"" B32 "\",\"nonce\":\"" B24
-			     "\",\"ct\":\"" B16 "\"}", i == 65 ? "" : ",", i);
+		p += sprintf(p,
+			     "%s{\"version\":%d,\"created\":1,\"epk\":\"" B32 "\",\"nonce\":\"" B24
+			     "\",\"ct\":\"" B16 "\"}",
+			     i == 65 ? "" : ",", i);
 	sprintf(p, "]}}");
 	ck_assert_int_eq(parse_doc(recs), 1);
 	free(recs);
@@ -213,8 +221,9 @@ START_TEST(parser_caps)
 	struct ks_meta m;
 	struct ks_rec *rr = NULL;
 	size_t n = 0;
-	int len = sprintf(doc, "{%s,\"records\":{\"a\":{\"versions\":[{\"version\":1,\"created\":1,"
-			       "\"epk\":\"" B32 "\",\"nonce\":\"" B24 "\",\"ct\":\"%s\"}]}}}",
+	int len = sprintf(doc,
+			  "{%s,\"records\":{\"a\":{\"versions\":[{\"version\":1,\"created\":1,"
+			  "\"epk\":\"" B32 "\",\"nonce\":\"" B24 "\",\"ct\":\"%s\"}]}}}",
 			  meta_ok, ct);
 	ck_assert_int_eq(ks_format_parse(doc, (size_t)len, &m, &rr, &n), 0);
 	ck_assert_uint_eq(n, 1);
@@ -260,8 +269,11 @@ START_TEST(keyfile_parse)
 {
 	char dir[] = "/tmp/check_seal.XXXXXX", path[64];
 	uint8_t *out;
-	static const char *bad[] = { "", "keyhole-key-v1 \n", "keyhole-key-v2 " B32 "\n",
-				     "keyhole-key-v1 " B32, "keyhole-key-v1 " B24 "\n",
+	static const char *bad[] = { "",
+				     "keyhole-key-v1 \n",
+				     "keyhole-key-v2 " B32 "\n",
+				     "keyhole-key-v1 " B32,
+				     "keyhole-key-v1 " B24 "\n",
 				     "keyhole-key-v1 " B32 "\nX" };
 
 	keys();

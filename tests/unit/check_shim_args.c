@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for shim/args.c: defaults and environment, every option, and
  * the command lines that must be refused (bad ids, names, signals, missing
  * "--"), the rotation defaults (nothing sent unless --on-rotate), plus
@@ -76,8 +76,7 @@ START_TEST(all_options)
 			       "1000:2000", "--secret", "db/password=pw", "--secret", "api",
 			       "--optional", "extra/tls", "--watch", "--on-rotate", "SIGUSR1",
 			       "--timeout", "0", "--allow-disk", "--allow-none", "--stop-timeout",
-			       "3", "--", "/bin/app", "--",
-			       "--watch"),
+			       "3", "--", "/bin/app", "--", "--watch"),
 			 0);
 	ck_assert_str_eq(o.socket_path, "/x.sock");
 	ck_assert_str_eq(o.dir, "/run/s");
@@ -158,21 +157,21 @@ END_TEST
 
 /* Each row must be refused with -EINVAL and a reason. */
 static const char *const bad[][6] = {
-	{ "/app" },                                  /* no "--" */
-	{ "--" },                                    /* no CMD */
-	{ "--", "" },                                /* empty CMD */
+	{ "/app" },   /* no "--" */
+	{ "--" },     /* no CMD */
+	{ "--", "" }, /* empty CMD */
 	{ "--bogus", "--", "a" },
-	{ "--socket" },                              /* missing value */
+	{ "--socket" }, /* missing value */
 	{ "--socket", "", "--", "a" },
-	{ "--user", "root", "--", "a" },             /* names: no NSS */
+	{ "--user", "root", "--", "a" }, /* names: no NSS */
 	{ "--user", "-1", "--", "a" },
-	{ "--user", "4294967295", "--", "a" },       /* (uid_t)-1 */
+	{ "--user", "4294967295", "--", "a" }, /* (uid_t)-1 */
 	{ "--user", "1000:", "--", "a" },
 	{ "--user", "1000:abc", "--", "a" },
 	{ "--user", "+5", "--", "a" },
 	{ "--secret", "../etc/shadow", "--", "a" },
 	{ "--secret", "/abs", "--", "a" },
-	{ "--secret", "a=../x", "--", "a" },        /* bad file override */
+	{ "--secret", "a=../x", "--", "a" }, /* bad file override */
 	{ "--secret", "a=.hidden", "--", "a" },
 	{ "--secret", "a=", "--", "a" },
 	{ "--secret", "a", "--secret", "a", "--", "a" }, /* named twice */
@@ -234,7 +233,8 @@ START_TEST(too_many_secrets)
 	av[2 * PROTO_MAX_NAMES + 1] = av[ac - 2];
 	av[2 * PROTO_MAX_NAMES + 2] = av[ac - 1];
 	av[2 * PROTO_MAX_NAMES + 3] = NULL;
-	ck_assert_int_eq(args_parse(2 * PROTO_MAX_NAMES + 3, av, NULL, NULL, &o, err, sizeof err), 0);
+	ck_assert_int_eq(args_parse(2 * PROTO_MAX_NAMES + 3, av, NULL, NULL, &o, err, sizeof err),
+			 0);
 	ck_assert_uint_eq(o.n_want, PROTO_MAX_NAMES);
 }
 END_TEST

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for shim/batch.c, the shim's pure reply handling: a batch is
  * applied as a whole frame stream up to END, partial input consumes only
  * whole frames, every hostile reply the shim must refuse is -EBADMSG, the
@@ -185,14 +185,39 @@ static void hostile(int i)
 			     unknown[] = { 0, 0, 0, 1, 0x42 };
 	len = 0;
 	switch (i) {
-	case 0: secret("a", "../x", 0400, "v"); end(1); break;
-	case 1: secret("a", ".hidden", 0400, "v"); end(1); break;
-	case 2: secret("a", "same", 0400, "v"); secret("b", "same", 0400, "w"); end(2); break;
-	case 3: secret("a", "f", 0400, "v"); end(5); break;
-	case 4: secret("a/../b", "f", 0400, "v"); end(1); break;
-	case 5: memcpy(buf, zero_len, sizeof zero_len); len = sizeof zero_len; break;
-	case 6: memcpy(buf, over_cap, sizeof over_cap); len = sizeof over_cap; break;
-	case 7: memcpy(buf, unknown, sizeof unknown); len = sizeof unknown; break;
+	case 0:
+		secret("a", "../x", 0400, "v");
+		end(1);
+		break;
+	case 1:
+		secret("a", ".hidden", 0400, "v");
+		end(1);
+		break;
+	case 2:
+		secret("a", "same", 0400, "v");
+		secret("b", "same", 0400, "w");
+		end(2);
+		break;
+	case 3:
+		secret("a", "f", 0400, "v");
+		end(5);
+		break;
+	case 4:
+		secret("a/../b", "f", 0400, "v");
+		end(1);
+		break;
+	case 5:
+		memcpy(buf, zero_len, sizeof zero_len);
+		len = sizeof zero_len;
+		break;
+	case 6:
+		memcpy(buf, over_cap, sizeof over_cap);
+		len = sizeof over_cap;
+		break;
+	case 7:
+		memcpy(buf, unknown, sizeof unknown);
+		len = sizeof unknown;
+		break;
 	case 8: add(proto_encode_request(buf, ROOM, 0, NULL, 0)); break;
 	default: /* more messages than a batch may hold (unrequested: no set cap) */
 		for (unsigned k = 0; k <= 4 * SHIM_MAX_SECRETS; k++)

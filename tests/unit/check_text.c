@@ -15,7 +15,7 @@ START_TEST(id64)
 
 	ck_assert(text_is_id64(ID));
 	ck_assert(!text_is_id64(""));
-	ck_assert(!text_is_id64(ID "0"));     /* 65 */
+	ck_assert(!text_is_id64(ID "0"));    /* 65 */
 	snprintf(s, sizeof(s), "%.63s", ID); /* 63 */
 	ck_assert(!text_is_id64(s));
 	snprintf(s, sizeof(s), "%s", ID);

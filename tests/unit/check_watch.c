@@ -87,7 +87,8 @@ static void read_batch(char *out, size_t cap)
 
 	out[0] = '\0';
 	for (;;) {
-		while (proto_frame_check(buf + used, have - used, PROTO_MAX_PAYLOAD, &len) == -EAGAIN) {
+		while (proto_frame_check(buf + used, have - used, PROTO_MAX_PAYLOAD, &len) ==
+		       -EAGAIN) {
 			struct pollfd pf = { peer_fd, POLLIN, 0 };
 			ck_assert_int_eq(poll(&pf, 1, 2000), 1);
 			ssize_t n = read(peer_fd, buf + have, sizeof(buf) - have);
@@ -99,9 +100,11 @@ static void read_batch(char *out, size_t cap)
 		if (rp.type == PROTO_SECRET)
 			snprintf(out + strlen(out), cap - strlen(out), "SECRET %s %llu %.*s;",
 				 rp.u.secret.name, (unsigned long long)rp.u.secret.version,
-				 (int)(rp.u.secret.value_len & 0xff), (const char *)rp.u.secret.value);
+				 (int)(rp.u.secret.value_len & 0xff),
+				 (const char *)rp.u.secret.value);
 		else if (rp.type == PROTO_REVOKED)
-			snprintf(out + strlen(out), cap - strlen(out), "REVOKED %s;", rp.u.revoked.name);
+			snprintf(out + strlen(out), cap - strlen(out), "REVOKED %s;",
+				 rp.u.revoked.name);
 		else if (rp.type == PROTO_END) {
 			snprintf(out + strlen(out), cap - strlen(out), "END %u", rp.u.end.count);
 			ck_assert_uint_eq(used, have);
