@@ -16,7 +16,6 @@ SAN      ?=
 WERROR   ?=
 V        ?=
 Q        := $(if $(V),,@)
-VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKGS     := libsodium jansson libcurl openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

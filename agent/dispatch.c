@@ -195,11 +195,6 @@ static void process_request(struct agent *a, struct conn *c, const struct proto_
 		conn_send_error(&a->cs, c, PROTO_E_DENIED, "caller identity no longer valid");
 		return;
 	}
-	if (a->cs.out_max && a->cs.out_bytes >= a->cs.out_max - a->cs.out_max / 8) {
-		/* nearly full: do not unseal what could not be queued */
-		conn_send_error(&a->cs, c, PROTO_E_BUSY, "busy: too much output queued, retry");
-		return;
-	}
 	conn_identity(c, &id);
 	if (policy_eval(a->pol, &id, &ev) < 0) {
 		conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "out of memory");

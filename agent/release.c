@@ -3,6 +3,7 @@
  * it is queued; a reason sent to the caller never holds a value. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "release.h"
@@ -12,6 +13,27 @@ void release_cache_flush(struct release *rel)
 	for (size_t i = 0; i < rel->cache_n; i++)
 		ks_secret_free(rel->cache[i].s);
 	rel->cache_n = 0;
+}
+
+/* Under memory pressure (output queued for all clients near its cap), a
+ * value that would need more than a pooled buffer is refused before it is
+ * unsealed; small values still go out, so other clients are served. */
+static bool too_big_now(struct release *rel, const char *name)
+{
+	const struct conn_set *cs = rel->cs;
+	struct ks_version_info *v = NULL;
+	size_t n = 0;
+	bool big;
+
+	if (!cs->out_max || cs->out_bytes < cs->out_max - cs->out_max / 8)
+		return false;
+	if (ks_history(rel->ks, name, &v, &n) < 0 || n == 0) {
+		free(v);
+		return false; /* let get_secret say what is wrong */
+	}
+	big = v[0].size > CONN_POOL_BUF / 2;
+	free(v);
+	return big;
 }
 
 /* Opened secrets are kept until the store changes: unsealing (X25519) per
@@ -29,6 +51,8 @@ static int get_secret(struct release *rel, const char *name, struct ks_secret **
 			*ret_owned = false;
 			return 0;
 		}
+	if (too_big_now(rel, name))
+		return -EBUSY;
 	r = ks_get(rel->ks, name, 0, ret);
 	if (r < 0)
 		return r;
@@ -90,6 +114,8 @@ static int queue_secret(struct release *rel, struct conn *c, const struct policy
 	char why[128];
 	int r = get_secret(rel, g->grant->secret, &s, &is_owned);
 
+	if (r == -EBUSY)
+		return r; /* answered busy by the caller; nothing was decided */
 	if (r < 0) {
 		snprintf(why, sizeof(why), "%s%s", r == -ENOENT ? "not in store" : "store error: ",
 			 r == -ENOENT ? "" : ks_strerror(r));

@@ -121,27 +121,6 @@ int ks_verify_meta(const struct ks_trust *t, const struct ks_meta *m)
 	return sig_check(d, m->writer, m->sig, t);
 }
 
-void ks_fingerprint(const uint8_t pk[KS_PK_BYTES], char out[KS_FP_LEN])
-{
-	uint8_t h[crypto_hash_sha256_BYTES];
-	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
-					   sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
-
-	crypto_hash_sha256(h, pk, KS_PK_BYTES);
-	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h),
-			  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
-	memcpy(out, "SHA256:", 7);
-	memcpy(out + 7, b64, strlen(b64) + 1);
-}
-
-void ks_store_fingerprint(const struct ks_store *ks, char out[KS_FP_LEN])
-{
-	uint8_t pk[KS_PK_BYTES];
-
-	ks_public_key(ks, pk);
-	ks_fingerprint(pk, out);
-}
-
 /* ---- the writer key file: "keyhole-writer-v1 <base64 64-byte sk>\n", 0400 */
 
 struct ks_writer *ks_writer_new(void)

@@ -498,3 +498,11 @@ const char *ks_strerror(int err)
 	default: return strerror(err < 0 ? -err : err);
 	}
 }
+
+void ks_store_fingerprint(const struct ks_store *ks, char out[KS_FP_LEN])
+{
+	uint8_t pk[KS_PK_BYTES];
+
+	ks_public_key(ks, pk);
+	ks_fingerprint(pk, out);
+}

@@ -16,6 +16,19 @@
 
 #include "cleanup.h"
 
+void ks_fingerprint(const uint8_t pk[KS_PK_BYTES], char out[KS_FP_LEN])
+{
+	uint8_t h[crypto_hash_sha256_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
+					   sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+
+	crypto_hash_sha256(h, pk, KS_PK_BYTES);
+	sodium_bin2base64(b64, sizeof(b64), h, sizeof(h),
+			  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	memcpy(out, "SHA256:", 7);
+	memcpy(out + 7, b64, strlen(b64) + 1);
+}
+
 #define TRUST_MAX_FILE (1u << 20)
 #define TRUST_MAX (4096u)
 

@@ -173,7 +173,8 @@ PY
 	t_eq "shim in a not-yet-listed container: retries, then gets the secret" \
 		"$(cat "$T/shim.out")" "db-pass"
 	n=$(grep -c "does not list container ${ID_GONE:0:12}" "$D/audit.log")
-	t_run "... after at least one BUSY of its own ($((n - 1)))" test "$n" -ge 2
+	# refusals are summarised per identity and window: the first is written
+	t_run "... after at least one BUSY of its own ($n written)" test "$n" -ge 1
 else
 	echo "ok # skip no keyhole-shim"
 fi
