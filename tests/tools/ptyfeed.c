@@ -4,11 +4,13 @@
  * EXPECT/SEND pair waits until EXPECT has appeared in the output since the
  * previous match, then types SEND (escapes: \n, \004 = end of input).
  * Everything the command printed goes to stdout; exit status is the
- * command's (124 when a prompt did not come within the timeout).
+ * command's (124 when a prompt did not come within the timeout, or the
+ * command did not end within twice that).
  *   ptyfeed [-t SECONDS] EXPECT SEND [EXPECT SEND...] -- CMD [ARG...] */
 #include <errno.h>
 #include <poll.h>
 #include <pty.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,16 @@
 
 static char out[1 << 16];
 static size_t out_len, seen;
+static pid_t child;
+
+/* Never hang a test: past the overall limit the command is killed. */
+static void on_alarm(int sig)
+{
+	(void)sig;
+	if (child > 0)
+		kill(child, SIGKILL);
+	_exit(124);
+}
 
 static size_t unescape(const char *s, char *buf, size_t cap)
 {
@@ -74,6 +86,9 @@ int main(int argc, char **argv)
 		execvp(argv[i + 2 * n_pairs + 1], argv + i + 2 * n_pairs + 1);
 		_exit(127);
 	}
+	child = pid;
+	signal(SIGALRM, on_alarm);
+	alarm((unsigned)secs * 2u);
 	for (int p = 0; p < n_pairs; p++) {
 		const char *want = argv[i + 2 * p];
 		time_t end = time(NULL) + secs;
