@@ -180,6 +180,36 @@ static int release_all(struct agent *a, struct conn *c, const struct proto_reque
 	return r < 0 ? r : release_end(&a->rel, c, count);
 }
 
+/* Append s to the NUL-terminated buf (size cap), cut on a character. */
+static void append(char *buf, size_t cap, const char *s)
+{
+	size_t n = strlen(buf), k;
+
+	if (n + 1 >= cap)
+		return;
+	k = policy_utf8_prefix(s, cap - n - 1);
+	memcpy(buf + n, s, k);
+	buf[n + k] = '\0';
+}
+
+/* One deny line naming each rule's verdict, for a caller that asked for
+ * everything it is granted and is granted nothing (the shim then exits 101
+ * "no secret granted"). */
+static void audit_nothing_granted(struct agent *a, struct conn *c, const struct policy_eval *ev)
+{
+	char why[PROTO_MAX_REASON + 1] = "nothing granted";
+
+	for (size_t i = 0; i < ev->n_rules; i++) {
+		append(why, sizeof(why), i ? "; rule " : " (rule ");
+		append(why, sizeof(why), ev->rules[i].rule->name);
+		append(why, sizeof(why), ": ");
+		append(why, sizeof(why), ev->rules[i].why);
+	}
+	append(why, sizeof(why), ev->n_rules ? ")" : " (the policy has no rules)");
+	a->rel.denied++;
+	conn_audit(a->audit, c, NULL, NULL, 0, AUDIT_DENY, why);
+}
+
 static void process_request(struct agent *a, struct conn *c, const struct proto_request *rq)
 {
 	struct policy_identity id;
@@ -207,6 +237,8 @@ static void process_request(struct agent *a, struct conn *c, const struct proto_
 				   : "too many watchers from this identity");
 		return;
 	}
+	if (!rq->n_names && !ev->n_grants) /* an ask-all that matches nothing leaves a trace */
+		audit_nothing_granted(a, c, ev);
 	held = calloc((rq->n_names ? rq->n_names : ev->n_grants) + 1, sizeof(*held));
 	r = held ? release_all(a, c, rq, ev, held, &nh) : -ENOMEM;
 	policy_eval_free(ev);

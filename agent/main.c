@@ -225,10 +225,14 @@ static const char *config_path(int argc, char **argv, bool *explicit)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if (strncmp(argv[i], "--config=", 9) == 0)
-			return *explicit = true, argv[i] + 9;
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			return *explicit = true, argv[i + 1];
+		if (strncmp(argv[i], "--config=", 9) == 0) {
+			*explicit = true;
+			return argv[i] + 9;
+		}
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			*explicit = true;
+			return argv[i + 1];
+		}
 	}
 	*explicit = false;
 	return KH_DEFAULT_CONFIG;

@@ -36,6 +36,11 @@ out=$("$HOG" "$SOCK" --uid 65534 --n 5 --mode watch --name app/v --hold-s 0)
 echo "# $out"
 t_run "WATCH with no grant is refused ($out)" grep -q "opened 0, refused 5 (first refusal: ERROR 4 " <<<"$out"
 
+# An ask-all request granted nothing leaves one deny line naming each rule.
+setpriv --reuid 65534 --regid 65534 --clear-groups "$KH_BUILD/tools/khclient" "$SOCK" >/dev/null 2>&1
+t_run "an ask-all granted nothing is audited, with each rule's verdict" \
+	grep -q '"uid":65534,.*"decision":"deny","reason":"nothing granted (rule host-root: ' "$d/audit.log"
+
 # The hog: idle connections (held until the 5 s read deadline) and watches.
 "$HOG" "$SOCK" --uid 65534 --n 400 --mode idle --hold-s 30 >"$d/hog1" &
 h1=$!
