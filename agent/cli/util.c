@@ -52,7 +52,10 @@ static int open_store_fail(const struct cli_ctx *ctx, bool key_used, int r)
 	if ((fd = open(ctx->store, O_RDONLY | O_CLOEXEC)) < 0)
 		return cli_fail(-errno, "store %s", ctx->store);
 	close(fd);
-	if (key_used && ctx->key_file) {
+	/* blame the key file only for errors a key file can cause (a refused
+	 * signature, say, is the store's) */
+	if (key_used && ctx->key_file &&
+	    (r == -ENOENT || r == -EACCES || r == -EPERM || r == -EKEYREJECTED)) {
 		if ((fd = open(ctx->key_file, O_RDONLY | O_CLOEXEC)) < 0) {
 			int e = -errno;
 			fprintf(stderr, "keyhole: key file %s: %s%s\n", ctx->key_file, strerror(-e),
