@@ -129,7 +129,7 @@ static int build_rec(const char *name, struct ks_ver *v0, const struct ks_rec *o
 	if (!r.v)
 		return -ENOMEM;
 	r.v[0] = *v0;
-	for (size_t i = 0; i < n_old; i++)
+	for (size_t i = 0; old && i < n_old; i++)
 		r.v[i + 1] = old->v[i]; /* shallow: the encoder only reads */
 	r.n = n_old + 1;
 	*ret = r;

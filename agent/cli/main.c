@@ -101,7 +101,7 @@ static int take_etcd_opt(int argc, char **argv, int *i)
 	for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
 		int m = take_opt(argc, argv, i, map[k][0], &v);
 		if (m != 0)
-			return m < 0 ? m : (setenv(map[k][1], v, 1) == 0 ? 1 : -1);
+			return m < 0 ? m : (v && setenv(map[k][1], v, 1) == 0 ? 1 : -1);
 	}
 	return 0;
 }
