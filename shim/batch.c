@@ -64,7 +64,7 @@ static int on_revoked(const struct proto_revoked *m, struct shim_set *set, struc
 }
 
 /* One decoded message: 1 after a valid END, 0 to go on, or -errno. */
-static int on_msg(const struct proto_msg *m, const struct shim_opts *o, struct shim_set *set,
+static int on_msg(const struct proto_reply *m, const struct shim_opts *o, struct shim_set *set,
 		  struct batch *b)
 {
 	if (m->type == PROTO_END)
@@ -90,7 +90,7 @@ static int on_msg(const struct proto_msg *m, const struct shim_opts *o, struct s
 int batch_feed(const uint8_t *buf, size_t len, const struct shim_opts *o, struct shim_set *set,
 	       struct batch *b, size_t *ret_used)
 {
-	struct proto_msg m;
+	struct proto_reply m; /* the agent->shim direction only: no 16 KiB request inside */
 	size_t off = 0;
 	int r = 0;
 
@@ -103,8 +103,8 @@ int batch_feed(const uint8_t *buf, size_t len, const struct shim_opts *o, struct
 			r = -EBADMSG;
 			break;
 		}
-		r = proto_decode(buf + off + PROTO_HDR, plen, &m) < 0 ? -EBADMSG
-								      : on_msg(&m, o, set, b);
+		r = proto_decode_reply(buf + off + PROTO_HDR, plen, &m) < 0 ? -EBADMSG
+									    : on_msg(&m, o, set, b);
 		explicit_bzero(&m, sizeof m);
 		off += PROTO_HDR + plen;
 	}
