@@ -35,7 +35,13 @@ t_wait_for "[ -s '$d/hog' ]" 60
 sed 's/^/# /' "$d/hog"
 peak=$(rss)
 echo "# agent RSS with 400 unread 1 MB replies: $peak MB"
-t_run "RSS stays under 64 MB while 400 clients never read (${peak} MB)" test "$peak" -lt 64
+# Under ASan (make check-asan) memory sits in quarantine and shadow: the
+# bound is printed, not asserted (LeakSanitizer checks leaks there).
+if readelf -dW "$KH_BUILD/keyholed" 2>/dev/null | grep -q libasan; then
+	echo "ok # skip RSS bound under a sanitizer build (${peak} MB)"
+else
+	t_run "RSS stays under 64 MB while 400 clients never read (${peak} MB)" test "$peak" -lt 64
+fi
 t_run "past the output cap, fetches were answered busy" grep -q "ERROR 5 busy" "$d/hog"
 
 out=$("$ABUSE" "$SOCK" --hostile 0 --count 20 --name app/small --expect small-value --pace 5 2>&1)
