@@ -116,6 +116,12 @@ static void add_identity(json_t *o, const struct policy_identity *id)
 	}
 	set_str(o, "name", m ? m->name : NULL);
 	set_str(o, "image", m ? m->image : NULL);
+	if (id && id->k8s) { /* a pod's container, in the kubelet's words */
+		set_str(o, "namespace", id->k8s->namespace);
+		set_str(o, "pod", id->k8s->pod_name);
+		set_str(o, "service_account", id->k8s->service_account);
+		set_str(o, "container", id->k8s->container_name);
+	}
 }
 
 char *audit_format(const struct audit_event *ev, const struct timespec *ts)

@@ -134,6 +134,8 @@ t_run "namespace + service-account rule grants payments/db" \
 	grep -q "^SECRET name=payments/db .*value=db-pass" <<<"$out"
 t_run "another namespace's secret is denied, with the first failing selector" \
 	grep -q "^DENIED name=shop/key reason=no rule grants 'shop/key' to pod payments/api-7d9f8c6b5-x2x4z container api (rule shop: namespace 'payments' is not 'shop')" <<<"$out"
+t_run "the release is audited with the pod's namespace and service account" sh -c \
+	"grep '\"namespace\":\"payments\",\"pod\":\"[^\"]*\",\"service_account\":\"api\"' '$D/audit.log' | grep -q '\"decision\":\"release\"'"
 t_run "the kubelet saw our client certificate" grep -q "GET /pods auth=cert" "$T/ok.log"
 
 out=$(in_cg "$CG_WEB" "$KC" "$S" shop/key payments/db)
@@ -172,6 +174,7 @@ PY
 	wait "$shp"
 	t_eq "shim in a not-yet-listed container: retries, then gets the secret" \
 		"$(cat "$T/shim.out")" "db-pass"
+	sed 's/^/# shim: /' "$T/shim.out"; ls -la "$T/secrets" | sed 's/^/# dir: /'
 	n=$(grep -c "does not list container ${ID_GONE:0:12}" "$D/audit.log")
 	# refusals are summarised per identity and window: the first is written
 	t_run "... after at least one BUSY of its own ($n written)" test "$n" -ge 1
