@@ -28,6 +28,10 @@ probe_denied() {
 	first=${out%%$'\n'*}
 	case $first in
 	DENIED* | ERROR*) t_ok "$desc -> ${first:0:70}" ;;
+	# an oversize frame may be refused (ERROR TOOBIG, close) while the
+	# client is still writing it: refused all the same
+	"CLOSED before the request was sent") [ -n "${OVERSIZE:-}" ] && t_ok "$desc -> refused mid-send" ||
+		t_notok "$desc -> ${first:0:70}" ;;
 	*) t_notok "$desc -> ${first:0:70}" ;;
 	esac
 	if grep -q '^SECRET' <<<"$out"; then t_notok "$desc: a SECRET was released"; fi
@@ -41,7 +45,7 @@ for n in '../etc/passwd' 'app/../app/good' 'app/good/..' '/app/good' 'app/good/'
 	probe_denied "name $(printf '%q' "$n")" --probe "$n"
 done
 for len in 256 300 4096 16000 65535; do
-	probe_denied "overlong name ($len bytes)" --probe-len "$len"
+	OVERSIZE=$([ "$len" -gt 16000 ] && echo 1) probe_denied "overlong name ($len bytes)" --probe-len "$len"
 done
 t_run "agent still running" kill -0 "$apid"
 t_run "agent still serves app/good" fetch app/good good-value

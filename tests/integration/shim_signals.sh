@@ -82,10 +82,13 @@ fake_start "$T/one"
 pid1 -- "$APP" sig "$T/sig.out"
 t_wait_for "grep -q ready '$T/sig.out' 2>/dev/null" 5 || t_notok "app did not start"
 rt3=$(kill -l RTMIN+3)
-for s in RTMIN+3 PWR TSTP CONT ALRM USR1; do
+# One at a time: a SIGCONT generated while the forwarded SIGTSTP is still
+# pending discards it (signal(7)), so each waits for the app to record it.
+set -- RTMIN+3 "SIG$rt3" PWR PWR TSTP "SIG$(kill -l TSTP)" CONT "SIG$(kill -l CONT)" \
+	ALRM "SIG$(kill -l ALRM)" USR1 USR1
+while [ $# -ge 2 ]; do
+	s=$1 want=$2; shift 2
 	kill -s "$s" "$SPID"
-done
-for want in "SIG$rt3" PWR "SIG$(kill -l TSTP)" "SIG$(kill -l CONT)" "SIG$(kill -l ALRM)" USR1; do
 	t_wait_for "grep -qx '$want' '$T/sig.out'" 3
 	t_eq "signal $want forwarded to the app" "$(grep -cx "$want" "$T/sig.out")" 1
 done
