@@ -6,6 +6,7 @@
  * is -EBADMSG. Posture fields are what docs/policy.md says each engine
  * really reports (recorded in tests/fixtures/inspect_*.json). */
 #include "engine.h"
+#include "jsonfield.h"
 #include "text.h"
 
 #include <errno.h>
@@ -15,31 +16,6 @@
 #define ENGINE_MAX_LABELS 256u
 #define ENGINE_MAX_LABEL_LEN 4096u
 #define ENGINE_MAX_MODE_LEN 512u /* PidMode "container:<64 hex>" and the like */
-
-/* A JSON string without NUL that fits cap-1 bytes; NULL otherwise. */
-static const char *json_str_capped(const json_t *v, size_t cap)
-{
-	const char *s;
-	size_t n;
-
-	if (!json_is_string(v))
-		return NULL;
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n >= cap || strlen(s) != n)
-		return NULL;
-	return s;
-}
-
-static int copy_str(char *dst, size_t cap, const json_t *v)
-{
-	const char *s = json_str_capped(v, cap);
-
-	if (!s)
-		return -EBADMSG;
-	memcpy(dst, s, strlen(s) + 1);
-	return 0;
-}
 
 /* Labels: missing or null -> {}; otherwise an object of capped strings. */
 static int parse_labels(json_t *v, json_t **ret)
@@ -55,8 +31,7 @@ static int parse_labels(json_t *v, json_t **ret)
 		return -EBADMSG;
 	json_object_foreach(v, k, val)
 	{
-		if (strlen(k) >= ENGINE_MAX_LABEL_LEN ||
-		    !json_str_capped(val, ENGINE_MAX_LABEL_LEN))
+		if (strlen(k) >= ENGINE_MAX_LABEL_LEN || !jf_str_capped(val, ENGINE_MAX_LABEL_LEN))
 			return -EBADMSG;
 	}
 	*ret = json_deep_copy(v);
@@ -137,7 +112,7 @@ static int get_array(const json_t *o, const char *key, size_t max, const json_t 
 /* "cap_sys_admin", "CAP_SYS_ADMIN", "sys_admin" -> "SYS_ADMIN". */
 static int norm_cap(const json_t *v, char *out)
 {
-	const char *s = json_str_capped(v, ENGINE_MAX_CAP_NAME + 4);
+	const char *s = jf_str_capped(v, ENGINE_MAX_CAP_NAME + 4);
 	size_t n;
 
 	if (!s)
@@ -185,7 +160,7 @@ static int parse_ns(const json_t *hc, const char *key, bool *ret)
 
 	if (!v || json_is_null(v))
 		return 0;
-	if (!(s = json_str_capped(v, ENGINE_MAX_MODE_LEN)))
+	if (!(s = jf_str_capped(v, ENGINE_MAX_MODE_LEN)))
 		return -EBADMSG;
 	*ret = strcmp(s, "host") == 0;
 	return 0;
@@ -205,7 +180,7 @@ static int parse_secopts(const json_t *root, const json_t *hc, struct container_
 		return r;
 	json_array_foreach(a, i, v)
 	{
-		const char *s = json_str_capped(v, ENGINE_MAX_BODY);
+		const char *s = jf_str_capped(v, ENGINE_MAX_BODY);
 		if (!s)
 			return -EBADMSG;
 		k = strcspn(s, "=:");
@@ -217,7 +192,7 @@ static int parse_secopts(const json_t *root, const json_t *hc, struct container_
 			m->apparmor_unconfined = true;
 	}
 	if (aa && !json_is_null(aa)) {
-		const char *s = json_str_capped(aa, ENGINE_MAX_MODE_LEN);
+		const char *s = jf_str_capped(aa, ENGINE_MAX_MODE_LEN);
 		if (!s)
 			return -EBADMSG;
 		if (eq_nocase(s, strlen(s), "unconfined"))
@@ -310,7 +285,7 @@ static int parse_binds(const json_t *root, const json_t *hc, struct container_me
 		return r;
 	json_array_foreach(a, i, v)
 	{
-		const char *s = json_str_capped(v, 3 * ENGINE_MAX_PATH);
+		const char *s = jf_str_capped(v, 3 * ENGINE_MAX_PATH);
 		if (!s)
 			return -EBADMSG;
 		if (s[0] == '/' && (r = add_bind(m, s, strcspn(s, ":"))) < 0)
@@ -320,13 +295,13 @@ static int parse_binds(const json_t *root, const json_t *hc, struct container_me
 		return r;
 	json_array_foreach(a, i, v)
 	{
-		const char *type = json_str_capped(json_object_get(v, "Type"), ENGINE_MAX_MODE_LEN);
+		const char *type = jf_str_capped(json_object_get(v, "Type"), ENGINE_MAX_MODE_LEN);
 		const char *src;
 		if (!json_is_object(v) || !type)
 			return -EBADMSG;
 		if (strcmp(type, "bind") != 0)
 			continue;
-		if (!(src = json_str_capped(json_object_get(v, "Source"), ENGINE_MAX_PATH)))
+		if (!(src = jf_str_capped(json_object_get(v, "Source"), ENGINE_MAX_PATH)))
 			return -EBADMSG;
 		if ((r = add_bind(m, src, strlen(src))) < 0)
 			return r;
@@ -361,9 +336,10 @@ static int parse_root(const json_t *root, struct container_meta *m)
 
 	if (!json_is_object(root) || !json_is_object(cfg))
 		return -EBADMSG;
-	if (copy_str(m->id, sizeof(m->id), json_object_get(root, "Id")) < 0 || !text_is_id64(m->id))
+	if (jf_copy_str(m->id, sizeof(m->id), json_object_get(root, "Id")) < 0 ||
+	    !text_is_id64(m->id))
 		return -EBADMSG;
-	name = json_str_capped(json_object_get(root, "Name"), sizeof(m->name) + 1);
+	name = jf_str_capped(json_object_get(root, "Name"), sizeof(m->name) + 1);
 	if (!name)
 		return -EBADMSG;
 	if (name[0] == '/')
@@ -371,12 +347,12 @@ static int parse_root(const json_t *root, struct container_meta *m)
 	if (name[0] == '\0' || strlen(name) >= sizeof(m->name))
 		return -EBADMSG;
 	memcpy(m->name, name, strlen(name) + 1);
-	if (copy_str(m->image, sizeof(m->image), json_object_get(cfg, "Image")) < 0 ||
-	    copy_str(m->image_id, sizeof(m->image_id), json_object_get(root, "Image")) < 0)
+	if (jf_copy_str(m->image, sizeof(m->image), json_object_get(cfg, "Image")) < 0 ||
+	    jf_copy_str(m->image_id, sizeof(m->image_id), json_object_get(root, "Image")) < 0)
 		return -EBADMSG;
 	/* Missing User means the image default, which we cannot see: root. */
 	user = json_object_get(cfg, "User");
-	if (user && copy_str(m->user, sizeof(m->user), user) < 0)
+	if (user && jf_copy_str(m->user, sizeof(m->user), user) < 0)
 		return -EBADMSG;
 	m->root = user_is_root(m->user);
 	r = parse_state(root, m);

@@ -13,31 +13,7 @@
 #include <strings.h>
 
 #include "cleanup.h"
-
-/* A JSON string without NUL that fits cap-1 bytes; NULL otherwise. */
-static const char *json_str_capped(const json_t *v, size_t cap)
-{
-	const char *s;
-	size_t n;
-
-	if (!json_is_string(v))
-		return NULL;
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n >= cap || strlen(s) != n)
-		return NULL;
-	return s;
-}
-
-static int copy_str(char *dst, size_t cap, const json_t *v)
-{
-	const char *s = json_str_capped(v, cap);
-
-	if (!s)
-		return -EBADMSG;
-	memcpy(dst, s, strlen(s) + 1);
-	return 0;
-}
+#include "jsonfield.h"
 
 /* o.key: absent or null -> *ret NULL; an object; anything else -EBADMSG. */
 static int get_obj(const json_t *o, const char *key, const json_t **ret)
@@ -137,7 +113,7 @@ static void scan_statuses(const json_t *pod, const json_t *status, const char *k
 		return;
 	json_array_foreach(list, i, st)
 	{
-		const char *cid = json_str_capped(json_object_get(st, "containerID"), 128);
+		const char *cid = jf_str_capped(json_object_get(st, "containerID"), 128);
 		enum kh_runtime rt;
 
 		if (!json_is_object(st) || !cid || !container_id_is(cid, container_id, &rt))
@@ -163,7 +139,7 @@ static int parse_labels(json_t *v, json_t **ret)
 		return -EBADMSG;
 	json_object_foreach(v, k, val)
 	{
-		if (strlen(k) >= K8S_MAX_LABEL_LEN || !json_str_capped(val, K8S_MAX_LABEL_LEN))
+		if (strlen(k) >= K8S_MAX_LABEL_LEN || !jf_str_capped(val, K8S_MAX_LABEL_LEN))
 			return -EBADMSG;
 	}
 	out = json_deep_copy(v);
@@ -184,14 +160,14 @@ static int fill_pod(const json_t *pod, struct k8s_meta *m)
 		return r;
 	if (!md || !spec)
 		return -EBADMSG;
-	if (copy_str(m->pod_uid, sizeof(m->pod_uid), json_object_get(md, "uid")) < 0 ||
-	    copy_str(m->pod_name, sizeof(m->pod_name), json_object_get(md, "name")) < 0 ||
-	    copy_str(m->namespace, sizeof(m->namespace), json_object_get(md, "namespace")) < 0 ||
+	if (jf_copy_str(m->pod_uid, sizeof(m->pod_uid), json_object_get(md, "uid")) < 0 ||
+	    jf_copy_str(m->pod_name, sizeof(m->pod_name), json_object_get(md, "name")) < 0 ||
+	    jf_copy_str(m->namespace, sizeof(m->namespace), json_object_get(md, "namespace")) < 0 ||
 	    !m->pod_name[0] || !m->namespace[0])
 		return -EBADMSG;
 	sa = json_object_get(spec, "serviceAccountName");
 	if (sa && !json_is_null(sa) &&
-	    copy_str(m->service_account, sizeof(m->service_account), sa) < 0)
+	    jf_copy_str(m->service_account, sizeof(m->service_account), sa) < 0)
 		return -EBADMSG;
 	if ((r = get_opt_bool(spec, "hostPID", &has, &m->host_pid)) < 0 ||
 	    (r = get_opt_bool(spec, "hostNetwork", &has, &m->host_network)) < 0 ||
@@ -224,7 +200,7 @@ static int fill_host_paths(const json_t *spec, struct k8s_meta *m)
 			return -EBADMSG;
 		if (!hp)
 			continue;
-		path = json_str_capped(json_object_get(hp, "path"), K8S_MAX_PATH);
+		path = jf_str_capped(json_object_get(hp, "path"), K8S_MAX_PATH);
 		if (!path || path[0] != '/')
 			return -EBADMSG;
 		if (json_array_append_new(m->host_paths, json_string(path)) < 0)
@@ -236,7 +212,7 @@ static int fill_host_paths(const json_t *spec, struct k8s_meta *m)
 /* "CAP_net_admin" and "NET_ADMIN" are one capability: strip, upper-case. */
 static int norm_cap(const json_t *v, char *out)
 {
-	const char *s = json_str_capped(v, K8S_MAX_CAP_LEN + 4);
+	const char *s = jf_str_capped(v, K8S_MAX_CAP_LEN + 4);
 	size_t n;
 
 	if (!s)
@@ -329,11 +305,11 @@ static int fill_container(const json_t *pod, const struct hit *h, struct k8s_met
 	size_t i;
 	int r;
 
-	if (copy_str(m->container_name, sizeof(m->container_name),
-		     json_object_get(h->status, "name")) < 0 ||
+	if (jf_copy_str(m->container_name, sizeof(m->container_name),
+			json_object_get(h->status, "name")) < 0 ||
 	    !m->container_name[0])
 		return -EBADMSG;
-	if (iid && !json_is_null(iid) && copy_str(m->image_id, sizeof(m->image_id), iid) < 0)
+	if (iid && !json_is_null(iid) && jf_copy_str(m->image_id, sizeof(m->image_id), iid) < 0)
 		return -EBADMSG;
 	if ((r = get_array(spec, h->init ? "initContainers" : "containers", K8S_MAX_CONTAINERS,
 			   &list)) < 0 ||
@@ -341,11 +317,11 @@ static int fill_container(const json_t *pod, const struct hit *h, struct k8s_met
 		return -EBADMSG;
 	json_array_foreach(list, i, c)
 	{
-		const char *name = json_str_capped(json_object_get(c, "name"), 64);
+		const char *name = jf_str_capped(json_object_get(c, "name"), 64);
 
 		if (!name || strcmp(name, m->container_name) != 0)
 			continue;
-		if (copy_str(m->image, sizeof(m->image), json_object_get(c, "image")) < 0 ||
+		if (jf_copy_str(m->image, sizeof(m->image), json_object_get(c, "image")) < 0 ||
 		    (r = get_obj(c, "securityContext", &csc)) < 0)
 			return -EBADMSG;
 		if ((r = fill_posture(csc, m)) < 0)
@@ -367,7 +343,7 @@ int kubelet_parse_pods(const char *body, size_t len, json_t **ret_items)
 		return -EBADMSG;
 	kind = json_object_get(root, "kind");
 	items = json_object_get(root, "items");
-	if (!json_is_object(root) || (kind && !json_str_capped(kind, 64)) ||
+	if (!json_is_object(root) || (kind && !jf_str_capped(kind, 64)) ||
 	    (kind && strcmp(json_string_value(kind), "PodList") != 0) ||
 	    !(json_is_array(items) || json_is_null(items)) ||
 	    (json_is_array(items) && json_array_size(items) > K8S_MAX_PODS)) {
