@@ -228,6 +228,10 @@ main() {
 	preflight
 	W=$(mktemp -d /tmp/keyhole-demo.XXXXXX) || die "mktemp"
 	chmod 0755 "$W"
+	# The demo's writer trust file, rollback state and pinned store keys live
+	# with its throwaway store, never in the host's /etc/keyhole or ~/.config.
+	export KEYHOLE_WRITERS=$W/writers KEYHOLE_STATE=$W/agent.state \
+		KEYHOLE_KNOWN_STORES=$W/known_stores
 	printf '%skeyhole demo%s: a container gets a secret its image never had.\n' "$BOLD" "$NORM"
 	setup_store
 	if podman_engine; then
