@@ -181,10 +181,8 @@ static void identity_key(const struct policy_identity *id, char *buf, size_t len
 
 	if (!p)
 		snprintf(buf, len, "unattested");
-	else if (p->cg.runtime == RT_HOST)
-		snprintf(buf, len, "host:uid:%u", (unsigned)p->uid);
 	else
-		snprintf(buf, len, "%s:%s", runtime_name(p->cg.runtime), p->cg.id);
+		peer_identity_key(p, buf, len);
 }
 
 static uint32_t hash(const char *s)

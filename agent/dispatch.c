@@ -27,14 +27,6 @@ static void refuse_now(int fd, uint16_t code, const char *reason)
 	close(fd);
 }
 
-static void rate_key(const struct peer *p, char *buf, size_t len)
-{
-	if (p->cg.runtime == RT_HOST)
-		snprintf(buf, len, "host:uid:%u", (unsigned)p->uid);
-	else
-		snprintf(buf, len, "%s:%s", runtime_name(p->cg.runtime), p->cg.id);
-}
-
 static void refuse(struct agent *a, struct conn *c, uint16_t code, const char *why)
 {
 	conn_audit(a->audit, c, NULL, NULL, 0, AUDIT_REFUSE, why);
@@ -96,7 +88,7 @@ void dispatch_accept(struct agent *a, int fd)
 		conn_send_error(&a->cs, c, PROTO_E_DENIED, why);
 		return;
 	}
-	rate_key(&c->peer, key, sizeof(key));
+	peer_identity_key(&c->peer, key, sizeof(key));
 	if (admit(a, c, key) < 0)
 		return;
 	if (c->peer.cg.runtime == RT_HOST)

@@ -235,3 +235,11 @@ int peer_same_pidns(pid_t a, pid_t b)
 		return errno == ENOENT ? -ESRCH : -errno;
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
+
+void peer_identity_key(const struct peer *p, char *buf, size_t len)
+{
+	if (p->cg.runtime == RT_HOST)
+		snprintf(buf, len, "host:uid:%u", (unsigned)p->uid);
+	else
+		snprintf(buf, len, "%s:%s", runtime_name(p->cg.runtime), p->cg.id);
+}

@@ -32,6 +32,10 @@ int peer_check_alive(const struct peer *p);
 /* Closes the pidfd. Safe on a zeroed or already released peer (pidfd -1). */
 void peer_release(struct peer *p);
 
+/* The identity limits and audit summaries count by: "host:uid:N" for a
+ * host process, "<runtime>:<container id>" for a container. */
+void peer_identity_key(const struct peer *p, char *buf, size_t len);
+
 /* Read /proc/PID/cgroup (capped) and parse it. */
 int peer_read_cgroup(pid_t pid, struct cg_identity *ret);
 /* 1 when two processes share a pid namespace, 0 when not, -errno. */
