@@ -48,11 +48,18 @@ static void fail_drop(struct identify *ix, const char *id)
 		*f = ix->fail[--ix->nfail];
 }
 
+/* Refused, timed out, unreachable: the engine's trouble, not an answer
+ * about the container (unknown, not running, malformed). */
+static bool engine_trouble(int rc)
+{
+	return rc != -ENOENT && rc != -ESRCH && rc != -EBADMSG;
+}
+
 /* Remember a failed lookup: engine trouble backs off (1 s doubling to
  * 30 s), an answer about the container (unknown, not running) for 1 s. */
 static void fail_put(struct identify *ix, const char *id, int rc, uint64_t now)
 {
-	bool engine_down = rc != -ENOENT && rc != -ESRCH && rc != -EBADMSG;
+	bool engine_down = engine_trouble(rc);
 	struct identify_fail *f = fail_find(ix, id);
 	uint64_t backoff = IDENTIFY_BACKOFF_MIN_MS;
 
@@ -70,14 +77,14 @@ static void fail_put(struct identify *ix, const char *id, int rc, uint64_t now)
 
 static void fail_reason(const struct identify_fail *f, struct conn *c)
 {
-	const char *what = f->rc == -ENOENT    ? "container unknown to the engine"
-			   : f->rc == -ESRCH   ? "container not running"
-			   : f->rc == -EBADMSG ? "engine reply malformed"
-					       : "engine unreachable";
-
-	snprintf(c->meta_err, sizeof(c->meta_err), "%s%s%s", what,
-		 f->rc == -ENOENT || f->rc == -ESRCH || f->rc == -EBADMSG ? "" : ": ",
-		 f->rc == -ENOENT || f->rc == -ESRCH || f->rc == -EBADMSG ? "" : strerror(-f->rc));
+	if (engine_trouble(f->rc))
+		snprintf(c->meta_err, sizeof(c->meta_err), "engine unreachable: %s",
+			 strerror(-f->rc));
+	else
+		snprintf(c->meta_err, sizeof(c->meta_err), "%s",
+			 f->rc == -ENOENT  ? "container unknown to the engine"
+			 : f->rc == -ESRCH ? "container not running"
+					   : "engine reply malformed");
 }
 
 /* c->meta holds the engine's answer: is the caller that container? 0 yes,
