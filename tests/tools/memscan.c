@@ -70,5 +70,9 @@ int main(int argc, char **argv)
 		found |= hits[i] > 0;
 	}
 	printf("regions=%zu\n", regions);
+	free(buf);
+	free(hits);
+	close(mem);
+	fclose(maps);
 	return regions ? found : 2;
 }
