@@ -87,6 +87,21 @@ static void fail_reason(const struct identify_fail *f, struct conn *c)
 					   : "engine reply malformed");
 }
 
+/* Posture from the kernel: a container init sharing the agent's (the
+ * host's) pid, ipc or network namespace is marked so, whatever the engine
+ * reported. */
+static int host_namespaces(struct conn *c)
+{
+	int ns = peer_host_ns(c->meta.pid);
+
+	if (ns < 0)
+		return -ESTALE; /* the init is gone */
+	c->meta.host_pid |= (ns & PEER_NS_PID) != 0;
+	c->meta.host_ipc |= (ns & PEER_NS_IPC) != 0;
+	c->meta.host_net |= (ns & PEER_NS_NET) != 0;
+	return 0;
+}
+
 /* c->meta holds the engine's answer: is the caller that container? 0 yes,
  * -ESTALE the answer no longer fits (look again), -EPERM no. */
 static int check_caller(struct conn *c)
@@ -109,7 +124,7 @@ static int check_caller(struct conn *c)
 			 "peer is not in the pid namespace of container %.12s", c->peer.cg.id);
 		return -EPERM;
 	}
-	return 0;
+	return host_namespaces(c);
 }
 
 /* Answer c from what is known now: 0 done, 1 must ask the engine, -EPERM. */

@@ -220,20 +220,54 @@ void peer_release(struct peer *p)
 	}
 }
 
-int peer_same_pidns(pid_t a, pid_t b)
+static int ns_stat(pid_t pid, const char *ns, struct stat *st)
 {
 	char path[64];
-	struct stat sa, sb;
 
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
+	if (stat(path, st) < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	return 0;
+}
+
+/* 1 when processes a and b (0: this process) share namespace ns ("pid",
+ * "ipc"...), 0 when not, -errno. */
+static int same_ns(pid_t a, pid_t b, const char *ns)
+{
+	struct stat sa, sb;
+	int r;
+
+	if ((r = ns_stat(a, ns, &sa)) < 0 || (r = ns_stat(b, ns, &sb)) < 0)
+		return r;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int peer_same_pidns(pid_t a, pid_t b)
+{
 	if (a <= 0 || b <= 0)
 		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)a);
-	if (stat(path, &sa) < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)b);
-	if (stat(path, &sb) < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	return same_ns(a, b, "pid");
+}
+
+int peer_host_ns(pid_t pid)
+{
+	static const struct {
+		const char *ns;
+		int bit;
+	} kinds[] = { { "pid", PEER_NS_PID }, { "ipc", PEER_NS_IPC }, { "net", PEER_NS_NET } };
+	int mask = 0;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		int r = pid > 0 ? same_ns(pid, 0, kinds[i].ns) : -ESRCH;
+		if (r < 0)
+			return r;
+		if (r)
+			mask |= kinds[i].bit;
+	}
+	return mask;
 }
 
 void peer_identity_key(const struct peer *p, char *buf, size_t len)

@@ -41,4 +41,14 @@ int peer_read_cgroup(pid_t pid, struct cg_identity *ret);
 /* 1 when two processes share a pid namespace, 0 when not, -errno. */
 int peer_same_pidns(pid_t a, pid_t b);
 
+/* The namespaces PID shares with this process, as a mask of PEER_NS_*, or
+ * -errno. keyholed runs in the host's namespaces (its unit, the DaemonSet's
+ * hostPID/hostNetwork), so this is the kernel's word on "host namespace",
+ * for engines whose inspect output does not say (podman's compat API has no
+ * IpcMode "host"). /proc/1 is not used: reading its ns links needs every
+ * capability pid 1 has. The user namespace is left out: without remapping,
+ * every container shares it. */
+enum { PEER_NS_PID = 1, PEER_NS_IPC = 2, PEER_NS_NET = 4 };
+int peer_host_ns(pid_t pid);
+
 #endif

@@ -67,6 +67,9 @@ pos_attacks() {
 	local caps='require privileged=false: CapAdd (ALL|[A-Z_ ]*SYS_ADMIN)'
 	pos_refused e2e-pos-caps "$caps" --cap-add ALL
 	pos_refused e2e-pos-pid 'require privileged=false: host pid namespace' --pid=host
+	# podman's compat inspect does not say IpcMode "host": the kernel's
+	# namespace links decide, not the engine's word alone.
+	pos_refused e2e-pos-ipc 'require privileged=false: host ipc namespace' --ipc=host
 	pos_refused e2e-pos-seccomp 'require privileged=false: seccomp unconfined' \
 		--security-opt seccomp=unconfined
 	pos_refused e2e-pos-root 'require privileged=false: bind mount of /[,)]' -v /:/host

@@ -228,6 +228,37 @@ START_TEST(test_same_pidns)
 }
 END_TEST
 
+/* peer_host_ns: this process shares all three with itself; a child that
+ * unshared its ipc and network namespaces (root) shares only pid. */
+START_TEST(test_host_ns)
+{
+	int pp[2], st;
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(peer_host_ns(getpid()), PEER_NS_PID | PEER_NS_IPC | PEER_NS_NET);
+	ck_assert_int_eq(peer_host_ns(0), -ESRCH);
+	ck_assert_int_eq(pipe(pp), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pp[0]);
+		if (unshare(CLONE_NEWIPC | CLONE_NEWNET) < 0)
+			_exit(1);
+		(void)!write(pp[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(pp[1]);
+	ck_assert_int_eq(read(pp[0], &c, 1), 1);
+	close(pp[0]);
+	ck_assert_int_eq(peer_host_ns(pid), PEER_NS_PID);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(peer_host_ns(pid), -ESRCH);
+}
+END_TEST
+
 /* Keep this test last: with CK_FORK=no the filter stays for the process.
  * Pretend to be a pre-6.5 kernel: getsockopt(SO_PEERPIDFD = 77) fails with
  * ENOPROTOOPT (seccomp; Check runs each test in its own process). */
@@ -309,6 +340,7 @@ static Suite *peer_suite(void)
 	tcase_add_test(tc, test_fallback_pidfd_open);
 	suite_add_tcase(s, tc);
 	tcase_add_test(root, test_same_pidns);
+	tcase_add_test(root, test_host_ns);
 	check_add_root_tcase(s, root, "peer/root", 1);
 	return s;
 }
