@@ -503,19 +503,18 @@ static int parse_template_grant(struct pctx *c, const char *where, json_t *g,
 	if (!esc || tmpl_escape_from_name(esc, &e) < 0)
 		return perr(c, "%s.escape: must be \"none\", \"shell\", \"json\" or \"url\"", where);
 	pg->escape = (uint8_t)e;
-	n = strlen(pg->template);
+	n = file ? strlen(file) : strlen(pg->template);
 	if (!file && n > 5 && strcmp(pg->template + n - 5, ".tmpl") == 0)
 		n -= 5;
-	if (file)
-		n = strlen(file);
-	memcpy(pg->file, file ? file : pg->template, n); /* both at most PROTO_MAX_NAME */
+	if (n > PROTO_MAX_NAME - 9) /* room for "template/" */
+		return perr(c, "%s.file: at most %u characters for a template", where,
+			    PROTO_MAX_NAME - 9);
+	memcpy(pg->file, file ? file : pg->template, n);
 	pg->file[n] = '\0';
-	if (strlen(pg->file) > PROTO_MAX_NAME - 9 || !(pg->tmpl_name = malloc(PROTO_MAX_NAME + 1)))
-		return strlen(pg->file) > PROTO_MAX_NAME - 9
-			       ? perr(c, "%s.file: at most %u characters for a template", where,
-				      PROTO_MAX_NAME - 9)
-			       : -ENOMEM;
-	snprintf(pg->tmpl_name, PROTO_MAX_NAME + 1, "template/%s", pg->file);
+	if (!(pg->tmpl_name = malloc(PROTO_MAX_NAME + 1)))
+		return -ENOMEM;
+	memcpy(pg->tmpl_name, "template/", 9);
+	memcpy(pg->tmpl_name + 9, pg->file, n + 1);
 	if (!proto_secret_name_valid(pg->tmpl_name))
 		return perr(c, "%s.file: '%s': a template's file uses only [A-Za-z0-9._-]", where,
 			    pg->file);

@@ -2,7 +2,8 @@
 /* See template_load.h. A template is admin-written like the policy, but it
  * is still read with a cap and without following links, so a policy
  * directory an attacker can add a symlink to does not leak another file
- * into a container. */
+ * into a container; and one others can write is refused, since rewriting
+ * "@db:5432" to another host would send the password there. */
 #include "template_load.h"
 
 #include <errno.h>
@@ -45,6 +46,8 @@ static int read_template(int dirfd, const char *name, char **ret, size_t *ret_le
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EBADF;
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return -EPERM; /* whoever writes it can point the values elsewhere */
 	if (st.st_size > (off_t)TMPL_MAX_BYTES)
 		return -EFBIG;
 	if (!(buf = malloc(TMPL_MAX_BYTES + 1)))
@@ -73,6 +76,9 @@ static const char *read_error(int r)
 		return "is not a regular file";
 	case -EFBIG:
 		return "is larger than 64 KiB";
+	case -EPERM:
+		return "is writable by group or others (chmod go-w: whoever can write a "
+		       "template can send the values it renders elsewhere)";
 	default:
 		return strerror(-r);
 	}

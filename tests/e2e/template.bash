@@ -29,6 +29,7 @@ tpl_setup() {
 		{ t_notok "[$E] store setup"; t_done; }
 	printf 'postgres://{{ secret "pay/user" }}:{{ secret "pay/db" }}@db:5432/app' \
 		>"$D/database_url.tmpl"
+	chmod 0644 "$D/database_url.tmpl" # one others can write is refused
 	cat >"$D/policy.json" <<JSON
 { "version": 1,
   "rules": [

@@ -5,7 +5,7 @@
 # the audit line names the template and its secrets but no value; a
 # missing secret denies the grant naming it; a bad template (line:col) or
 # one using a secret its rule does not grant, or one reached through a
-# symlink, is refused by `keyhole policy check`, `keyhole reload` and
+# symlink, or one others can write, is refused by `keyhole policy check`, `keyhole reload` and
 # SIGHUP, and the old policy stays; `keyhole rotate` of a used secret
 # pushes the re-rendered file to a watcher, and so does an edited template
 # after a reload; the shim writes the rendered file.
@@ -16,6 +16,7 @@ KC=$KH_BUILD/tools/khclient SHIM=$KH_BUILD/keyhole-shim
 for b in "$KHD_BIN" "$KH_BIN" "$KC" "$SHIM"; do [ -x "$b" ] || t_skip "$b not built"; done
 
 d=$(t_tmpdir)
+umask 022 # templates others can write are refused
 kh_store_new "$d" || { t_notok "keyhole init"; t_done; }
 PW='p@ss:w/rd"1'
 kh_put "$d" pay/db "$PW"
@@ -101,6 +102,11 @@ out=$(kh "$d" reload 2>&1)
 t_run "a symlinked template is refused ($out)" grep -qF \
 	"template database_url.tmpl: is a symbolic link" <<<"$out"
 rm "$d/pol/database_url.tmpl"; cp "$d/good.tmpl" "$d/pol/database_url.tmpl"
+chmod 0666 "$d/pol/database_url.tmpl"
+out=$(kh "$d" reload 2>&1)
+t_run "a template others can write is refused ($out)" grep -qF \
+	"template database_url.tmpl: is writable by group or others" <<<"$out"
+chmod 0644 "$d/pol/database_url.tmpl"
 sed -i 's/"database_url.tmpl"/"..\/good.tmpl"/' "$d/pol/policy.json"
 out=$(kh "$d" reload 2>&1)
 t_run "a template outside the policy's directory is refused ($out)" grep -qF \

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -264,6 +265,7 @@ START_TEST(policy_grants)
 	f = fopen(strcat(strcpy(err, dir), "/db.tmpl"), "w");
 	fputs("u={{ secret \"a\" }}\n", f);
 	fclose(f);
+	ck_assert_int_eq(fchmodat(dfd, "db.tmpl", 0644, 0), 0);
 	ck_assert_int_eq(load(RULE("{\"secret\":\"a\"},{\"template\":\"db.tmpl\",\"escape\":\"url\"}"),
 			      dfd, &p),
 			 0);
@@ -313,6 +315,12 @@ START_TEST(policy_grants)
 			      dfd, &p),
 			 -EINVAL);
 	ck_assert_str_eq(err, "rules[0].grant[1]: template none.tmpl: No such file or directory");
+	ck_assert_int_eq(fchmodat(dfd, "db.tmpl", 0664, 0), 0);
+	ck_assert_int_eq(load(RULE("{\"secret\":\"a\"},{\"template\":\"db.tmpl\",\"escape\":\"url\"}"),
+			      dfd, &p),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "db.tmpl: is writable by group or others"), "%s", err);
+	ck_assert_int_eq(fchmodat(dfd, "db.tmpl", 0644, 0), 0);
 	ck_assert_int_eq(symlinkat("/etc/passwd", dfd, "ln.tmpl"), 0);
 	ck_assert_int_eq(load(RULE("{\"secret\":\"a\"},{\"template\":\"ln.tmpl\",\"escape\":\"url\"}"),
 			      dfd, &p),
