@@ -498,10 +498,13 @@ static int parse_template_grant(struct pctx *c, const char *where, json_t *g,
 		return perr(c, "%s: a template grant names no \"secret\" (the template says which)",
 			    where);
 	if (!proto_file_name_valid(pg->template))
-		return perr(c, "%s.template: '%s' must be a file name next to the policy (no '/', no "
-			    "leading '.')", where, pg->template);
+		return perr(c,
+			    "%s.template: '%s' must be a file name next to the policy (no '/', "
+			    "no leading '.')",
+			    where, pg->template);
 	if (!esc || tmpl_escape_from_name(esc, &e) < 0)
-		return perr(c, "%s.escape: must be \"none\", \"shell\", \"json\" or \"url\"", where);
+		return perr(c, "%s.escape: must be \"none\", \"shell\", \"json\" or \"url\"",
+			    where);
 	pg->escape = (uint8_t)e;
 	n = file ? strlen(file) : strlen(pg->template);
 	if (!file && n > 5 && strcmp(pg->template + n - 5, ".tmpl") == 0)

@@ -125,8 +125,9 @@ static int parse_string(struct scan *sc, size_t *ret_off, size_t *ret_len)
 		if (c == '\n' || c == '\0')
 			break;
 		if (c == '\\')
-			return fail_at(sc, sc->line, sc->col,
-				       "no escapes in a quoted string (write '{{' as {{ \"{{\" }})");
+			return fail_at(
+				sc, sc->line, sc->col,
+				"no escapes in a quoted string (write '{{' as {{ \"{{\" }})");
 		advance(sc, 1);
 	}
 	if (sc->i >= sc->len || sc->s[sc->i] != '"')
@@ -169,16 +170,18 @@ static int parse_call(struct scan *sc)
 	size_t start = sc->i, off, len;
 	int r;
 
-	while (sc->i < sc->len && (sc->s[sc->i] == '_' || (sc->s[sc->i] >= 'a' && sc->s[sc->i] <= 'z') ||
-				   (sc->s[sc->i] >= 'A' && sc->s[sc->i] <= 'Z') ||
-				   (sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')))
+	while (sc->i < sc->len &&
+	       (sc->s[sc->i] == '_' || (sc->s[sc->i] >= 'a' && sc->s[sc->i] <= 'z') ||
+		(sc->s[sc->i] >= 'A' && sc->s[sc->i] <= 'Z') ||
+		(sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')))
 		advance(sc, 1);
 	if (sc->i - start != 6 || memcmp(sc->s + start, "secret", 6) != 0)
 		return fail_at(sc, line, col, "unknown function '%.*s' (only secret \"name\")",
 			       (int)(sc->i - start > 40 ? 40 : sc->i - start), sc->s + start);
 	skip_ws(sc);
 	if (sc->i >= sc->len || sc->s[sc->i] != '"')
-		return fail_at(sc, sc->line, sc->col, "expected a quoted secret name after 'secret'");
+		return fail_at(sc, sc->line, sc->col,
+			       "expected a quoted secret name after 'secret'");
 	line = sc->line;
 	col = sc->col;
 	if ((r = parse_string(sc, &off, &len)) < 0)
@@ -191,8 +194,8 @@ static int bad_char(struct scan *sc)
 	unsigned char c = (unsigned char)sc->s[sc->i];
 
 	if (c > 0x20 && c < 0x7f)
-		return fail_at(sc, sc->line, sc->col, "unexpected '%c' in {{ }} (expected secret \"name\")",
-			       c);
+		return fail_at(sc, sc->line, sc->col,
+			       "unexpected '%c' in {{ }} (expected secret \"name\")", c);
 	return fail_at(sc, sc->line, sc->col,
 		       "unexpected byte 0x%02x in {{ }} (expected secret \"name\")", c);
 }
@@ -252,7 +255,9 @@ static int parse_all(struct scan *sc)
 int tmpl_parse(const char *src, size_t len, enum tmpl_escape esc, struct tmpl **ret, char *err,
 	       size_t errlen)
 {
-	struct scan sc = { .s = src, .len = len, .line = 1, .col = 1, .err = err, .errlen = errlen };
+	struct scan sc = {
+		.s = src, .len = len, .line = 1, .col = 1, .err = err, .errlen = errlen
+	};
 	uint8_t e = (uint8_t)esc;
 	int r;
 
@@ -314,9 +319,11 @@ static void put(struct out *o, const void *b, size_t n)
 static size_t utf8_char(const uint8_t *p, size_t n)
 {
 	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t k = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
-				 : (p[0] & 0xf8) == 0xf0	     ? 4
-								     : 0;
+	size_t k = p[0] < 0x80		   ? 1
+		   : (p[0] & 0xe0) == 0xc0 ? 2
+		   : (p[0] & 0xf0) == 0xe0 ? 3
+		   : (p[0] & 0xf8) == 0xf0 ? 4
+					   : 0;
 	uint32_t cp = k == 2 ? (p[0] & 0x1fu) : k == 3 ? (p[0] & 0x0fu) : (p[0] & 0x07u);
 
 	if (k <= 1 || k > n)
@@ -342,12 +349,19 @@ static int esc_json(struct out *o, const uint8_t *v, size_t n)
 
 		if (!k)
 			return -EILSEQ;
-		if (k == 3 && c == 0xe2 && v[i + 1] == 0x80 && (v[i + 2] == 0xa8 || v[i + 2] == 0xa9))
+		if (k == 3 && c == 0xe2 && v[i + 1] == 0x80 &&
+		    (v[i + 2] == 0xa8 || v[i + 2] == 0xa9))
 			put(o, v[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6); /* JS line ends */
 		else if (c == '"' || c == '\\')
 			put(o, c == '"' ? "\\\"" : "\\\\", 2);
 		else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f')
-			put(o, c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : c == '\b' ? "\\b" : "\\f", 2);
+			put(o,
+			    c == '\n'	? "\\n"
+			    : c == '\r' ? "\\r"
+			    : c == '\t' ? "\\t"
+			    : c == '\b' ? "\\b"
+					: "\\f",
+			    2);
 		else if (c < 0x20 || c == 0x7f)
 			put(o, u, 6);
 		else
@@ -397,15 +411,9 @@ static int render(const struct tmpl *t, const uint8_t *const *vals, const size_t
 		size_t n = p->ref < 0 ? p->len : lens[p->ref];
 
 		switch (p->ref < 0 ? TMPL_ESC_NONE : t->esc) {
-		case TMPL_ESC_NONE:
-			put(o, v, n);
-			break;
-		case TMPL_ESC_SHELL:
-			esc_shell(o, v, n);
-			break;
-		case TMPL_ESC_URL:
-			esc_url(o, v, n);
-			break;
+		case TMPL_ESC_NONE: put(o, v, n); break;
+		case TMPL_ESC_SHELL: esc_shell(o, v, n); break;
+		case TMPL_ESC_URL: esc_url(o, v, n); break;
 		case TMPL_ESC_JSON:
 			if (esc_json(o, v, n) < 0) {
 				if (ret_bad)
@@ -432,8 +440,8 @@ int tmpl_render_size(const struct tmpl *t, const uint8_t *const *vals, const siz
 	return 0;
 }
 
-int tmpl_render(const struct tmpl *t, const uint8_t *const *vals, const size_t *lens,
-		uint8_t *out, size_t cap, size_t *ret_len)
+int tmpl_render(const struct tmpl *t, const uint8_t *const *vals, const size_t *lens, uint8_t *out,
+		size_t cap, size_t *ret_len)
 {
 	struct out o = { out, cap, 0 };
 	int r = render(t, vals, lens, &o, NULL);

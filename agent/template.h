@@ -51,8 +51,8 @@ int tmpl_render_size(const struct tmpl *t, const uint8_t *const *vals, const siz
 		     size_t *ret, size_t *ret_bad);
 /* Render into out (cap bytes, at least tmpl_render_size): 0 and *ret_len,
  * or the errors of tmpl_render_size, or -ENOBUFS. */
-int tmpl_render(const struct tmpl *t, const uint8_t *const *vals, const size_t *lens,
-		uint8_t *out, size_t cap, size_t *ret_len);
+int tmpl_render(const struct tmpl *t, const uint8_t *const *vals, const size_t *lens, uint8_t *out,
+		size_t cap, size_t *ret_len);
 
 /* A version for the rendered file: changes when the template or the version
  * of any secret it uses changes (versions[i] for names[i]); never 0. */

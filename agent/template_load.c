@@ -33,8 +33,8 @@ __attribute__((format(printf, 3, 4))) static int lerr(char *err, size_t errlen, 
 /* The template file name of dirfd into *ret (NUL-terminated), *ret_len. */
 static int read_template(int dirfd, const char *name, char **ret, size_t *ret_len)
 {
-	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-						   O_NONBLOCK);
+	cleanup_close int fd =
+		openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	cleanup_free char *buf = NULL;
 	struct stat st;
 	size_t got = 0;
@@ -72,15 +72,12 @@ static const char *read_error(int r)
 	switch (r) {
 	case -ELOOP:
 		return "is a symbolic link (refused: templates are read without following links)";
-	case -EBADF:
-		return "is not a regular file";
-	case -EFBIG:
-		return "is larger than 64 KiB";
+	case -EBADF: return "is not a regular file";
+	case -EFBIG: return "is larger than 64 KiB";
 	case -EPERM:
 		return "is writable by group or others (chmod go-w: whoever can write a "
 		       "template can send the values it renders elsewhere)";
-	default:
-		return strerror(-r);
+	default: return strerror(-r);
 	}
 }
 
@@ -109,13 +106,14 @@ static int check_names(const struct policy *p, size_t ri, size_t gi, char *err, 
 					    "template grant rules[%zu].grant[%zu]; rename one",
 					    i, g, o->secret, ri, gi);
 			if (strcmp(o->template, t->template) != 0 || o->escape != t->escape)
-				return lerr(err, errlen,
-					    "rules[%zu].grant[%zu]: file '%s' is rendered from '%s' "
-					    "(%s) by rules[%zu].grant[%zu] and from '%s' (%s) here; "
-					    "one template per file",
-					    ri, gi, t->file, o->template,
-					    tmpl_escape_name((enum tmpl_escape)o->escape), i, g,
-					    t->template, tmpl_escape_name((enum tmpl_escape)t->escape));
+				return lerr(
+					err, errlen,
+					"rules[%zu].grant[%zu]: file '%s' is rendered from '%s' "
+					"(%s) by rules[%zu].grant[%zu] and from '%s' (%s) here; "
+					"one template per file",
+					ri, gi, t->file, o->template,
+					tmpl_escape_name((enum tmpl_escape)o->escape), i, g,
+					t->template, tmpl_escape_name((enum tmpl_escape)t->escape));
 		}
 	return 0;
 }
@@ -137,12 +135,13 @@ static int load_one(struct policy *p, size_t ri, size_t gi, int dirfd, char *err
 		return lerr(err, errlen, "rules[%zu].grant[%zu]: %s:%s", ri, gi, g->template, why);
 	for (size_t k = 0; k < g->tmpl->n_names; k++)
 		if (!rule_grants(r, g->tmpl->names[k]))
-			return lerr(err, errlen,
-				    "rules[%zu].grant[%zu]: %s:%u:%u: secret '%s' is not granted by "
-				    "rule '%s' (a template uses only secrets its own rule grants: "
-				    "add {\"secret\": \"%s\"} to it)",
-				    ri, gi, g->template, g->tmpl->line[k], g->tmpl->col[k],
-				    g->tmpl->names[k], r->name, g->tmpl->names[k]);
+			return lerr(
+				err, errlen,
+				"rules[%zu].grant[%zu]: %s:%u:%u: secret '%s' is not granted by "
+				"rule '%s' (a template uses only secrets its own rule grants: "
+				"add {\"secret\": \"%s\"} to it)",
+				ri, gi, g->template, g->tmpl->line[k], g->tmpl->col[k],
+				g->tmpl->names[k], r->name, g->tmpl->names[k]);
 	return check_names(p, ri, gi, err, errlen);
 }
 

@@ -48,8 +48,7 @@ static char *render_s(const char *src, enum tmpl_escape esc, const char *const *
 	return out;
 }
 
-static void expect(const char *src, enum tmpl_escape esc, const char *const *vals,
-		   const char *want)
+static void expect(const char *src, enum tmpl_escape esc, const char *const *vals, const char *want)
 {
 	int rc;
 	char *got = render_s(src, esc, vals, &rc);
@@ -63,7 +62,8 @@ static void expect_err(const char *src, const char *want)
 {
 	struct tmpl *t = NULL;
 
-	ck_assert_int_eq(tmpl_parse(src, strlen(src), TMPL_ESC_NONE, &t, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(tmpl_parse(src, strlen(src), TMPL_ESC_NONE, &t, err, sizeof(err)),
+			 -EINVAL);
 	ck_assert_ptr_null(t);
 	ck_assert_str_eq(err, want);
 }
@@ -79,7 +79,8 @@ START_TEST(language)
 	expect("", TMPL_ESC_NONE, NULL, "");
 	expect("a{{secret \"x\"}}b", TMPL_ESC_NONE, two, "aAb");
 	expect("{{\n\t secret\n \"x\"  \n}}", TMPL_ESC_NONE, two, "A");
-	expect("{{ secret \"x\" }}{{ secret \"y/z\" }}{{ secret \"x\" }}", TMPL_ESC_NONE, two, "ABA");
+	expect("{{ secret \"x\" }}{{ secret \"y/z\" }}{{ secret \"x\" }}", TMPL_ESC_NONE, two,
+	       "ABA");
 	/* literal braces: only {{ opens; {{ "{{" }} writes two */
 	expect("{{ \"{{\" }} secret \"x\" }} { } }}", TMPL_ESC_NONE, NULL,
 	       "{{ secret \"x\" }} { } }}");
@@ -154,9 +155,11 @@ START_TEST(errors)
 	expect_err("{{ secret \"../x\" }}", "1:11: invalid secret name \"../x\"");
 	expect_err("{{ secret \"a b\" }}", "1:11: invalid secret name \"a b\"");
 	expect_err("{{ secret \"a\" x }}", "1:15: expected '}}'");
-	expect_err("{{ secret \"a\\\"\" }}", "1:13: no escapes in a quoted string (write '{{' as {{ \"{{\" }})");
+	expect_err("{{ secret \"a\\\"\" }}",
+		   "1:13: no escapes in a quoted string (write '{{' as {{ \"{{\" }})");
 	expect_err("{{ 7 }}", "1:4: unexpected '7' in {{ }} (expected secret \"name\")");
-	expect_err("h\xc3\xa9\xc3\xa9{{ | }}", "1:7: unexpected '|' in {{ }} (expected secret \"name\")");
+	expect_err("h\xc3\xa9\xc3\xa9{{ | }}",
+		   "1:7: unexpected '|' in {{ }} (expected secret \"name\")");
 	expect_err("ok\n{{ \"lit\" ", "2:1: unclosed '{{' (no matching '}}')");
 }
 END_TEST
@@ -181,7 +184,8 @@ START_TEST(nul_and_caps)
 	memset(val, '@', TMPL_MAX_OUT / 2);
 	v[0] = (const uint8_t *)val;
 	l[0] = TMPL_MAX_OUT / 2;
-	ck_assert_int_eq(tmpl_parse("{{ secret \"a\" }}", 16, TMPL_ESC_NONE, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(tmpl_parse("{{ secret \"a\" }}", 16, TMPL_ESC_NONE, &t, err, sizeof(err)),
+			 0);
 	ck_assert_int_eq(tmpl_render_size(t, v, l, &n, &bad), 0);
 	ck_assert_uint_eq(n, TMPL_MAX_OUT / 2);
 	t->esc = TMPL_ESC_URL;
@@ -194,7 +198,8 @@ START_TEST(nul_and_caps)
 	big[0] = '\0';
 	for (unsigned i = 0; i <= TMPL_MAX_NAMES; i++)
 		snprintf(big + strlen(big), 64, "{{ secret \"s%u\" }}", i);
-	ck_assert_int_eq(tmpl_parse(big, strlen(big), TMPL_ESC_NONE, &t, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(tmpl_parse(big, strlen(big), TMPL_ESC_NONE, &t, err, sizeof(err)),
+			 -EINVAL);
 	ck_assert_msg(strstr(err, "more than 64 distinct secrets"), "%s", err);
 	free(val);
 	free(big);
@@ -266,38 +271,49 @@ START_TEST(policy_grants)
 	fputs("u={{ secret \"a\" }}\n", f);
 	fclose(f);
 	ck_assert_int_eq(fchmodat(dfd, "db.tmpl", 0644, 0), 0);
-	ck_assert_int_eq(load(RULE("{\"secret\":\"a\"},{\"template\":\"db.tmpl\",\"escape\":\"url\"}"),
-			      dfd, &p),
-			 0);
+	ck_assert_int_eq(
+		load(RULE("{\"secret\":\"a\"},{\"template\":\"db.tmpl\",\"escape\":\"url\"}"), dfd,
+		     &p),
+		0);
 	ck_assert_str_eq(p->rules[0].grants[1].secret, "template/db");
 	ck_assert_str_eq(p->rules[0].grants[1].file, "db");
 	ck_assert_uint_eq(p->rules[0].grants[1].mode, 0400);
 	ck_assert_str_eq(p->rules[0].grants[1].tmpl->names[0], "a");
 	policy_free(p);
-	ck_assert_int_eq(load(RULE("{\"secret\":\"a\"},{\"template\":\"db.tmpl\",\"escape\":\"json\","
-				   "\"file\":\"cfg.json\",\"mode\":\"0440\"}"),
-			      dfd, &p),
-			 0);
+	ck_assert_int_eq(
+		load(RULE("{\"secret\":\"a\"},{\"template\":\"db.tmpl\",\"escape\":\"json\","
+			  "\"file\":\"cfg.json\",\"mode\":\"0440\"}"),
+		     dfd, &p),
+		0);
 	ck_assert_str_eq(p->rules[0].grants[1].secret, "template/cfg.json");
 	ck_assert_uint_eq(p->rules[0].grants[1].mode, 0440);
 	policy_free(p);
 	/* shape errors (policy_parse) */
 	ck_assert_int_eq(load(RULE("{\"template\":\"db.tmpl\"}"), dfd, &p), -EINVAL);
-	ck_assert_str_eq(err, "rules[0].grant[0].escape: must be \"none\", \"shell\", \"json\" or \"url\"");
-	ck_assert_int_eq(load(RULE("{\"secret\":\"a\",\"template\":\"db.tmpl\",\"escape\":\"url\"}"), dfd, &p),
-			 -EINVAL);
+	ck_assert_str_eq(
+		err, "rules[0].grant[0].escape: must be \"none\", \"shell\", \"json\" or \"url\"");
+	ck_assert_int_eq(
+		load(RULE("{\"secret\":\"a\",\"template\":\"db.tmpl\",\"escape\":\"url\"}"), dfd,
+		     &p),
+		-EINVAL);
 	ck_assert_msg(strstr(err, "a template grant names no \"secret\""), "%s", err);
 	ck_assert_int_eq(load(RULE("{\"secret\":\"a\",\"escape\":\"url\"}"), dfd, &p), -EINVAL);
 	ck_assert_str_eq(err, "rules[0].grant[0].escape: only a template grant has one");
-	ck_assert_int_eq(load(RULE("{\"template\":\"../db.tmpl\",\"escape\":\"url\"}"), dfd, &p), -EINVAL);
-	ck_assert_msg(strstr(err, "must be a file name next to the policy"), "%s", err);
-	ck_assert_int_eq(load(RULE("{\"template\":\"db.tmpl\",\"escape\":\"url\",\"file\":\"a+b\"}"), dfd, &p),
+	ck_assert_int_eq(load(RULE("{\"template\":\"../db.tmpl\",\"escape\":\"url\"}"), dfd, &p),
 			 -EINVAL);
+	ck_assert_msg(strstr(err, "must be a file name next to the policy"), "%s", err);
+	ck_assert_int_eq(
+		load(RULE("{\"template\":\"db.tmpl\",\"escape\":\"url\",\"file\":\"a+b\"}"), dfd,
+		     &p),
+		-EINVAL);
 	ck_assert_msg(strstr(err, "a template's file uses only"), "%s", err);
 	/* load errors (tmpl_policy_load_at): the same-rule constraint, names */
-	ck_assert_int_eq(load(RULE("{\"template\":\"db.tmpl\",\"escape\":\"url\"}"), dfd, &p), -EINVAL);
-	ck_assert_str_eq(err, "rules[0].grant[0]: db.tmpl:1:13: secret 'a' is not granted by rule 'r' "
-			      "(a template uses only secrets its own rule grants: add {\"secret\": \"a\"} to it)");
+	ck_assert_int_eq(load(RULE("{\"template\":\"db.tmpl\",\"escape\":\"url\"}"), dfd, &p),
+			 -EINVAL);
+	ck_assert_str_eq(
+		err,
+		"rules[0].grant[0]: db.tmpl:1:13: secret 'a' is not granted by rule 'r' "
+		"(a template uses only secrets its own rule grants: add {\"secret\": \"a\"} to it)");
 	ck_assert_int_eq(
 		load("{\"version\":1,\"rules\":[{\"name\":\"r\",\"grant\":[{\"template\":\"db.tmpl\","
 		     "\"escape\":\"url\"}]},{\"name\":\"s\",\"grant\":[{\"secret\":\"a\"}]}]}",
@@ -310,21 +326,25 @@ START_TEST(policy_grants)
 		     "[{\"secret\":\"template/db\",\"file\":\"db\"}]}]}",
 		     dfd, &p),
 		-EINVAL);
-	ck_assert_msg(strstr(err, "secret 'template/db' is the name of the template grant"), "%s", err);
-	ck_assert_int_eq(load(RULE("{\"secret\":\"a\"},{\"template\":\"none.tmpl\",\"escape\":\"url\"}"),
-			      dfd, &p),
-			 -EINVAL);
+	ck_assert_msg(strstr(err, "secret 'template/db' is the name of the template grant"), "%s",
+		      err);
+	ck_assert_int_eq(
+		load(RULE("{\"secret\":\"a\"},{\"template\":\"none.tmpl\",\"escape\":\"url\"}"),
+		     dfd, &p),
+		-EINVAL);
 	ck_assert_str_eq(err, "rules[0].grant[1]: template none.tmpl: No such file or directory");
 	ck_assert_int_eq(fchmodat(dfd, "db.tmpl", 0664, 0), 0);
-	ck_assert_int_eq(load(RULE("{\"secret\":\"a\"},{\"template\":\"db.tmpl\",\"escape\":\"url\"}"),
-			      dfd, &p),
-			 -EINVAL);
+	ck_assert_int_eq(
+		load(RULE("{\"secret\":\"a\"},{\"template\":\"db.tmpl\",\"escape\":\"url\"}"), dfd,
+		     &p),
+		-EINVAL);
 	ck_assert_msg(strstr(err, "db.tmpl: is writable by group or others"), "%s", err);
 	ck_assert_int_eq(fchmodat(dfd, "db.tmpl", 0644, 0), 0);
 	ck_assert_int_eq(symlinkat("/etc/passwd", dfd, "ln.tmpl"), 0);
-	ck_assert_int_eq(load(RULE("{\"secret\":\"a\"},{\"template\":\"ln.tmpl\",\"escape\":\"url\"}"),
-			      dfd, &p),
-			 -EINVAL);
+	ck_assert_int_eq(
+		load(RULE("{\"secret\":\"a\"},{\"template\":\"ln.tmpl\",\"escape\":\"url\"}"), dfd,
+		     &p),
+		-EINVAL);
 	ck_assert_msg(strstr(err, "ln.tmpl: is a symbolic link"), "%s", err);
 	unlinkat(dfd, "ln.tmpl", 0);
 	unlinkat(dfd, "db.tmpl", 0);
