@@ -17,6 +17,7 @@
 #include "identify.h"
 #include "log.h"
 #include "reload.h"
+#include "template_load.h"
 
 void admin_accept(struct agent *a, int fd)
 {
@@ -206,14 +207,20 @@ static json_t *explain_json(struct agent *a, const struct conn *c)
 		const struct policy_grant *g = ev->grants[i].grant;
 		uint64_t v = 0;
 		char mode[8];
-		for (size_t k = 0; k < ninf; k++)
+		json_t *o, *t = tmpl_grant_json(g); /* NULL: a plain grant */
+		for (size_t k = 0; !g->template && k < ninf; k++)
 			if (strcmp(inf[k].name, g->secret) == 0)
 				v = inf[k].version;
+		if (g->tmpl)
+			v = tmpl_store_version(g->tmpl, inf, ninf);
 		snprintf(mode, sizeof(mode), "%04o", (unsigned)g->mode);
-		json_array_append_new(rel, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "secret",
-						     g->secret, "file", g->file, "mode", mode,
-						     "rule", ev->grants[i].rule->name, "in_store",
-						     v != 0, "version", (json_int_t)v));
+		o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "secret", g->secret, "file",
+			      g->file, "mode", mode, "rule", ev->grants[i].rule->name, "in_store",
+			      v != 0, "version", (json_int_t)v);
+		if (o && t)
+			json_object_update(o, t);
+		json_decref(t);
+		json_array_append_new(rel, o);
 	}
 	free(inf);
 	policy_eval_free(ev);

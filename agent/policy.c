@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "proto.h"
+#include "template.h"
 #include "text.h"
 
 /* "%.*s", CUT(s, n): at most n bytes of s, never a partial character. */
@@ -475,9 +476,58 @@ static int parse_mode(const char *s, uint16_t *ret)
 	return 0;
 }
 
+/* "template" and "escape" (docs/templates.md): the synthetic secret name is
+ * "template/<file>", the file defaults to the template's name without
+ * ".tmpl". The template is read and checked later (tmpl_policy_load). */
+static int parse_template_grant(struct pctx *c, const char *where, json_t *g,
+				struct policy_grant *pg, const char *file)
+{
+	const char *esc = NULL;
+	enum tmpl_escape e;
+	size_t n;
+	int r;
+
+	if (!json_object_get(g, "template") && !json_object_get(g, "escape"))
+		return 0;
+	if ((r = get_str(c, where, g, "template", PROTO_MAX_NAME, &pg->template)) < 0 ||
+	    (r = get_str(c, where, g, "escape", 8, &esc)) < 0)
+		return r;
+	if (!pg->template)
+		return perr(c, "%s.escape: only a template grant has one", where);
+	if (pg->secret)
+		return perr(c, "%s: a template grant names no \"secret\" (the template says which)",
+			    where);
+	if (!proto_file_name_valid(pg->template))
+		return perr(c,
+			    "%s.template: '%s' must be a file name next to the policy (no '/', "
+			    "no leading '.')",
+			    where, pg->template);
+	if (!esc || tmpl_escape_from_name(esc, &e) < 0)
+		return perr(c, "%s.escape: must be \"none\", \"shell\", \"json\" or \"url\"",
+			    where);
+	pg->escape = (uint8_t)e;
+	n = file ? strlen(file) : strlen(pg->template);
+	if (!file && n > 5 && strcmp(pg->template + n - 5, ".tmpl") == 0)
+		n -= 5;
+	if (n > PROTO_MAX_NAME - 9) /* room for "template/" */
+		return perr(c, "%s.file: at most %u characters for a template", where,
+			    PROTO_MAX_NAME - 9);
+	memcpy(pg->file, file ? file : pg->template, n);
+	pg->file[n] = '\0';
+	if (!(pg->tmpl_name = malloc(PROTO_MAX_NAME + 1)))
+		return -ENOMEM;
+	memcpy(pg->tmpl_name, "template/", 9);
+	memcpy(pg->tmpl_name + 9, pg->file, n + 1);
+	if (!proto_secret_name_valid(pg->tmpl_name))
+		return perr(c, "%s.file: '%s': a template's file uses only [A-Za-z0-9._-]", where,
+			    pg->file);
+	pg->secret = pg->tmpl_name;
+	return 0;
+}
+
 static int parse_grant(struct pctx *c, const char *where, json_t *g, struct policy_grant *pg)
 {
-	static const char *const keys[] = { "secret", "file", "mode", NULL };
+	static const char *const keys[] = { "secret", "file", "mode", "template", "escape", NULL };
 	const char *file = NULL, *mode = NULL;
 	int e;
 
@@ -486,15 +536,16 @@ static int parse_grant(struct pctx *c, const char *where, json_t *g, struct poli
 	if ((e = check_keys(c, where, g, keys)) < 0 ||
 	    (e = get_str(c, where, g, "secret", PROTO_MAX_NAME, &pg->secret)) < 0 ||
 	    (e = get_str(c, where, g, "file", PROTO_MAX_NAME, &file)) < 0 ||
-	    (e = get_str(c, where, g, "mode", 4, &mode)) < 0)
+	    (e = get_str(c, where, g, "mode", 4, &mode)) < 0 ||
+	    (e = parse_template_grant(c, where, g, pg, file)) < 0)
 		return e;
 	if (!pg->secret)
-		return perr(c, "%s: missing \"secret\"", where);
+		return perr(c, "%s: missing \"secret\" (or \"template\")", where);
 	if (!proto_secret_name_valid(pg->secret))
 		return perr(c, "%s.secret: invalid secret name '%s'", where, pg->secret);
-	if (file)
+	if (file && !pg->template)
 		snprintf(pg->file, sizeof(pg->file), "%s", file);
-	else
+	else if (!pg->template)
 		for (size_t i = 0; i <= strlen(pg->secret); i++)
 			pg->file[i] = pg->secret[i] == '/' ? '_' : pg->secret[i];
 	if (!proto_file_name_valid(pg->file))
@@ -518,7 +569,8 @@ static int parse_grants(struct pctx *c, const char *where, json_t *a, struct pol
 		return perr(c, "%s.grant: must be a non-empty array", where);
 	if (json_array_size(a) > POLICY_MAX_GRANTS)
 		return perr(c, "%s.grant: more than %u grants", where, POLICY_MAX_GRANTS);
-	r->grants = calloc(json_array_size(a), sizeof(*r->grants));
+	/* +1: grant_free() of a grant that failed half-way */
+	r->grants = calloc(json_array_size(a) + 1, sizeof(*r->grants));
 	if (!r->grants)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(a); i++) {
@@ -667,6 +719,13 @@ int policy_parse(const char *json, size_t len, struct policy **ret, char *err, s
 	return 0;
 }
 
+/* A grant's own allocations (a template grant's name and parsed text). */
+static void grant_free(struct policy_grant *g)
+{
+	free(g->tmpl_name);
+	tmpl_free(g->tmpl);
+}
+
 void policy_free(struct policy *p)
 {
 	if (!p)
@@ -674,6 +733,8 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->n_rules; i++) {
 		free(p->rules[i].label_keys);
 		free(p->rules[i].label_vals);
+		for (size_t g = 0; p->rules[i].grants && g < p->rules[i].n_grants + 1; g++)
+			grant_free(&p->rules[i].grants[g]);
 		free(p->rules[i].grants);
 		k8s_free(p->rules[i].k8s);
 	}

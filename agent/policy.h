@@ -24,10 +24,19 @@
 #define POLICY_WHY_MAX 400u
 #define POLICY_MAX_AGENT_PATHS 4u /* policy_protect_paths */
 
+struct tmpl;
+
 struct policy_grant {
 	const char *secret;
 	char file[256];
 	uint16_t mode;
+	/* A template grant (docs/templates.md): template is the file name next
+	 * to the policy, secret the synthetic "template/<file>" (tmpl_name owns
+	 * it), tmpl the parsed text (tmpl_policy_load; NULL before). */
+	const char *template;
+	uint8_t escape; /* enum tmpl_escape */
+	char *tmpl_name;
+	struct tmpl *tmpl;
 };
 
 struct policy_k8s; /* match.k8s + require.k8s (policy.c) */

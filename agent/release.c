@@ -2,11 +2,14 @@
 /* See release.h. Every decision is audited before the frame that carries
  * it is queued; a reason sent to the caller never holds a value. */
 #include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "release.h"
+#include "template.h"
 
 void release_cache_flush(struct release *rel)
 {
@@ -132,6 +135,141 @@ static int queue_secret(struct release *rel, struct conn *c, const struct policy
 	return r < 0 ? r : 1;
 }
 
+/* ---- template grants (docs/templates.md): rendered from current values ---- */
+
+struct tmpl_vals {
+	struct ks_secret *s[TMPL_MAX_NAMES];
+	bool owned[TMPL_MAX_NAMES];
+	const uint8_t *v[TMPL_MAX_NAMES];
+	size_t len[TMPL_MAX_NAMES];
+	uint64_t ver[TMPL_MAX_NAMES];
+	size_t n;
+};
+
+static void tmpl_vals_free(struct tmpl_vals *tv)
+{
+	for (size_t i = 0; i < tv->n; i++)
+		if (tv->owned[i])
+			ks_secret_free(tv->s[i]);
+	tv->n = 0;
+}
+
+/* The current value of every secret t uses; a reason in why when one is
+ * missing or unreadable (-ENOENT), -EBUSY as get_secret. */
+static int tmpl_collect(struct release *rel, const struct policy_grant *g, struct tmpl_vals *tv,
+			char *why, size_t len)
+{
+	const struct tmpl *t = g->tmpl;
+	int r;
+
+	for (size_t i = 0; i < t->n_names; i++) {
+		r = get_secret(rel, t->names[i], &tv->s[i], &tv->owned[i]);
+		if (r == -EBUSY)
+			return r;
+		if (r < 0) {
+			snprintf(why, len, "template %s: secret '%s' %s%s", g->template,
+				 t->names[i], r == -ENOENT ? "not in store" : "store error: ",
+				 r == -ENOENT ? "" : ks_strerror(r));
+			return -ENOENT;
+		}
+		tv->n++;
+		tv->v[i] = tv->s[i]->data;
+		tv->len[i] = tv->s[i]->len;
+		tv->ver[i] = tv->s[i]->version;
+	}
+	return 0;
+}
+
+__attribute__((format(printf, 4, 5))) static void tmpl_append(char *buf, size_t len, size_t *off,
+							      const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	*off = n < 0 ? len : *off + (size_t)n;
+}
+
+/* "template db.tmpl (url) uses pay/db v3, pay/host v1": the audit reason. */
+static void tmpl_uses(const struct policy_grant *g, const struct tmpl_vals *tv, char *buf,
+		      size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	tmpl_append(buf, len, &off, "template %s (%s) uses", g->template,
+		    tmpl_escape_name((enum tmpl_escape)g->escape));
+	for (size_t i = 0; i < g->tmpl->n_names; i++)
+		tmpl_append(buf, len, &off, "%s %s v%llu", i ? "," : "", g->tmpl->names[i],
+			    (unsigned long long)tv->ver[i]);
+}
+
+/* Render into sodium memory, audit, queue; the rendered bytes are wiped. */
+static int queue_rendered(struct release *rel, struct conn *c, const struct policy_grant_ref *g,
+			  const struct tmpl_vals *tv, enum audit_decision ok, struct held *h)
+{
+	const struct policy_grant *pg = g->grant;
+	uint64_t ver = tmpl_version(pg->tmpl, tv->ver);
+	size_t n = 0, bad = 0, need;
+	uint8_t *out, *p;
+	char why[PROTO_MAX_REASON + 1];
+	ssize_t w;
+	int r = tmpl_render_size(pg->tmpl, tv->v, tv->len, &n, &bad);
+
+	if (r < 0) {
+		snprintf(why, sizeof(why), "template %s: %s", pg->template,
+			 r == -EFBIG ? "rendered file larger than 1 MiB"
+				     : "a secret it uses is not valid UTF-8 (json escaping)");
+		conn_audit(rel->audit, c, g->rule->name, pg->secret, 0, AUDIT_DENY, why);
+		return queue_denied(rel, c, pg->secret, why);
+	}
+	if (!(out = sodium_malloc(n ? n : 1)))
+		return -ENOMEM;
+	need = proto_secret_frame_size(strlen(pg->secret), strlen(pg->file), n);
+	r = tmpl_render(pg->tmpl, tv->v, tv->len, out, n, &n);
+	if (r == 0)
+		r = conn_reserve(rel->cs, c, need, &p);
+	tmpl_uses(pg, tv, why, sizeof(why));
+	if (r == 0 && conn_audit(rel->audit, c, g->rule->name, pg->secret, ver, ok, why) < 0)
+		r = -EIO;
+	if (r == 0) {
+		w = proto_encode_secret(p, need, pg->secret, ver, pg->file, pg->mode, out, n);
+		r = w < 0 ? (int)w : 0;
+		if (r == 0)
+			conn_commit(c, (size_t)w);
+	}
+	sodium_free(out);
+	if (r == 0)
+		h->version = ver;
+	if (r == -EIO)
+		return queue_denied(rel, c, pg->secret, "audit log unavailable");
+	return r < 0 ? r : 1;
+}
+
+static int queue_template(struct release *rel, struct conn *c, const struct policy_grant_ref *g,
+			  enum audit_decision ok, struct held *h)
+{
+	struct tmpl_vals tv = { .n = 0 };
+	char why[PROTO_MAX_REASON + 1];
+	int r;
+
+	if (!g->grant->tmpl) /* parsed without its directory (tmpl_policy_load) */
+		return queue_denied(rel, c, g->grant->secret, "template not loaded");
+	r = tmpl_collect(rel, g->grant, &tv, why, sizeof(why));
+	if (r == -ENOENT) {
+		conn_audit(rel->audit, c, g->rule->name, g->grant->secret, 0, AUDIT_DENY, why);
+		r = queue_denied(rel, c, g->grant->secret, why);
+	} else if (r == 0) {
+		r = queue_rendered(rel, c, g, &tv, ok, h);
+	}
+	tmpl_vals_free(&tv);
+	return r;
+}
+
 int release_secret(struct release *rel, const struct policy *pol, struct conn *c,
 		   const struct policy_eval *ev, const char *name, enum audit_decision ok,
 		   struct held *ret_held)
@@ -156,6 +294,8 @@ int release_secret(struct release *rel, const struct policy *pol, struct conn *c
 	snprintf(ret_held->name, sizeof(ret_held->name), "%s", g->grant->secret);
 	snprintf(ret_held->file, sizeof(ret_held->file), "%s", g->grant->file);
 	rel->released++;
+	if (g->grant->template)
+		return queue_template(rel, c, g, ok, ret_held);
 	return queue_secret(rel, c, g, ok, ret_held);
 }
 

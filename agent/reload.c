@@ -9,6 +9,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "reload.h"
+#include "template_load.h"
 
 static int read_capped(const char *path, char **ret, size_t *ret_len)
 {
@@ -42,6 +43,11 @@ int reload_parse(const struct agent *a, struct policy **ret, char *err, size_t e
 	r = policy_parse(buf, len, &p, err, errlen);
 	if (r < 0)
 		return r;
+	r = tmpl_policy_load(p, a->o.policy, err, errlen); /* templates next to it */
+	if (r < 0) {
+		policy_free(p);
+		return r;
+	}
 	/* bind mounts of the agent's own files count as host mounts */
 	r = policy_protect_paths(p, a->o.engine, a->paths.store, a->paths.key_file,
 				 a->paths.admin_socket);

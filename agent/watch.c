@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "template_load.h"
 #include "watch.h"
 
 int watch_admit(struct agent *a, struct conn *c, const struct policy_eval *ev)
@@ -55,6 +56,12 @@ static uint64_t store_version(const struct ks_info *inf, size_t n, const char *n
 	return i ? i->version : 0;
 }
 
+/* A template grant's version follows the secrets it uses (template_load.c). */
+static uint64_t grant_version(const struct policy_grant *g, const struct ks_info *inf, size_t n)
+{
+	return g->tmpl ? tmpl_store_version(g->tmpl, inf, n) : store_version(inf, n, g->secret);
+}
+
 static const struct held *find_held(const struct conn *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_held; i++)
@@ -83,7 +90,7 @@ static int resync_revoke(struct agent *a, struct conn *c, const struct policy_ev
 		const struct held *h = &c->held[i];
 		const struct policy_grant_ref *g = policy_eval_find(ev, h->name);
 		bool gone = !g || strcmp(g->grant->file, h->file) != 0;
-		bool removed = !gone && h->version && !store_version(inf, ninf, h->name);
+		bool removed = !gone && h->version && !grant_version(g->grant, inf, ninf);
 		if (!gone && !removed) {
 			keep[(*nkeep)++] = *h;
 			continue;
@@ -120,7 +127,7 @@ static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf
 	for (size_t i = 0; count >= 0 && i < ev->n_grants; i++) {
 		const char *name = ev->grants[i].grant->secret;
 		const struct held *h = find_held(c, name);
-		uint64_t v = store_version(inf, ninf, name);
+		uint64_t v = grant_version(ev->grants[i].grant, inf, ninf);
 		bool was_kept = false;
 		if (!wanted(c, name))
 			continue;

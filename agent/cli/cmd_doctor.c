@@ -16,6 +16,7 @@
 #include "cli/admin_client.h"
 #include "cli/util.h"
 #include "policy.h"
+#include "template_load.h"
 
 #define DOCTOR_MIN_FREE (64ull << 20) /* audit log: at least 64 MiB free */
 
@@ -164,7 +165,9 @@ static bool check_policy(struct doctor *d, const struct ks_info *inf, size_t n)
 	bool engine = false;
 	int r = cli_read_small_file(d->policy, POLICY_MAX_BYTES, &buf, &len);
 
-	if (r < 0 || policy_parse(buf, len, &p, err, sizeof(err)) < 0) {
+	if (r < 0 || policy_parse(buf, len, &p, err, sizeof(err)) < 0 ||
+	    tmpl_policy_load(p, d->policy, err, sizeof(err)) < 0) {
+		policy_free(p);
 		report(d, "policy", false,
 		       "write the policy (docs/policy.md), then keyhole policy "
 		       "check FILE",
@@ -180,7 +183,8 @@ static bool check_policy(struct doctor *d, const struct ks_info *inf, size_t n)
 		engine |= ru->name_glob || ru->image_glob || ru->image_id || ru->n_labels ||
 			  ru->req_unprivileged || ru->req_nonroot;
 		for (size_t g = 0; inf && g < ru->n_grants; g++)
-			if (!has(inf, n, ru->grants[g].secret) && ++missing) {
+			if (!ru->grants[g].template && /* its secrets are granted too */
+			    !has(inf, n, ru->grants[g].secret) && ++missing) {
 				snprintf(fix, sizeof(fix), "keyhole put %s < VALUE",
 					 ru->grants[g].secret);
 				report(d, "grants", false, fix,

@@ -112,6 +112,22 @@ static void print_identity(json_t *id)
 	}
 }
 
+/* "    rendered from db.tmpl (escape url), uses pay/db, pay/host" */
+static void print_template(json_t *g)
+{
+	const char *t = json_string_value(json_object_get(g, "template"));
+	size_t i;
+	json_t *v;
+
+	if (!t)
+		return;
+	printf("    rendered from %s (escape %s), uses", t,
+	       json_string_value(json_object_get(g, "escape")));
+	json_array_foreach(json_object_get(g, "uses"), i, v)
+		printf("%s %s", i ? "," : "", json_string_value(v));
+	printf("\n");
+}
+
 static void print_explain(json_t *r)
 {
 	size_t i;
@@ -129,12 +145,15 @@ static void print_explain(json_t *r)
 	else
 		printf("would release:\n");
 	json_array_foreach(json_object_get(r, "release"), i, v)
+	{
 		printf("  %s -> %s (mode %s, rule %s)%s\n",
 		       json_string_value(json_object_get(v, "secret")),
 		       json_string_value(json_object_get(v, "file")),
 		       json_string_value(json_object_get(v, "mode")),
 		       json_string_value(json_object_get(v, "rule")),
 		       json_is_true(json_object_get(v, "in_store")) ? "" : " [not in store]");
+		print_template(v);
+	}
 }
 
 static int run(struct cli_ctx *ctx, int argc, char **argv)

@@ -9,6 +9,7 @@
 
 #include "cli/util.h"
 #include "policy.h"
+#include "template_load.h"
 
 static const char usage[] =
 	"usage: keyhole [--store PATH] policy check [--store PATH] FILE\n\n"
@@ -37,6 +38,8 @@ static int check_store(struct cli_ctx *ctx, const struct policy *p, bool require
 		for (size_t g = 0; g < p->rules[i].n_grants; g++) {
 			const char *s = p->rules[i].grants[g].secret;
 			size_t k = 0;
+			if (p->rules[i].grants[g].template)
+				continue; /* the secrets it uses are granted by its rule */
 			while (k < n && strcmp(inf[k].name, s) != 0)
 				k++;
 			if (k == n && ++missing)
@@ -48,6 +51,22 @@ static int check_store(struct cli_ctx *ctx, const struct policy *p, bool require
 	free(inf);
 	ks_close(ks);
 	return 0;
+}
+
+/* "rule app: template db.tmpl (url) -> database_url, uses pay/db" */
+static void print_templates(const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_rules; i++)
+		for (size_t g = 0; g < p->rules[i].n_grants; g++) {
+			const struct policy_grant *t = &p->rules[i].grants[g];
+			if (!t->tmpl)
+				continue;
+			printf("rule %s: template %s (%s) -> %s, uses", p->rules[i].name,
+			       t->template, tmpl_escape_name((enum tmpl_escape)t->escape), t->file);
+			for (size_t k = 0; k < t->tmpl->n_names; k++)
+				printf("%s %s", k ? "," : "", t->tmpl->names[k]);
+			printf("\n");
+		}
 }
 
 static int run(struct cli_ctx *ctx, int argc, char **argv)
@@ -68,6 +87,8 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	r = policy_parse(buf, len, &p, err, sizeof(err));
 	free(buf);
+	if (r == 0 && (r = tmpl_policy_load(p, argv[2], err, sizeof(err))) < 0)
+		policy_free(p);
 	if (r < 0) {
 		fprintf(stderr, "keyhole: policy check %s: %s\n", argv[2], err);
 		return CLI_EFAIL;
@@ -80,6 +101,7 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 		grants += p->rules[i].n_grants;
 	printf("%s: ok: %zu rule%s, %zu grant%s, sha256:%s\n", argv[2], p->n_rules,
 	       cli_plural(p->n_rules), grants, cli_plural(grants), p->digest);
+	print_templates(p);
 	policy_free(p);
 	return CLI_OK;
 }
