@@ -79,7 +79,9 @@ struct ks_backend_ops {
 	/* An fd that polls readable when the store may have changed, or -1
 	 * with no support. Owned by the backend. */
 	int (*watch_fd)(struct ks_backend *b);
-	/* Consume pending notifications; 0 or -errno. */
+	/* Consume pending notifications: 1 if the store may have changed,
+	 * 0 if they were all about something else (other files in the file
+	 * store's directory), or -errno. */
 	int (*watch_drain)(struct ks_backend *b);
 };
 

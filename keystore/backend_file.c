@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -282,19 +283,40 @@ static int fb_watch_fd(struct ks_backend *b)
 	return f->wfd;
 }
 
+/* Does this event concern the store file? The directory also holds the
+ * lock file, writers' temp files and anything else people keep there; a
+ * writer's temp file needs no reload of its own, as its rename onto the
+ * store is an IN_MOVED_TO naming the store. Overflow or the directory
+ * itself going away: assume it changed. */
+static bool fb_event_relevant(const struct file_backend *f, const struct inotify_event *e)
+{
+	if (e->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+		return true;
+	return e->len > 0 && strnlen(e->name, e->len) < e->len &&
+	       strcmp(e->name, f->base_name) == 0;
+}
+
 static int fb_watch_drain(struct ks_backend *b)
 {
 	struct file_backend *f = fb_of(b);
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int relevant = 0;
 
 	if (f->wfd < 0)
-		return 0;
+		return 1;
 	for (;;) {
 		ssize_t n = read(f->wfd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
-			return errno == EAGAIN ? 0 : (errno == EINTR ? 0 : -errno);
+			return errno == EAGAIN ? relevant : -errno;
 		if (n == 0)
-			return 0;
+			return relevant;
+		for (char *p = buf; p + sizeof(struct inotify_event) <= buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)(void *)p;
+			relevant |= fb_event_relevant(f, e);
+			p += sizeof(*e) + e->len;
+		}
 	}
 }
 

@@ -106,9 +106,9 @@ static int commit(struct ks_store *ks, const char *name, const struct ks_rec *re
 		return -ENOMEM;
 	r = ks->be->ops->cas_put(ks->be, name, doc, expected_rev, &rev);
 	if (r == 0 && apply_local(ks, name, doc, rev) < 0)
-		(void)ks_reload(ks, NULL);
+		(void)ks_reread(ks, NULL);
 	if (r == -ESTALE)
-		(void)ks_reload(ks, NULL);
+		(void)ks_reread(ks, NULL);
 	json_decref(doc);
 	return r;
 }
@@ -160,7 +160,7 @@ static int seal_and_commit(struct ks_store *ks, const char *name, const uint8_t 
 
 		if (must_exist && !old && i == 0) {
 			/* our view may predate another writer's put */
-			int e = ks_reload(ks, NULL);
+			int e = ks_reread(ks, NULL);
 			if (e < 0)
 				return e;
 			old = find(ks, name);
