@@ -412,7 +412,7 @@ static void fx_v1(struct fx *f, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct ks_ver v[3] = { { 0 } };
 		struct ks_rec rec = { .v = v, .n = 1 + i % 3 };
-		char name[32], val[32];
+		char name[32], val[48];
 
 		snprintf(name, sizeof(name), "m/r%03zu", i);
 		rec.name = name;

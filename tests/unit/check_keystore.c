@@ -3,7 +3,8 @@
  * AD binding (record moved to another name / version / store), every byte
  * of a record flipped, truncated and garbage store files, known-answer
  * files in tests/kat/, key file mode, init twice, concurrent writers,
- * reload and watch (other files in the store's directory ignored). Each test works in its own mkdtemp() directory. */
+ * reload and watch (other files in the store's directory ignored). Each
+ * test works in its own mkdtemp() directory. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
