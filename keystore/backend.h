@@ -37,6 +37,15 @@ void ks_snapshot_free(struct ks_snapshot *s);
 
 struct ks_backend;
 
+/* One record of a put_batch: replace name with doc if it is still at
+ * expected_rev; ret_rev is set to its new revision on success. */
+struct ks_backend_write {
+	const char *name;
+	json_t *doc;
+	ks_rev_t expected_rev;
+	ks_rev_t ret_rev;
+};
+
 struct ks_backend_ops {
 	const char *name; /* "file", "etcd" */
 	/* location = the store string verbatim (path or etcd:// URL).
@@ -60,10 +69,19 @@ struct ks_backend_ops {
 	/* Replace the meta document (keyhole migrate --sign); records are
 	 * left alone. */
 	int (*put_meta)(struct ks_backend *b, json_t *meta);
+	/* Replace n records and the meta in ONE atomic, durable write
+	 * (keyhole migrate --sign): -ESTALE and nothing written unless every
+	 * w[i].name is still at w[i].expected_rev. Records not named are left
+	 * alone. NULL when the backend cannot do it in one step (etcd: txns
+	 * are capped at 128 operations); the caller then uses cas_put per
+	 * record and put_meta last. */
+	int (*put_batch)(struct ks_backend *b, json_t *meta, struct ks_backend_write *w, size_t n);
 	/* An fd that polls readable when the store may have changed, or -1
 	 * with no support. Owned by the backend. */
 	int (*watch_fd)(struct ks_backend *b);
-	/* Consume pending notifications; 0 or -errno. */
+	/* Consume pending notifications: 1 if the store may have changed,
+	 * 0 if they were all about something else (other files in the file
+	 * store's directory), or -errno. */
 	int (*watch_drain)(struct ks_backend *b);
 };
 

@@ -716,7 +716,7 @@ static int eb_watch_drain(struct ks_backend *base)
 
 	if (b->efd >= 0 && read(b->efd, &v, sizeof(v)) < 0 && errno != EAGAIN && errno != EINTR)
 		return -errno;
-	return 0;
+	return 1; /* the watcher signals only store changes: reload */
 }
 
 const struct ks_backend_ops ks_backend_etcd = {

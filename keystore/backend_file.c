@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -191,11 +192,25 @@ out:
 	return r;
 }
 
+/* Swap *root's meta for a copy of meta, keeping its records. */
+static int replace_meta(json_t **root, json_t *meta)
+{
+	json_t *nr = json_deep_copy(meta);
+
+	if (!nr || json_object_set(nr, "records", json_object_get(*root, "records")) < 0) {
+		json_decref(nr);
+		return -ENOMEM;
+	}
+	json_decref(*root);
+	*root = nr;
+	return 0;
+}
+
 static int fb_put_meta(struct ks_backend *b, json_t *meta)
 {
 	struct file_backend *f = fb_of(b);
 	cleanup_close int lock = -1;
-	json_t *root = NULL, *recs;
+	json_t *root = NULL;
 	mode_t mode = 0600;
 	int r = ks_lock(f->lock_path, &lock);
 
@@ -203,14 +218,45 @@ static int fb_put_meta(struct ks_backend *b, json_t *meta)
 		r = load_root(f, &root, &mode);
 	if (r < 0)
 		return r;
-	recs = json_incref(json_object_get(root, "records"));
-	json_decref(root);
-	root = json_deep_copy(meta);
-	r = root && json_object_set_new(root, "records", recs) == 0 ? 0 : -ENOMEM;
-	if (!root)
-		json_decref(recs);
+	r = replace_meta(&root, meta);
 	if (r == 0)
 		r = save_root(f, root, mode);
+	json_decref(root);
+	return r;
+}
+
+/* Every record checked first, then all replaced and the file written once:
+ * a conflict writes nothing, a crash leaves the old or the new file. */
+static int fb_put_batch(struct ks_backend *b, json_t *meta, struct ks_backend_write *w, size_t n)
+{
+	struct file_backend *f = fb_of(b);
+	cleanup_close int lock = -1;
+	json_t *root = NULL, *recs;
+	mode_t mode = 0600;
+	int r = ks_lock(f->lock_path, &lock);
+
+	if (r < 0)
+		return r;
+	sweep_temps(f);
+	r = load_root(f, &root, &mode);
+	if (r < 0)
+		return r;
+	recs = json_object_get(root, "records");
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		json_t *cur = json_object_get(recs, w[i].name);
+		if (!w[i].doc)
+			r = -EINVAL;
+		else if ((cur ? ks_doc_rev(cur) : 0) != w[i].expected_rev)
+			r = -ESTALE;
+	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = json_object_set(recs, w[i].name, w[i].doc) == 0 ? 0 : -ENOMEM;
+	if (r == 0)
+		r = replace_meta(&root, meta);
+	if (r == 0)
+		r = save_root(f, root, mode);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		w[i].ret_rev = ks_doc_rev(w[i].doc);
 	json_decref(root);
 	return r;
 }
@@ -237,19 +283,40 @@ static int fb_watch_fd(struct ks_backend *b)
 	return f->wfd;
 }
 
+/* Does this event concern the store file? The directory also holds the
+ * lock file, writers' temp files and anything else people keep there; a
+ * writer's temp file needs no reload of its own, as its rename onto the
+ * store is an IN_MOVED_TO naming the store. Overflow or the directory
+ * itself going away: assume it changed. */
+static bool fb_event_relevant(const struct file_backend *f, const struct inotify_event *e)
+{
+	if (e->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+		return true;
+	return e->len > 0 && strnlen(e->name, e->len) < e->len &&
+	       strcmp(e->name, f->base_name) == 0;
+}
+
 static int fb_watch_drain(struct ks_backend *b)
 {
 	struct file_backend *f = fb_of(b);
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int relevant = 0;
 
 	if (f->wfd < 0)
-		return 0;
+		return 1;
 	for (;;) {
 		ssize_t n = read(f->wfd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
-			return errno == EAGAIN ? 0 : (errno == EINTR ? 0 : -errno);
+			return errno == EAGAIN ? relevant : -errno;
 		if (n == 0)
-			return 0;
+			return relevant;
+		for (char *p = buf; p + sizeof(struct inotify_event) <= buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)(void *)p;
+			relevant |= fb_event_relevant(f, e);
+			p += sizeof(*e) + e->len;
+		}
 	}
 }
 
@@ -261,6 +328,7 @@ const struct ks_backend_ops ks_backend_file = {
 	.read_all = fb_read_all,
 	.cas_put = fb_cas_put,
 	.put_meta = fb_put_meta,
+	.put_batch = fb_put_batch,
 	.watch_fd = fb_watch_fd,
 	.watch_drain = fb_watch_drain,
 };

@@ -137,7 +137,11 @@ int ks_history(struct ks_store *ks, const char *name, struct ks_version_info **r
 int ks_reload(struct ks_store *ks, bool *ret_changed);
 /* An fd that becomes readable when the store may have changed (inotify for
  * the file backend), or -1. After it polls readable call ks_watch_drain()
- * then ks_reload(). */
+ * then ks_reload(). ks_watch_drain returns 1 when the store may have
+ * changed, 0 when the wake-up was about other files in the store's
+ * directory (lock, temp files, anything else kept there), or -errno; the
+ * ks_reload() right after a 0 reads nothing: *ret_changed is false and it
+ * returns what the last reload returned. */
 int ks_watch_fd(struct ks_store *ks);
 int ks_watch_drain(struct ks_store *ks);
 

@@ -106,9 +106,9 @@ static int commit(struct ks_store *ks, const char *name, const struct ks_rec *re
 		return -ENOMEM;
 	r = ks->be->ops->cas_put(ks->be, name, doc, expected_rev, &rev);
 	if (r == 0 && apply_local(ks, name, doc, rev) < 0)
-		(void)ks_reload(ks, NULL);
+		(void)ks_reread(ks, NULL);
 	if (r == -ESTALE)
-		(void)ks_reload(ks, NULL);
+		(void)ks_reread(ks, NULL);
 	json_decref(doc);
 	return r;
 }
@@ -160,7 +160,7 @@ static int seal_and_commit(struct ks_store *ks, const char *name, const uint8_t 
 
 		if (must_exist && !old && i == 0) {
 			/* our view may predate another writer's put */
-			int e = ks_reload(ks, NULL);
+			int e = ks_reread(ks, NULL);
 			if (e < 0)
 				return e;
 			old = find(ks, name);
@@ -466,63 +466,136 @@ int ks_verify(struct ks_store *ks,
 	return failed;
 }
 
-/* Re-sign every version of one record with our writer key. */
-static int sign_rec(struct ks_store *ks, struct ks_rec *rec)
+/* ---- migrate --sign: every record signed in memory, then one write */
+
+struct mig_rec {
+	size_t idx;	   /* in ks->recs */
+	struct ks_ver *v;  /* signed shallow copies of its versions (ct shared) */
+	struct ks_ver tomb;
+};
+
+struct migration {
+	struct mig_rec *m;
+	struct ks_backend_write *w; /* w[i] is the document of m[i] */
+	size_t n;
+};
+
+static void migration_free(struct migration *g)
 {
+	for (size_t i = 0; i < g->n; i++) {
+		free(g->m[i].v); /* shallow: the sealed bytes belong to ks->recs */
+		json_decref(g->w[i].doc);
+	}
+	free(g->m);
+	free(g->w);
+}
+
+/* Sign every version (or the tombstone) of ks->recs[idx] into o and encode
+ * the signed record as w's document. */
+static int sign_copy(struct ks_store *ks, size_t idx, struct mig_rec *o, struct ks_backend_write *w)
+{
+	const struct ks_rec *rec = &ks->recs[idx];
 	struct ks_rec copy = *rec;
 	int r = 0;
 
-	copy.v = calloc(rec->n + 1, sizeof(*copy.v));
-	if (!copy.v)
+	o->idx = idx;
+	o->tomb = rec->tomb;
+	o->v = calloc(rec->n + 1, sizeof(*o->v));
+	if (!o->v)
 		return -ENOMEM;
 	for (size_t j = 0; r == 0 && j < rec->n; j++) {
-		copy.v[j] = rec->v[j]; /* shallow: ct is only read */
-		r = ks_sign_ver(ks->writer, ks->meta.store_id, rec->name, false, &copy.v[j]);
+		o->v[j] = rec->v[j];
+		r = ks_sign_ver(ks->writer, ks->meta.store_id, rec->name, false, &o->v[j]);
 	}
 	if (r == 0 && rec->is_tomb)
-		r = ks_sign_ver(ks->writer, ks->meta.store_id, rec->name, true, &copy.tomb);
-	if (r == 0)
-		r = commit(ks, rec->name, &copy, rec->rev);
-	free(copy.v);
+		r = ks_sign_ver(ks->writer, ks->meta.store_id, rec->name, true, &o->tomb);
+	copy.v = o->v;
+	copy.tomb = o->tomb;
+	w->name = rec->name;
+	w->expected_rev = rec->rev;
+	w->doc = r == 0 ? ks_rec_encode(&copy) : NULL;
+	return r < 0 ? r : (w->doc ? 0 : -ENOMEM);
+}
+
+/* Undecodable records are left as they are (readers keep refusing them). */
+static int migration_build(struct ks_store *ks, struct migration *g)
+{
+	int r = 0;
+
+	g->m = calloc(ks->n + 1, sizeof(*g->m));
+	g->w = calloc(ks->n + 1, sizeof(*g->w));
+	if (!g->m || !g->w)
+		return -ENOMEM;
+	for (size_t i = 0; r == 0 && i < ks->n; i++) {
+		if (ks->recs[i].bad)
+			continue;
+		r = sign_copy(ks, i, &g->m[g->n], &g->w[g->n]);
+		g->n++; /* freed even when half built */
+	}
 	return r;
+}
+
+/* The written record in memory too: its signed versions and new revision. */
+static void migration_apply(struct ks_store *ks, struct mig_rec *o, ks_rev_t rev)
+{
+	struct ks_rec *rec = &ks->recs[o->idx];
+
+	free(rec->v); /* shallow: the signed copies hold the same sealed bytes */
+	rec->v = o->v;
+	o->v = NULL;
+	rec->tomb = o->tomb;
+	rec->rev = rev;
+}
+
+static int migration_write(struct ks_store *ks, struct migration *g, json_t *meta)
+{
+	const struct ks_backend_ops *ops = ks->be->ops;
+	int r = 0;
+
+	if (ops->put_batch) {
+		r = ops->put_batch(ks->be, meta, g->w, g->n);
+		for (size_t i = 0; r == 0 && i < g->n; i++)
+			migration_apply(ks, &g->m[i], g->w[i].ret_rev);
+		return r;
+	}
+	/* One compare-and-swap per record, the meta last: interrupted, the
+	 * store is still format 1 and a rerun signs everything again. */
+	for (size_t i = 0; r == 0 && i < g->n; i++) {
+		struct ks_backend_write *w = &g->w[i];
+		r = ops->cas_put(ks->be, w->name, w->doc, w->expected_rev, &w->ret_rev);
+		if (r == 0)
+			migration_apply(ks, &g->m[i], w->ret_rev);
+	}
+	return r == 0 ? ops->put_meta(ks->be, meta) : r;
 }
 
 int ks_migrate_sign(struct ks_store *ks, size_t *ret_n)
 {
+	struct migration g = { 0 };
 	struct ks_meta m = ks->meta;
-	size_t done = 0;
-	json_t *meta;
-	int r = 0;
+	json_t *meta = NULL;
+	int r;
 
 	if (!ks->writer)
 		return -ENOKEY;
 	if (ks->meta.format_version >= 2)
 		return -EALREADY; /* never launder records a reader refused */
-	if (!ks->be->ops->put_meta)
+	if (!ks->be->ops->put_batch && !ks->be->ops->put_meta)
 		return -EOPNOTSUPP;
-	for (size_t i = 0; r == 0 && i < ks->n; i++) {
-		char *name = strdup(ks->recs[i].name); /* commit may reorder */
-		struct ks_rec *rec = name ? find(ks, name) : NULL;
-
-		if (!name)
-			return -ENOMEM;
-		if (rec && !rec->bad) {
-			r = sign_rec(ks, rec);
-			done += r == 0;
-		}
-		free(name);
-	}
-	if (r < 0)
-		return r;
 	m.format_version = KS_FORMAT_VERSION;
 	ks_sign_meta(ks->writer, &m);
-	meta = ks_meta_encode(&m);
-	r = meta ? ks->be->ops->put_meta(ks->be, meta) : -ENOMEM;
-	json_decref(meta);
+	r = migration_build(ks, &g);
+	if (r == 0)
+		r = (meta = ks_meta_encode(&m)) ? 0 : -ENOMEM;
+	if (r == 0)
+		r = migration_write(ks, &g, meta);
 	if (r == 0) {
 		ks->meta = m;
-		*ret_n = done;
+		*ret_n = g.n;
 	}
+	json_decref(meta);
+	migration_free(&g);
+	sodium_memzero(&m, sizeof(m));
 	return r;
 }
 

@@ -420,7 +420,7 @@ static bool same_state(const struct ks_rec *a, size_t na, const struct ks_rec *b
 	return true;
 }
 
-int ks_reload(struct ks_store *ks, bool *ret_changed)
+static int reload(struct ks_store *ks, bool *ret_changed)
 {
 	struct ks_meta m;
 	struct ks_rec *recs = NULL;
@@ -449,6 +449,26 @@ int ks_reload(struct ks_store *ks, bool *ret_changed)
 	return 0;
 }
 
+int ks_reload(struct ks_store *ks, bool *ret_changed)
+{
+	if (ks->watch_quiet) {
+		/* woken by another file in the store's directory: the store
+		 * reads as it did, so answer as the last reload did */
+		ks->watch_quiet = false;
+		if (ret_changed)
+			*ret_changed = false;
+		return ks->reload_err;
+	}
+	return ks_reread(ks, ret_changed);
+}
+
+int ks_reread(struct ks_store *ks, bool *ret_changed)
+{
+	ks->watch_quiet = false;
+	ks->reload_err = reload(ks, ret_changed);
+	return ks->reload_err;
+}
+
 int ks_watch_fd(struct ks_store *ks)
 {
 	return ks->be->ops->watch_fd ? ks->be->ops->watch_fd(ks->be) : -1;
@@ -456,7 +476,10 @@ int ks_watch_fd(struct ks_store *ks)
 
 int ks_watch_drain(struct ks_store *ks)
 {
-	return ks->be->ops->watch_drain ? ks->be->ops->watch_drain(ks->be) : 0;
+	int r = ks->be->ops->watch_drain ? ks->be->ops->watch_drain(ks->be) : 1;
+
+	ks->watch_quiet = r == 0;
+	return r;
 }
 
 const char *ks_store_id(const struct ks_store *ks)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* `keyhole migrate --sign`: turn a format-1 store (unsigned records) into
  * format 2 in one step: every record and the meta signed with the writer
- * key. With the private key every record is first checked to open. */
+ * key (keystore/ops.c ks_migrate_sign: one store write, linear time). With
+ * the private key every record is first checked to open. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,8 @@ static const char usage[] =
 	"mark the store format 2. Review `keyhole list` first: signing vouches for\n"
 	"what is in the store now. With the private key available every version\n"
 	"is unsealed first and the migration refused if one fails (exit 6).\n"
+	"Every record is signed in memory and a file store rewritten once; if\n"
+	"another writer changed a record meanwhile nothing is written (exit 8).\n"
 	"Interrupted, it can simply be run again. Exit 6 if already signed.\n";
 
 static void report(const char *name, uint64_t version, int err, void *arg)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -388,6 +389,147 @@ START_TEST(kat_v1_migrate)
 }
 END_TEST
 
+/* A format-1 store of n records (value "v<i>") next to f's keys; record i
+ * gets 1 + i % 3 versions, so migrate signs several versions per record. */
+static void fx_v1(struct fx *f, size_t n)
+{
+	struct ks_init_opts io = { .key_file = f->key, .passphrase_fd = -1 };
+	struct ks_open_opts oo = { .public_only = true, .passphrase_fd = -1 };
+	struct ks_store *ks = NULL;
+	uint8_t pk[KS_PK_BYTES];
+	json_t *root, *recs;
+
+	fx_paths(f);
+	ck_assert_int_eq(ks_init(f->store, &io), 0);
+	ck_assert_int_eq(ks_open(f->store, &oo, &ks), 0);
+	ks_public_key(ks, pk);
+	root = json_load_file(f->store, 0, NULL);
+	ck_assert_ptr_nonnull(root);
+	json_object_set_new(root, "format_version", json_integer(1));
+	json_object_del(root, "signature");
+	json_object_del(root, "writer");
+	recs = json_object_get(root, "records");
+	for (size_t i = 0; i < n; i++) {
+		struct ks_ver v[3] = { { 0 } };
+		struct ks_rec rec = { .v = v, .n = 1 + i % 3 };
+		char name[32], val[48];
+
+		snprintf(name, sizeof(name), "m/r%03zu", i);
+		rec.name = name;
+		for (size_t j = 0; j < rec.n; j++) {
+			v[j].version = rec.n - j;
+			v[j].created = 1700000000 + (int64_t)i;
+			snprintf(val, sizeof(val), "v%zu.%llu", i, (unsigned long long)v[j].version);
+			ck_assert_int_eq(ks_seal(ks_store_id(ks), pk, name, (const uint8_t *)val,
+						 strlen(val), &v[j]),
+					 0);
+		}
+		json_object_set_new(recs, name, ks_rec_encode(&rec));
+		for (size_t j = 0; j < rec.n; j++)
+			ks_ver_clear(&v[j]);
+	}
+	ck_assert_int_eq(json_dump_file(root, f->store, JSON_SORT_KEYS), 0);
+	json_decref(root);
+	ks_close(ks);
+}
+
+/* Renames onto the store file seen by an inotify fd (one per rewrite). */
+static unsigned store_renames(int ifd)
+{
+	char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
+	unsigned n = 0;
+	ssize_t len;
+
+	while ((len = read(ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len;) {
+			const struct inotify_event *e = (const struct inotify_event *)(void *)p;
+			ck_assert_msg(!(e->mask & IN_Q_OVERFLOW), "inotify queue overflowed");
+			if ((e->mask & IN_MOVED_TO) && e->len && strcmp(e->name, "store.json") == 0)
+				n++;
+			p += sizeof(*e) + e->len;
+		}
+	}
+	return n;
+}
+
+/* migrate --sign signs in memory and rewrites the store once, not once
+ * per record (it was quadratic: a 10k store took over 12 CPU minutes). */
+START_TEST(migrate_one_write)
+{
+	enum { N = 200 };
+	struct fx f;
+	struct ks_store *ks = NULL, *w;
+	uint8_t pk[32];
+	size_t n = 0;
+	int ifd;
+
+	fx_v1(&f, N);
+	ck_assert_int_eq(ks_writer_keygen(f.wkey, pk), 0);
+	ck_assert_int_eq(ks_trust_add(f.trust, pk, "admin"), 0);
+	w = writer(&f, f.wkey);
+	ck_assert_int_eq(ks_format_version(w), 1);
+	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ck_assert_int_ge(ifd, 0);
+	/* IN_CREATE too: each rewrite's temp file sits between two renames,
+	 * so the kernel cannot merge identical consecutive IN_MOVED_TO events */
+	ck_assert_int_ge(inotify_add_watch(ifd, f.dir, IN_MOVED_TO | IN_CREATE), 0);
+	ck_assert_int_eq(ks_migrate_sign(w, &n), 0);
+	ck_assert_uint_eq(n, N);
+	ck_assert_uint_eq(store_renames(ifd), 1);
+	/* the handle that migrated writes signed records right away */
+	ck_assert_int_eq(ks_rotate(w, "m/r000", (const uint8_t *)"new", 3, 5, NULL), 0);
+	ck_assert_uint_eq(store_renames(ifd), 1);
+	close(ifd);
+	ks_close(w);
+	ck_assert_int_eq(reader(&f, &ks), 0);
+	ck_assert_int_eq(ks_format_version(ks), 2);
+	ck_assert_int_eq(ks_verify(ks, NULL, NULL), 0);
+	ck_assert_uint_eq(seen.n, 0);
+	expect(ks, "m/r000", "new", 2);
+	expect(ks, "m/r001", "v1.2", 2);
+	expect(ks, "m/r198", "v198.1", 1);
+	ks_close(ks);
+	fx_done(&f);
+}
+END_TEST
+
+/* Another writer changed the store between open and migrate: nothing is
+ * written (still format 1, nothing signed); a fresh run then succeeds. */
+START_TEST(migrate_conflict_writes_nothing)
+{
+	struct fx f;
+	struct ks_store *w;
+	uint8_t pk[32];
+	size_t n = 0;
+	json_t *root;
+	char *before = NULL, *after = NULL;
+	size_t lb = 0, la = 0;
+
+	fx_v1(&f, 20);
+	ck_assert_int_eq(ks_writer_keygen(f.wkey, pk), 0);
+	ck_assert_int_eq(ks_trust_add(f.trust, pk, "admin"), 0);
+	w = writer(&f, f.wkey);
+	root = json_load_file(f.store, 0, NULL);
+	json_object_del(json_object_get(root, "records"), "m/r007");
+	ck_assert_int_eq(json_dump_file(root, f.store, JSON_SORT_KEYS), 0);
+	json_decref(root);
+	ck_assert_int_eq(ks_read_file(f.store, 1u << 24, &before, &lb), 0);
+	ck_assert_int_eq(ks_migrate_sign(w, &n), -ESTALE);
+	ck_assert_int_eq(ks_read_file(f.store, 1u << 24, &after, &la), 0);
+	ck_assert_uint_eq(lb, la);
+	ck_assert_mem_eq(before, after, lb);
+	free(before);
+	free(after);
+	ks_close(w);
+	w = writer(&f, f.wkey);
+	ck_assert_int_eq(ks_format_version(w), 1);
+	ck_assert_int_eq(ks_migrate_sign(w, &n), 0);
+	ck_assert_uint_eq(n, 19);
+	ks_close(w);
+	fx_done(&f);
+}
+END_TEST
+
 /* The format-2 KAT (tests/kat/v2): signatures, a tombstone, a signed
  * sealed record. */
 START_TEST(kat_v2)
@@ -471,6 +613,8 @@ static Suite *suite(void)
 	tcase_add_test(t, rollback);
 	tcase_add_test(t, tombstone_continues_versions);
 	tcase_add_test(t, kat_v1_migrate);
+	tcase_add_test(t, migrate_one_write);
+	tcase_add_test(t, migrate_conflict_writes_nothing);
 	tcase_add_test(t, kat_v2);
 	tcase_add_test(t, trust_file);
 	suite_add_tcase(s, t);

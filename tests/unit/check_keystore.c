@@ -3,7 +3,8 @@
  * AD binding (record moved to another name / version / store), every byte
  * of a record flipped, truncated and garbage store files, known-answer
  * files in tests/kat/, key file mode, init twice, concurrent writers,
- * reload and watch. Each test works in its own mkdtemp() directory. */
+ * reload and watch (other files in the store's directory ignored). Each
+ * test works in its own mkdtemp() directory. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -673,7 +674,7 @@ START_TEST(reload_and_watch)
 	put_str(b, "x", "from b");
 	struct pollfd pfd = { .fd = wfd, .events = POLLIN };
 	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
-	ck_assert_int_eq(ks_watch_drain(a), 0);
+	ck_assert_int_eq(ks_watch_drain(a), 1); /* the store changed */
 	ck_assert_int_eq(ks_reload(a, &changed), 0);
 	ck_assert(changed);
 	expect(a, "x", 0, "from b");
@@ -686,6 +687,70 @@ START_TEST(reload_and_watch)
 	ck_assert_int_eq(ks_reload(a, &changed), -EBADMSG);
 	expect(a, "y", 0, "y2"); /* old state kept */
 	spit(f.store, orig, len);
+	free(orig);
+	ks_close(a);
+	ks_close(b);
+	fx_done(&f);
+}
+END_TEST
+
+/* Wait for the watch fd, drain it: 1 = the store may have changed. */
+static int wake(struct ks_store *ks, int wfd)
+{
+	struct pollfd pfd = { .fd = wfd, .events = POLLIN };
+
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	return ks_watch_drain(ks);
+}
+
+/* Files written next to the store (another program's, names that merely
+ * start or end like the store's) wake the watch fd but make nobody re-read
+ * the store: ks_watch_drain says 0 and the next ks_reload reads nothing.
+ * To tell, the store is truncated in place first (truncate(2) raises none
+ * of the watched events): a reload that read it would fail -EBADMSG. */
+START_TEST(watch_ignores_other_files)
+{
+	static const char *const others[] = { "other.conf", "store.json.bak", "xstore.json",
+					       "store.jso" };
+	struct fx f;
+	bool changed = true;
+	size_t len;
+	char path[256];
+
+	fx_new(&f);
+	struct ks_store *a = fx_open(&f), *b = fx_open(&f);
+	int wfd = ks_watch_fd(a);
+	ck_assert_int_ge(wfd, 0);
+	put_str(b, "x", "1");
+	ck_assert_int_eq(wake(a, wfd), 1);
+	ck_assert_int_eq(ks_reload(a, &changed), 0);
+	ck_assert(changed);
+	char *orig = slurp(f.store, &len);
+	ck_assert_int_eq(truncate(f.store, 0), 0);
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", f.dir, others[i]);
+		spit(path, "x", 1);
+		ck_assert_msg(wake(a, wfd) == 0, "%s woke the store", others[i]);
+		changed = true;
+		ck_assert_msg(ks_reload(a, &changed) == 0, "%s: store re-read", others[i]);
+		ck_assert(!changed);
+	}
+	/* the store's own name: read (and found broken, old state kept) */
+	spit(f.store, "{garbage", 8);
+	ck_assert_int_eq(wake(a, wfd), 1);
+	ck_assert_int_eq(ks_reload(a, &changed), -EBADMSG);
+	/* a quiet wake-up now answers what the last reload found */
+	snprintf(path, sizeof(path), "%s/other.conf", f.dir);
+	spit(path, "y", 1);
+	ck_assert_int_eq(wake(a, wfd), 0);
+	ck_assert_int_eq(ks_reload(a, &changed), -EBADMSG);
+	/* restored by rename (how writers replace it): read again */
+	snprintf(path, sizeof(path), "%s/new.tmp", f.dir);
+	spit(path, orig, len);
+	ck_assert_int_eq(rename(path, f.store), 0);
+	ck_assert_int_eq(wake(a, wfd), 1);
+	ck_assert_int_eq(ks_reload(a, &changed), 0);
+	expect(a, "x", 0, "1");
 	free(orig);
 	ks_close(a);
 	ks_close(b);
@@ -734,6 +799,7 @@ static Suite *suite(void)
 	tcase_add_test(t, key_file_mode_and_init_twice);
 	tcase_add_test(t, concurrent_writers);
 	tcase_add_test(t, reload_and_watch);
+	tcase_add_test(t, watch_ignores_other_files);
 	tcase_add_test(t, public_only);
 	suite_add_tcase(s, t);
 	return s;
