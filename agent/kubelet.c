@@ -24,7 +24,6 @@
 #include "cleanup.h"
 #include "text.h"
 
-#define KUBELET_TIMEOUT_MS 3000L
 #define KUBELET_CONNECT_TIMEOUT_MS 1000L
 #define KUBELET_TTL_MS 30000u	      /* labels can change */
 #define KUBELET_MIN_INTERVAL_MS 1000u /* between two refreshes */
@@ -37,6 +36,7 @@ struct kubelet {
 	char url[KUBELET_MAX_URL + 8]; /* base URL + "/pods" */
 	char *cacert, *cert, *key, *token_file;
 	bool insecure;
+	long timeout_ms;
 	CURL *curl;
 	json_t *items;	     /* the last list read, or NULL */
 	uint64_t fetched_ms; /* when items was read */
@@ -86,6 +86,8 @@ static int check_opts(const struct kubelet_opts *o, char *err, size_t len)
 			    "--kubelet '%.64s': want https://HOST:10250 (http://HOST:10255, "
 			    "the read-only port, only with --kubelet-insecure)",
 			    o->url ? o->url : "");
+	if (o->timeout_ms > KUBELET_MAX_TIMEOUT_S * 1000u)
+		return kerr(err, len, "--kubelet-timeout: at most %u s", KUBELET_MAX_TIMEOUT_S);
 	if (!o->cert != !o->key)
 		return kerr(err, len, "--kubelet-cert and --kubelet-key go together");
 	if (strncmp(o->url, "http://", 7) == 0 && (o->cert || o->token_file || o->cacert))
@@ -134,6 +136,7 @@ int kubelet_new(const struct kubelet_opts *o, struct kubelet **ret, char *err, s
 	k->key = xdup(o->key, &oom);
 	k->token_file = xdup(o->token_file, &oom);
 	k->insecure = o->insecure;
+	k->timeout_ms = o->timeout_ms ? (long)o->timeout_ms : (long)KUBELET_TIMEOUT_MS;
 	k->curl = curl_easy_init();
 	if (oom || !k->curl) {
 		kubelet_free(k);
@@ -246,8 +249,10 @@ static int http_get(struct kubelet *k, const char *token, struct bodybuf *b, lon
 		    CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK || /* never an env proxy */
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, KUBELET_TIMEOUT_MS) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, KUBELET_CONNECT_TIMEOUT_MS) !=
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, k->timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			     k->timeout_ms < KUBELET_CONNECT_TIMEOUT_MS ? k->timeout_ms
+									: KUBELET_CONNECT_TIMEOUT_MS) !=
 		    CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)KUBELET_MAX_BODY) !=
 		    CURLE_OK ||

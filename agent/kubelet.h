@@ -24,6 +24,8 @@
 #define K8S_MAX_CAPS 64u	     /* securityContext.capabilities.add */
 #define K8S_MAX_CAP_LEN 32u
 #define K8S_MAX_PATH 4096u /* a hostPath volume's path */
+#define KUBELET_TIMEOUT_MS 3000u    /* default --kubelet-timeout */
+#define KUBELET_MAX_TIMEOUT_S 300u
 
 /* What the kubelet says about one container of one pod, plus the pod's
  * posture. Posture fields are the *effective* ones (container-level
@@ -84,6 +86,7 @@ struct kubelet_opts {
 	const char *cert, *key; /* client certificate and key (PEM) */
 	const char *token_file; /* bearer token, re-read on every fetch (rotation) */
 	bool insecure;		/* allow the plain-HTTP read-only port */
+	unsigned timeout_ms;	/* one GET /pods, all of it; 0 = KUBELET_TIMEOUT_MS */
 };
 
 struct kubelet;
