@@ -411,7 +411,8 @@ static void setup_kubelet(struct agent *a)
 		fatalx(1, "%s", err);
 	if (joined)
 		log_info("joined the host cgroup namespace (pid 1's)");
-	if ((r = kubelet_new(&a->o.kube, &a->kube, err, sizeof(err))) < 0)
+	if ((r = kubelet_new(&a->o.kube, &a->kube, err, sizeof(err))) < 0 ||
+	    (r = kubelet_new(&a->o.kube, &a->kube_admin, err, sizeof(err))) < 0)
 		fatalx(r == -EINVAL ? 2 : 1, "%s", r == -EINVAL ? err : strerror(-r));
 }
 
@@ -443,11 +444,13 @@ static void setup(struct agent *a)
 			  "--sign`",
 			  a->o.store);
 	if (a->o.engine && ((r = engine_new(a->o.engine, &a->eng)) < 0 ||
-			    (r = engine_new(a->o.engine, &a->eng_admin)) < 0 ||
-			    (r = identify_init(&a->idf, a->eng)) < 0))
+			    (r = engine_new(a->o.engine, &a->eng_admin)) < 0))
 		fatal_errno(1, -r, "engine %s", a->o.engine);
 	if (a->o.kube.url)
 		setup_kubelet(a);
+	/* the lookup threads start after the cgroup namespace was joined */
+	if ((r = identify_init(&a->idf, a->eng, a->kube)) < 0)
+		fatal_errno(1, -r, "lookup threads");
 	if (!(a->rl = rl_new(a->o.rate, a->o.burst, a->o.max_conns)))
 		fatalx(1, "out of memory");
 	if ((a->lfd = listen_unix(a->o.socket, 0666, 4096)) < 0)
@@ -525,14 +528,14 @@ int main(int argc, char **argv)
 	unlink(a.o.socket);
 	unlink(a.o.admin_socket);
 	audit_close(a.audit);
-	if (a.eng)
-		identify_fini(&a.idf); /* stops the lookup thread before its engine goes */
+	identify_fini(&a.idf); /* stops the lookup threads before their clients go */
 	engine_free(a.eng);
 	engine_free(a.eng_admin);
 	free(a.paths.store);
 	free(a.paths.key_file);
 	free(a.paths.admin_socket);
 	kubelet_free(a.kube);
+	kubelet_free(a.kube_admin);
 	rl_free(a.rl);
 	policy_free(a.pol);
 	ks_close(a.ks);
