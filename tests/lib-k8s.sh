@@ -11,6 +11,8 @@
 #                                hierarchy, certificates in T (CERT_ARGS: the
 #                                agent's --kubelet-cacert/-cert/-key).
 #                                Skips (exit 77) when that cannot be done.
+#   k8s_certs DIR                DIR/ca.pem, kubelet.{pem,key} (127.0.0.1),
+#                                client.{pem,key}, other.pem, token, token.bad
 #   in_cg REL CMD...             run CMD inside cgroup REL in every hierarchy
 #   fake_start NAME MODE         start a fake kubelet (ok|hang|stall) logging
 #                                to T/NAME.log; sets PORT_<NAME>
@@ -52,7 +54,7 @@ in_cg() { # REL CMD...: run CMD inside REL in every hierarchy
 		_ $(for h in "${HIERS[@]}"; do echo "$h/$rel"; done) -- "$@"
 }
 
-k8s__certs() { # DIR: a CA, the kubelet's serving cert (127.0.0.1), our client cert
+k8s_certs() { # DIR: a CA, the kubelet's serving cert (127.0.0.1), our client cert
 	(
 		cd "$1" || exit 1
 		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-kube-ca \
@@ -96,7 +98,7 @@ k8s_setup() {
 	for c in "$CG_API" "$CG_WEB" "$CG_MISMATCH" "$CG_GONE"; do
 		mk_cg "$c" || t_skip "cannot create cgroups"
 	done
-	k8s__certs "$K8S_T" || { t_notok "openssl: $(tail -3 "$K8S_T/openssl.log")"; t_done; }
+	k8s_certs "$K8S_T" || { t_notok "openssl: $(tail -3 "$K8S_T/openssl.log")"; t_done; }
 	CERT_ARGS=(--kubelet-cacert "$K8S_T/ca.pem" --kubelet-cert "$K8S_T/client.pem"
 		--kubelet-key "$K8S_T/client.key")
 }
