@@ -10,7 +10,9 @@
 # after the timeout (DENIED, the reason names the kubelet), the kubelet saw
 # one request for all of them (lookups folded), and a second wave within
 # the failure window is refused at once from the remembered failure,
-# without a new request to the kubelet.
+# without a new request to the kubelet. Last, a kubelet that answers after
+# 6 s, past the 5 s read deadline: the waiting pod caller is served (its
+# deadline runs from the kubelet's answer, not from accept).
 . "$(dirname "$0")/../lib.sh"
 . "$KH_ROOT/tests/lib-agent.sh"
 . "$KH_ROOT/tests/lib-k8s.sh"
@@ -98,4 +100,15 @@ sed 's/^/# w2.1: /' "$T/w2.1"
 t_eq "a second wave within the failure window is denied, naming the kubelet" "$ok" 5
 t_eq "... without a new request to the kubelet" "$(requests)" 1
 t_run "the agent is still up" kill -0 "$(kh_agent_pid "$D")"
+kh_agent_stop "$D"
+
+# ---- a slow kubelet (answers after 6 s, past the 5 s read deadline): the
+# waiting pod caller is served, its read deadline runs from the answer
+fake_start slow slow
+kh_agent_start "$D" "$D/p.json" --kubelet "https://127.0.0.1:$PORT_slow" "${CERT_ARGS[@]}" \
+	--kubelet-timeout "$KT" || { t_notok "agent starts with a slow kubelet"; t_done; }
+out=$(in_cg "$CG_API" "$KC" "$S" --timeout-ms 30000 payments/db)
+t_run "a kubelet slower than the read deadline: the pod caller waits and is served" \
+	grep -q "^SECRET name=payments/db .*value=db-pass" <<<"$out"
+grep -v '^SECRET' <<<"$out" | sed 's/^/# slow: /'
 t_done
