@@ -234,7 +234,8 @@ static int pod_begin(struct identify *ix, struct conn *c)
 	if (r != 1)
 		return r;
 	if (lookup_submit(ix->klk, LOOKUP_KUBELET_KEY) < 0) {
-		snprintf(c->meta_err, sizeof(c->meta_err), "kubelet busy: too many lookups waiting");
+		snprintf(c->meta_err, sizeof(c->meta_err),
+			 "kubelet busy: too many lookups waiting");
 		return 0;
 	}
 	c->identifying = true;
@@ -310,7 +311,8 @@ static int pod_now(struct identify *ix, struct kubelet *kube2, struct conn *c)
 		r = pod_from_cache(ix, c);
 	}
 	if (r == 1) { /* no client, or a refresh due right after one: never wait */
-		snprintf(c->meta_err, sizeof(c->meta_err), "the kubelet's pod list is not read yet");
+		snprintf(c->meta_err, sizeof(c->meta_err),
+			 "the kubelet's pod list is not read yet");
 		return -EAGAIN;
 	}
 	return r;
@@ -330,8 +332,7 @@ static int engine_now(struct identify *ix, struct engine *eng2, struct conn *c)
 	return r == 1 ? -EPERM : r;
 }
 
-int identify_now(struct identify *ix, struct engine *eng2, struct kubelet *kube2,
-		 struct conn *c)
+int identify_now(struct identify *ix, struct engine *eng2, struct kubelet *kube2, struct conn *c)
 {
 	c->id_tries = 0;
 	c->meta_err[0] = '\0';

@@ -33,11 +33,11 @@ struct identify_fail {
 };
 
 struct identify {
-	struct engine *eng;	    /* borrowed; its cache is used on the loop thread only */
-	struct lookup *lk;	    /* owned: the thread that talks to the engine, or NULL */
-	struct lookup *klk;	    /* owned: the thread that talks to the kubelet, or NULL */
-	struct kubelet_cache pods;  /* the kubelet's pod list: loop thread only */
-	int efd;		    /* both threads' results (eventfd): the loop polls it */
+	struct engine *eng;	   /* borrowed; its cache is used on the loop thread only */
+	struct lookup *lk;	   /* owned: the thread that talks to the engine, or NULL */
+	struct lookup *klk;	   /* owned: the thread that talks to the kubelet, or NULL */
+	struct kubelet_cache pods; /* the kubelet's pod list: loop thread only */
+	int efd;		   /* both threads' results (eventfd): the loop polls it */
 	struct identify_fail fail[IDENTIFY_FAIL_N];
 	size_t nfail;
 	bool engine_ok; /* the last answer came from the engine */
@@ -70,7 +70,6 @@ int identify_resume(struct identify *ix, struct conn *c);
  * eng2 or kube2 (second clients, never the lookup threads'), unless the
  * source's last failure is still within its backoff. Like identify_begin,
  * never 1. */
-int identify_now(struct identify *ix, struct engine *eng2, struct kubelet *kube2,
-		 struct conn *c);
+int identify_now(struct identify *ix, struct engine *eng2, struct kubelet *kube2, struct conn *c);
 
 #endif

@@ -232,9 +232,9 @@ static int http_get(struct kubelet *k, const char *token, struct bodybuf *b, lon
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, k->timeout_ms) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-			     k->timeout_ms < KUBELET_CONNECT_TIMEOUT_MS ? k->timeout_ms
-									: KUBELET_CONNECT_TIMEOUT_MS) !=
-		    CURLE_OK ||
+			     k->timeout_ms < KUBELET_CONNECT_TIMEOUT_MS
+				     ? k->timeout_ms
+				     : KUBELET_CONNECT_TIMEOUT_MS) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)KUBELET_MAX_BODY) !=
 		    CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bodybuf_write) != CURLE_OK ||

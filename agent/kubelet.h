@@ -23,8 +23,8 @@
 #define K8S_MAX_LABEL_LEN 512u	     /* keys and values */
 #define K8S_MAX_CAPS 64u	     /* securityContext.capabilities.add */
 #define K8S_MAX_CAP_LEN 32u
-#define K8S_MAX_PATH 4096u /* a hostPath volume's path */
-#define KUBELET_TIMEOUT_MS 3000u    /* default --kubelet-timeout */
+#define K8S_MAX_PATH 4096u	 /* a hostPath volume's path */
+#define KUBELET_TIMEOUT_MS 3000u /* default --kubelet-timeout */
 #define KUBELET_MAX_TIMEOUT_S 300u
 
 /* What the kubelet says about one container of one pod, plus the pod's

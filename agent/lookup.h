@@ -17,7 +17,7 @@
 #include "engine.h"
 #include "kubelet.h"
 
-#define LOOKUP_QUEUE 64u	    /* keys waiting or in flight, per source */
+#define LOOKUP_QUEUE 64u	  /* keys waiting or in flight, per source */
 #define LOOKUP_KUBELET_KEY "pods" /* the kubelet's one job: the node's pod list */
 
 struct lookup;
