@@ -258,13 +258,9 @@ static json_t *do_explain(struct agent *a, json_t *rq)
 		snprintf(e, sizeof(e), "cannot attest pid %d: %s", (int)pid, strerror(-r));
 		return err_reply(e);
 	}
-	if (c.peer.cg.runtime != RT_HOST && a->kube && c.peer.cg.pod_uid[0]) {
-		if (identify_pod(a->kube, &c) < 0)
-			return err_reply(c.meta_err);
-	} else if (c.peer.cg.runtime != RT_HOST && a->eng &&
-		   identify_now(&a->idf, a->eng_admin, &c) < 0) {
+	if (c.peer.cg.runtime != RT_HOST &&
+	    identify_now(&a->idf, a->eng_admin, a->kube_admin, &c) < 0)
 		return err_reply(c.meta_err[0] ? c.meta_err : "process is not its container's");
-	}
 	out = explain_json(a, &c);
 	if (c.has_meta)
 		container_meta_clear(&c.meta);

@@ -4,10 +4,10 @@
  * connections and the release cache. Only the event loop and the modules
  * it routes to (dispatch, admin, watch, reload) see struct agent; the
  * modules below them take the parts they need. The event loop is one
- * thread; two helpers run beside it, each behind an fd the loop polls:
- * the engine lookup thread (lookup.c, results through an eventfd) and, for
- * an etcd store, keystore/'s watch thread (ks_watch_fd). docs/agent.md has
- * the picture. */
+ * thread; helpers run beside it, each behind an fd the loop polls: the
+ * engine and the kubelet lookup threads (lookup.c, results through one
+ * eventfd) and, for an etcd store, keystore/'s watch thread (ks_watch_fd).
+ * docs/agent.md has the picture. */
 #ifndef KH_AGENT_H
 #define KH_AGENT_H
 
@@ -57,7 +57,8 @@ struct agent {
 	struct engine *eng;	  /* the lookup thread's client (through idf) */
 	struct engine *eng_admin; /* explain's own client, on the loop thread */
 	struct identify idf;
-	struct kubelet *kube; /* pod metadata (blocking lookups: see identify.c) */
+	struct kubelet *kube;	    /* the kubelet lookup thread's client (through idf) */
+	struct kubelet *kube_admin; /* explain's own client, on the loop thread */
 	struct rl_table *rl;
 	struct conn_set cs;
 	struct release rel;

@@ -65,6 +65,13 @@ static int admit(struct agent *a, struct conn *c, const char *key)
 	return 0;
 }
 
+/* identify refused: BUSY when the kubelet does not list the container yet
+ * (the shim retries), else DENIED. */
+static uint16_t unidentified_code(int r)
+{
+	return r == -EAGAIN ? PROTO_E_BUSY : PROTO_E_DENIED;
+}
+
 void dispatch_accept(struct agent *a, int fd)
 {
 	struct conn *c;
@@ -93,19 +100,14 @@ void dispatch_accept(struct agent *a, int fd)
 		return;
 	if (c->peer.cg.runtime == RT_HOST)
 		return;
-	if (a->kube && c->peer.cg.pod_uid[0]) {
-		r = identify_pod(a->kube, c);
-		if (r < 0)
-			refuse(a, c, r == -EAGAIN ? PROTO_E_BUSY : PROTO_E_DENIED, c->meta_err);
-		return;
-	}
-	if (!a->eng)
-		return;
 	r = identify_begin(&a->idf, c);
-	if (r == 1)
-		conn_pause(&a->cs, c); /* the request is read once the engine answered */
-	else if (r < 0)
-		refuse(a, c, PROTO_E_DENIED, c->meta_err);
+	if (r < 0) {
+		refuse(a, c, unidentified_code(r), c->meta_err);
+	} else if (r == 1) {
+		conn_pause(&a->cs, c); /* the request is read once the engine or kubelet answered */
+		if (identify_waits_on_kubelet(&a->idf, c))
+			conn_pending_remove(&a->cs, c); /* bounded by --kubelet-timeout instead */
+	}
 }
 
 void dispatch_identified(struct agent *a)
@@ -117,7 +119,7 @@ void dispatch_identified(struct agent *a)
 			continue;
 		int r = identify_resume(&a->idf, c);
 		if (r < 0)
-			refuse(a, c, PROTO_E_DENIED, c->meta_err);
+			refuse(a, c, unidentified_code(r), c->meta_err);
 		else if (r == 0)
 			conn_resume(&a->cs, c);
 	}

@@ -4,32 +4,58 @@
  * init (a container started with --cgroup-parent below another one sits
  * in a nested cgroup: refused), and the caller shares the init's pid
  * namespace. A cached entry that fails them (the container restarted, an
- * id reused) is dropped and looked up once more before refusing. */
+ * id reused) is dropped and looked up once more before refusing. A pod's
+ * container is looked up in the kubelet's pod list (kubelet_cache.c says
+ * when to read it again); the kubelet thread only ever reads the list. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "identify.h"
 
-int identify_init(struct identify *ix, struct engine *eng)
+int identify_init(struct identify *ix, struct engine *eng, struct kubelet *kube)
 {
+	int r = 0;
+
 	memset(ix, 0, sizeof(*ix));
 	ix->eng = eng;
 	ix->engine_ok = true;
-	return lookup_new(eng, &ix->lk);
+	ix->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ix->efd < 0)
+		return -errno;
+	if (eng)
+		r = lookup_new_engine(eng, ix->efd, &ix->lk);
+	if (r == 0 && kube)
+		r = lookup_new_kubelet(kube, ix->efd, &ix->klk);
+	if (r < 0)
+		identify_fini(ix);
+	return r;
 }
 
 void identify_fini(struct identify *ix)
 {
-	lookup_free(ix->lk);
-	ix->lk = NULL;
+	lookup_free(ix->lk); /* joins the threads: their clients are free again */
+	lookup_free(ix->klk);
+	ix->lk = ix->klk = NULL;
+	kubelet_cache_clear(&ix->pods);
+	if (ix->efd >= 0)
+		close(ix->efd);
+	ix->efd = -1;
 }
 
 int identify_fd(const struct identify *ix)
 {
-	return lookup_fd(ix->lk);
+	return ix->efd;
+}
+
+/* A pod's container, with --kubelet: the kubelet is asked, not the engine. */
+static bool is_pod(const struct identify *ix, const struct conn *c)
+{
+	return ix->klk && c->peer.cg.pod_uid[0];
 }
 
 static struct identify_fail *fail_find(struct identify *ix, const char *id)
@@ -160,7 +186,7 @@ static int from_cache(struct identify *ix, struct conn *c)
 	return 1;
 }
 
-static int begin(struct identify *ix, struct conn *c)
+static int engine_begin(struct identify *ix, struct conn *c)
 {
 	int r = from_cache(ix, c);
 
@@ -172,6 +198,70 @@ static int begin(struct identify *ix, struct conn *c)
 	}
 	c->identifying = true;
 	return 1;
+}
+
+/* Answer pod caller c from the pod list: 0 done (c->k8s, or c->meta_err:
+ * rules that need the pod fail closed), 1 the list must be read first,
+ * -EPERM, -EAGAIN (BUSY: not listed yet). */
+static int pod_from_cache(struct identify *ix, struct conn *c)
+{
+	const struct cg_identity *cg = &c->peer.cg;
+	struct k8s_meta m;
+	int r = kubelet_cache_find(&ix->pods, cg->pod_uid, cg->id, clock_ms(), &m);
+
+	if (r == -EINPROGRESS)
+		return 1;
+	if (r == -EPERM) {
+		snprintf(c->meta_err, sizeof(c->meta_err),
+			 "pod uid %.40s in the cgroup is not the "
+			 "uid of the pod the kubelet lists container %.12s in",
+			 cg->pod_uid, cg->id);
+		return -EPERM;
+	}
+	if (r == -ENOENT) {
+		snprintf(c->meta_err, sizeof(c->meta_err),
+			 "the kubelet does not list container %.12s (yet): retry", cg->id);
+		return -EAGAIN;
+	}
+	if (r < 0) {
+		snprintf(c->meta_err, sizeof(c->meta_err), "kubelet %s: %s",
+			 r == -EBADMSG	? "reply malformed"
+			 : r == -EACCES ? "refused our credentials"
+					: "unreachable",
+			 strerror(-r));
+		return 0;
+	}
+	if (!(c->k8s = malloc(sizeof(*c->k8s)))) {
+		k8s_meta_clear(&m);
+		snprintf(c->meta_err, sizeof(c->meta_err), "out of memory");
+		return 0;
+	}
+	*c->k8s = m;
+	return 0;
+}
+
+/* From the list, else ask the kubelet thread for it (one request however
+ * many callers wait: the key is the same) and wait. */
+static int pod_begin(struct identify *ix, struct conn *c)
+{
+	int r = pod_from_cache(ix, c);
+
+	if (r != 1)
+		return r;
+	if (lookup_submit(ix->klk, LOOKUP_KUBELET_KEY) < 0) {
+		snprintf(c->meta_err, sizeof(c->meta_err),
+			 "kubelet busy: too many lookups waiting");
+		return 0;
+	}
+	c->identifying = true;
+	return 1;
+}
+
+static int begin(struct identify *ix, struct conn *c)
+{
+	if (is_pod(ix, c))
+		return pod_begin(ix, c);
+	return ix->lk ? engine_begin(ix, c) : 0;
 }
 
 int identify_begin(struct identify *ix, struct conn *c)
@@ -187,6 +277,11 @@ int identify_resume(struct identify *ix, struct conn *c)
 	return begin(ix, c);
 }
 
+bool identify_waits_on_kubelet(const struct identify *ix, const struct conn *c)
+{
+	return c->identifying && is_pod(ix, c);
+}
+
 static void take(struct identify *ix, struct lookup_result *res, uint64_t now)
 {
 	if (res->rc == 0 && (!res->meta.running || res->meta.pid <= 0))
@@ -195,9 +290,9 @@ static void take(struct identify *ix, struct lookup_result *res, uint64_t now)
 		res->rc == 0 || res->rc == -ENOENT || res->rc == -ESRCH || res->rc == -EBADMSG;
 	if (res->rc == 0) {
 		engine_cache_put(ix->eng, &res->meta);
-		fail_drop(ix, res->id);
+		fail_drop(ix, res->key);
 	} else {
-		fail_put(ix, res->id, res->rc, now);
+		fail_put(ix, res->key, res->rc, now);
 	}
 	container_meta_clear(&res->meta);
 }
@@ -205,60 +300,58 @@ static void take(struct identify *ix, struct lookup_result *res, uint64_t now)
 void identify_collect(struct identify *ix)
 {
 	struct lookup_result res;
-	uint64_t now = clock_ms();
+	uint64_t cnt, now = clock_ms();
+	/* reset the count first: a result queued after this wakes the loop again */
+	ssize_t n = read(ix->efd, &cnt, sizeof(cnt));
 
-	while (lookup_next(ix->lk, &res) == 1)
+	(void)n;
+	while (ix->lk && lookup_next(ix->lk, &res) == 1)
 		take(ix, &res, now);
+	while (ix->klk && lookup_next(ix->klk, &res) == 1)
+		kubelet_cache_put(&ix->pods, res.rc, res.pods, res.took_ms, now);
 }
 
-int identify_now(struct identify *ix, struct engine *eng2, struct conn *c)
+/* explain's pod: the list, else one blocking read through kube2 (the
+ * loop's own client; the kubelet thread's is never touched here). */
+static int pod_now(struct identify *ix, struct kubelet *kube2, struct conn *c)
+{
+	json_t *items = NULL;
+	uint64_t t0;
+	int r = pod_from_cache(ix, c);
+
+	if (r == 1 && kube2) {
+		t0 = clock_ms();
+		r = kubelet_fetch(kube2, &items);
+		kubelet_cache_put(&ix->pods, r, items, clock_ms() - t0, clock_ms());
+		r = pod_from_cache(ix, c);
+	}
+	if (r == 1) { /* no client, or a refresh due right after one: never wait */
+		snprintf(c->meta_err, sizeof(c->meta_err),
+			 "the kubelet's pod list is not read yet");
+		return -EAGAIN;
+	}
+	return r;
+}
+
+static int engine_now(struct identify *ix, struct engine *eng2, struct conn *c)
 {
 	struct lookup_result res = { .rc = 0 };
-	int r;
+	int r = from_cache(ix, c);
 
-	c->id_tries = 0;
-	c->meta_err[0] = '\0';
-	r = from_cache(ix, c);
 	if (r != 1)
 		return r;
-	snprintf(res.id, sizeof(res.id), "%s", c->peer.cg.id);
-	res.rc = engine_fetch(eng2, res.id, &res.meta);
+	snprintf(res.key, sizeof(res.key), "%s", c->peer.cg.id);
+	res.rc = engine_fetch(eng2, res.key, &res.meta);
 	take(ix, &res, clock_ms());
 	r = from_cache(ix, c);
 	return r == 1 ? -EPERM : r;
 }
 
-int identify_pod(struct kubelet *kube, struct conn *c)
+int identify_now(struct identify *ix, struct engine *eng2, struct kubelet *kube2, struct conn *c)
 {
-	const struct cg_identity *cg = &c->peer.cg;
-	struct k8s_meta m;
-	int r = kubelet_lookup(kube, cg->pod_uid, cg->id, &m);
-
-	if (r == -EPERM) {
-		snprintf(c->meta_err, sizeof(c->meta_err),
-			 "pod uid %.40s in the cgroup is not the "
-			 "uid of the pod the kubelet lists container %.12s in",
-			 cg->pod_uid, cg->id);
-		return -EPERM;
-	}
-	if (r == -ENOENT || r == -EAGAIN) {
-		snprintf(c->meta_err, sizeof(c->meta_err),
-			 "the kubelet does not list container "
-			 "%.12s (yet): retry",
-			 cg->id);
-		return -EAGAIN;
-	}
-	if (r < 0)
-		snprintf(c->meta_err, sizeof(c->meta_err), "kubelet %s: %s",
-			 r == -EBADMSG	? "reply malformed"
-			 : r == -EACCES ? "refused our credentials"
-					: "unreachable",
-			 strerror(-r));
-	if (r == 0 && !(c->k8s = malloc(sizeof(*c->k8s)))) {
-		k8s_meta_clear(&m);
-		snprintf(c->meta_err, sizeof(c->meta_err), "out of memory");
-	} else if (r == 0) {
-		*c->k8s = m;
-	}
-	return 0;
+	c->id_tries = 0;
+	c->meta_err[0] = '\0';
+	if (is_pod(ix, c))
+		return pod_now(ix, kube2, c);
+	return ix->lk && eng2 ? engine_now(ix, eng2, c) : 0;
 }

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Who a container caller is, beyond the kernel's word: the engine's
- * metadata for the container id its cgroup names, accepted only when the
+/* Who a container caller is, beyond the kernel's word. A pod's container
+ * (a kubepods cgroup, with --kubelet): the kubelet's word on the pod that
+ * lists its id, whose uid must be the one in the cgroup. Any other
+ * container: the engine's metadata for its id, accepted only when the
  * caller's cgroup is exactly that of the container's init (State.Pid) and
- * it shares the init's pid namespace. Engine answers come from the cache
- * or, off the event loop, from the lookup thread: a caller waits (its
- * connection paused) while its container is looked up; lookups of one id
- * are folded; failures are cached with backoff, so a hung engine costs one
- * timeout per container and backoff window, never the loop's time. Sets
- * c->meta or c->meta_err. Calls engine, lookup, peer and conn. */
+ * it shares the init's pid namespace. Answers come from caches owned here
+ * (on the loop thread) or, off the event loop, from one lookup thread per
+ * source: a caller waits (its connection paused) while it is looked up;
+ * concurrent lookups of one container, or of the pod list, are folded;
+ * failures are cached with backoff, so a hung engine or kubelet costs one
+ * timeout per backoff window, never the loop's time. Sets c->meta, c->k8s
+ * or c->meta_err. Calls engine, kubelet, lookup, peer and conn. */
 #ifndef KH_IDENTIFY_H
 #define KH_IDENTIFY_H
 
@@ -30,37 +33,43 @@ struct identify_fail {
 };
 
 struct identify {
-	struct engine *eng; /* borrowed; its cache is used on the loop thread only */
-	struct lookup *lk;  /* owned: the thread that talks to the engine */
+	struct engine *eng;	   /* borrowed; its cache is used on the loop thread only */
+	struct lookup *lk;	   /* owned: the thread that talks to the engine, or NULL */
+	struct lookup *klk;	   /* owned: the thread that talks to the kubelet, or NULL */
+	struct kubelet_cache pods; /* the kubelet's pod list: loop thread only */
+	int efd;		   /* both threads' results (eventfd): the loop polls it */
 	struct identify_fail fail[IDENTIFY_FAIL_N];
 	size_t nfail;
 	bool engine_ok; /* the last answer came from the engine */
 };
 
-int identify_init(struct identify *ix, struct engine *eng);
+/* eng and kube (either may be NULL) are borrowed; from here on only their
+ * lookup threads use their HTTP clients, until identify_fini. */
+int identify_init(struct identify *ix, struct engine *eng, struct kubelet *kube);
 void identify_fini(struct identify *ix);
 /* Readable when lookups finished: call identify_collect, then resume. */
 int identify_fd(const struct identify *ix);
 
-/* Start identifying c: 0 done (c->meta or c->meta_err set), 1 waiting for
- * the engine (c->identifying set: pause the connection), -EPERM the caller
- * is not the container's init's cgroup or pid namespace, -EAGAIN too many
- * lookups outstanding. */
+/* Start identifying a container caller c: 0 done (c->meta, c->k8s or
+ * c->meta_err set; rules that need what is missing fail closed), 1 waiting
+ * (c->identifying set: pause the connection), -EPERM refused (the caller is
+ * not the container's init's cgroup or pid namespace; the pod uid in its
+ * cgroup is not the pod's), -EAGAIN the kubelet does not list the container
+ * yet (a container's first call usually comes before the kubelet's status
+ * caught up: answer BUSY, the shim retries). The reason is in c->meta_err. */
 int identify_begin(struct identify *ix, struct conn *c);
-/* Take finished lookups into the cache. */
+/* Waiting for the kubelet: bounded by --kubelet-timeout (one refresh in
+ * flight at most, every waiting caller answered when it ends), not by
+ * the read deadline. */
+bool identify_waits_on_kubelet(const struct identify *ix, const struct conn *c);
+/* Take finished lookups into the caches. */
 void identify_collect(struct identify *ix);
 /* For a waiting c after identify_collect: like identify_begin. */
 int identify_resume(struct identify *ix, struct conn *c);
 /* Without waiting (admin explain): cached answers, else one blocking ask of
- * eng2 (a second engine client, never the lookup thread's). */
-int identify_now(struct identify *ix, struct engine *eng2, struct conn *c);
-
-/* A pod's container, from the kubelet (--kubelet): 0 (c->k8s or
- * c->meta_err set), -EPERM when the pod uid in its cgroup is not the pod's,
- * -EAGAIN when the kubelet does not list the container yet (a container's
- * first call usually comes before the kubelet's status caught up: answer
- * BUSY, the shim retries). Blocking (kubelet.c: 1 s connect, 3 s total,
- * pods cached 30 s, failures backed off): not yet on the lookup thread. */
-int identify_pod(struct kubelet *kube, struct conn *c);
+ * eng2 or kube2 (second clients, never the lookup threads'), unless the
+ * source's last failure is still within its backoff. Like identify_begin,
+ * never 1. */
+int identify_now(struct identify *ix, struct engine *eng2, struct kubelet *kube2, struct conn *c);
 
 #endif

@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Kubelet client: GET <url>/pods with libcurl over TLS (the kubelet's CA,
- * a client certificate or a service-account bearer token), short timeouts,
- * a capped body, parsed by kubelet_json.c. One cached pod list: a lookup
- * that misses, or finds the list older than its TTL, refreshes it, at most
- * once per KUBELET_MIN_INTERVAL_MS; a failed refresh is remembered and
- * retried with exponential backoff, so a dead kubelet costs one timeout per
- * backoff period, not one per caller. Blocking: the caller decides where
- * it runs. The kubelet is trusted about which pod holds which container. */
+ * a client certificate or a service-account bearer token), a timeout
+ * (--kubelet-timeout), a capped body, parsed by kubelet_json.c. No state
+ * beyond the options and one curl handle: the pod cache is the loop's
+ * (kubelet_cache.c). Blocking: keyholed runs it on a lookup thread. The
+ * kubelet is trusted about which pod holds which container. */
 #include "bodybuf.h"
-#include "clock.h"
 #include "kubelet.h"
 
 #include <curl/curl.h>
@@ -22,14 +19,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "text.h"
 
-#define KUBELET_TIMEOUT_MS 3000L
 #define KUBELET_CONNECT_TIMEOUT_MS 1000L
-#define KUBELET_TTL_MS 30000u	      /* labels can change */
-#define KUBELET_MIN_INTERVAL_MS 1000u /* between two refreshes */
-#define KUBELET_BACKOFF_MIN_MS 1000u  /* after a failed refresh, doubling */
-#define KUBELET_BACKOFF_MAX_MS 30000u
 #define KUBELET_MAX_TOKEN 16384u
 #define KUBELET_MAX_URL 400u
 
@@ -37,12 +28,8 @@ struct kubelet {
 	char url[KUBELET_MAX_URL + 8]; /* base URL + "/pods" */
 	char *cacert, *cert, *key, *token_file;
 	bool insecure;
-	CURL *curl;
-	json_t *items;	     /* the last list read, or NULL */
-	uint64_t fetched_ms; /* when items was read */
-	uint64_t tried_ms;   /* last refresh attempt (0 = never) */
-	uint64_t backoff_ms; /* wait after a failure; 0 after a success */
-	int last_err;	     /* of the last attempt; 0 = it worked */
+	long timeout_ms;
+	CURL *curl; /* one thread's: see kubelet_fetch */
 };
 
 __attribute__((format(printf, 3, 4))) static int kerr(char *err, size_t len, const char *fmt, ...)
@@ -86,6 +73,8 @@ static int check_opts(const struct kubelet_opts *o, char *err, size_t len)
 			    "--kubelet '%.64s': want https://HOST:10250 (http://HOST:10255, "
 			    "the read-only port, only with --kubelet-insecure)",
 			    o->url ? o->url : "");
+	if (o->timeout_ms > KUBELET_MAX_TIMEOUT_S * 1000u)
+		return kerr(err, len, "--kubelet-timeout: at most %u s", KUBELET_MAX_TIMEOUT_S);
 	if (!o->cert != !o->key)
 		return kerr(err, len, "--kubelet-cert and --kubelet-key go together");
 	if (strncmp(o->url, "http://", 7) == 0 && (o->cert || o->token_file || o->cacert))
@@ -134,6 +123,7 @@ int kubelet_new(const struct kubelet_opts *o, struct kubelet **ret, char *err, s
 	k->key = xdup(o->key, &oom);
 	k->token_file = xdup(o->token_file, &oom);
 	k->insecure = o->insecure;
+	k->timeout_ms = o->timeout_ms ? (long)o->timeout_ms : (long)KUBELET_TIMEOUT_MS;
 	k->curl = curl_easy_init();
 	if (oom || !k->curl) {
 		kubelet_free(k);
@@ -147,7 +137,6 @@ void kubelet_free(struct kubelet *k)
 {
 	if (!k)
 		return;
-	json_decref(k->items);
 	free(k->cacert);
 	free(k->cert);
 	free(k->key);
@@ -161,11 +150,6 @@ void kubelet_free(struct kubelet *k)
 const char *kubelet_url(const struct kubelet *k)
 {
 	return k->url;
-}
-
-bool kubelet_ok(const struct kubelet *k)
-{
-	return k->tried_ms != 0 && k->last_err == 0;
 }
 
 /* The token file (a projected service-account token is rotated: read it
@@ -246,9 +230,11 @@ static int http_get(struct kubelet *k, const char *token, struct bodybuf *b, lon
 		    CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK || /* never an env proxy */
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, KUBELET_TIMEOUT_MS) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, KUBELET_CONNECT_TIMEOUT_MS) !=
-		    CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, k->timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			     k->timeout_ms < KUBELET_CONNECT_TIMEOUT_MS
+				     ? k->timeout_ms
+				     : KUBELET_CONNECT_TIMEOUT_MS) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)KUBELET_MAX_BODY) !=
 		    CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bodybuf_write) != CURLE_OK ||
@@ -264,7 +250,7 @@ static int http_get(struct kubelet *k, const char *token, struct bodybuf *b, lon
 	return 0;
 }
 
-static int fetch(struct kubelet *k, json_t **ret_items)
+int kubelet_fetch(struct kubelet *k, json_t **ret_items)
 {
 	struct bodybuf b = { .max = KUBELET_MAX_BODY };
 	char *token = NULL;
@@ -284,52 +270,4 @@ static int fetch(struct kubelet *k, json_t **ret_items)
 		r = kubelet_parse_pods(b.p ? b.p : "", b.len, ret_items);
 	bodybuf_free(&b);
 	return r;
-}
-
-/* Refresh the list unless a refresh was tried too recently: after a
- * success, not within KUBELET_MIN_INTERVAL_MS (-EAGAIN); after a failure,
- * not before its backoff ran out (the same error again). */
-static int refresh(struct kubelet *k)
-{
-	uint64_t now = clock_ms();
-	json_t *items = NULL;
-	int r;
-
-	if (k->tried_ms && k->last_err && now - k->tried_ms < k->backoff_ms)
-		return k->last_err;
-	if (k->tried_ms && !k->last_err && now - k->tried_ms < KUBELET_MIN_INTERVAL_MS)
-		return -EAGAIN;
-	r = fetch(k, &items);
-	k->tried_ms = clock_ms(); /* intervals count from the end of an attempt */
-	if (r < 0) {
-		k->last_err = r;
-		k->backoff_ms = k->backoff_ms ? k->backoff_ms * 2 : KUBELET_BACKOFF_MIN_MS;
-		if (k->backoff_ms > KUBELET_BACKOFF_MAX_MS)
-			k->backoff_ms = KUBELET_BACKOFF_MAX_MS;
-		return r;
-	}
-	json_decref(k->items);
-	k->items = items;
-	k->fetched_ms = clock_ms();
-	k->last_err = 0;
-	k->backoff_ms = 0;
-	return 0;
-}
-
-int kubelet_lookup(struct kubelet *k, const char *pod_uid, const char *container_id,
-		   struct k8s_meta *ret)
-{
-	int r;
-
-	if (!pod_uid[0] || !text_is_id64(container_id))
-		return -EINVAL;
-	if (k->items && clock_ms() - k->fetched_ms < KUBELET_TTL_MS) {
-		r = kubelet_find(k->items, pod_uid, container_id, ret);
-		if (r != -ENOENT)
-			return r;
-	}
-	r = refresh(k);
-	if (r < 0)
-		return r;
-	return kubelet_find(k->items, pod_uid, container_id, ret);
 }

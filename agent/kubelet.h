@@ -23,7 +23,9 @@
 #define K8S_MAX_LABEL_LEN 512u	     /* keys and values */
 #define K8S_MAX_CAPS 64u	     /* securityContext.capabilities.add */
 #define K8S_MAX_CAP_LEN 32u
-#define K8S_MAX_PATH 4096u /* a hostPath volume's path */
+#define K8S_MAX_PATH 4096u	 /* a hostPath volume's path */
+#define KUBELET_TIMEOUT_MS 3000u /* default --kubelet-timeout */
+#define KUBELET_MAX_TIMEOUT_S 300u
 
 /* What the kubelet says about one container of one pod, plus the pod's
  * posture. Posture fields are the *effective* ones (container-level
@@ -84,6 +86,7 @@ struct kubelet_opts {
 	const char *cert, *key; /* client certificate and key (PEM) */
 	const char *token_file; /* bearer token, re-read on every fetch (rotation) */
 	bool insecure;		/* allow the plain-HTTP read-only port */
+	unsigned timeout_ms;	/* one GET /pods, all of it; 0 = KUBELET_TIMEOUT_MS */
 };
 
 struct kubelet;
@@ -93,21 +96,52 @@ struct kubelet;
 int kubelet_new(const struct kubelet_opts *o, struct kubelet **ret, char *err, size_t errlen);
 void kubelet_free(struct kubelet *k);
 const char *kubelet_url(const struct kubelet *k);
-/* Last fetch reached the kubelet and was understood (for status). */
-bool kubelet_ok(const struct kubelet *k);
 
-/* The container's metadata, from the cached pod list or, on a miss or when
- * the list is older than its TTL, a fresh GET /pods (at most one per
- * KUBELET_MIN_INTERVAL_MS; failures are remembered with backoff). Blocking,
- * with short timeouts. 0 and *ret (caller clears), or
- *   -ENOENT  container unknown to the kubelet
- *   -EPERM   the pod uid from the cgroup is not the pod's metadata.uid
- *   -EAGAIN  a refresh was due but rate-limited (try again shortly)
+/* One GET /pods, parsed (kubelet_parse_pods). Blocking, bounded by the
+ * timeout: keyholed calls it on its kubelet lookup thread (lookup.c), and
+ * for explain on a second client. Not thread-safe: one thread per client.
+ * 0 and *ret_items (a new reference), or
  *   -EACCES  the kubelet refused our credentials (401/403)
- *   -ECONNREFUSED / -ETIMEDOUT / -EHOSTUNREACH  kubelet unreachable
- *   -EBADMSG bad reply or bad pod. */
-int kubelet_lookup(struct kubelet *k, const char *pod_uid, const char *container_id,
-		   struct k8s_meta *ret);
+ *   -ECONNREFUSED / -ETIMEDOUT / -EHOSTUNREACH / -EPROTO (TLS)  unreachable
+ *   -EBADMSG bad reply. */
+int kubelet_fetch(struct kubelet *k, json_t **ret_items);
+
+/* ---- the pod cache (kubelet_cache.c): one owner, keyholed's loop ---- */
+
+#define KUBELET_TTL_MS 30000u	      /* labels can change */
+#define KUBELET_MIN_INTERVAL_MS 1000u /* between two refreshes */
+#define KUBELET_BACKOFF_MIN_MS 1000u  /* after a failed refresh, doubling */
+#define KUBELET_BACKOFF_MAX_MS 30000u
+
+/* The last pod list and how the last refresh went. Zero-initialised is
+ * empty. Pure: the caller passes the time (clock_ms). */
+struct kubelet_cache {
+	json_t *items;	     /* the last list read, or NULL */
+	uint64_t fetched_ms; /* when items was read */
+	uint64_t tried_ms;   /* when the last refresh ended (0 = never) */
+	uint64_t backoff_ms; /* after a failure: no refresh before tried_ms + backoff_ms */
+	int last_err;	     /* of the last refresh; 0 = it worked */
+};
+
+/* What the cache says about container_id of pod pod_uid at now:
+ *   0 and *ret (caller clears), -EPERM, -EBADMSG: kubelet_find's answer
+ *     from a list younger than KUBELET_TTL_MS;
+ *   -ENOENT  not listed, and the list was refreshed less than
+ *            KUBELET_MIN_INTERVAL_MS ago (not yet listed: retry shortly);
+ *   the last refresh's error, within its backoff (fail closed at once);
+ *   -EINPROGRESS  a refresh is due: fetch, kubelet_cache_put, ask again;
+ *   -EINVAL  not a pod uid and a container id. */
+int kubelet_cache_find(const struct kubelet_cache *kc, const char *pod_uid,
+		       const char *container_id, uint64_t now, struct k8s_meta *ret);
+/* A refresh ended at now after took_ms: rc 0 takes items (the reference);
+ * an error is remembered, and no refresh is due again before a backoff of
+ * 1 s doubling to 30 s, and never before as long again as the failed one
+ * took (a hung kubelet is asked at most half the time). */
+void kubelet_cache_put(struct kubelet_cache *kc, int rc, json_t *items, uint64_t took_ms,
+		       uint64_t now);
+/* The last refresh worked (for status). */
+bool kubelet_cache_ok(const struct kubelet_cache *kc);
+void kubelet_cache_clear(struct kubelet_cache *kc);
 
 /* ---- cgroup namespace (kubelet_cgns.c) ---- */
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* See lookup.h. Two small rings under one mutex: ids to look up (with the
- * one in flight kept until its result is queued, so duplicates are folded)
- * and finished results. The eventfd counts results not yet collected. */
+/* See lookup.h. Two small rings under one mutex: keys to look up (with
+ * the one in flight kept until its result is queued, so duplicates are
+ * folded) and finished results. The eventfd counts results not yet
+ * collected. One worker per source; the source decides the call. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -9,23 +10,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "lookup.h"
 
+enum lookup_kind { LOOKUP_ENGINE, LOOKUP_KUBELET };
+
 struct lookup {
-	struct engine *eng;
-	int efd;
+	enum lookup_kind kind;
+	struct engine *eng;   /* LOOKUP_ENGINE */
+	struct kubelet *kube; /* LOOKUP_KUBELET */
+	int efd;	      /* borrowed */
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop, started;
-	char ids[LOOKUP_QUEUE][65]; /* ring [head, head+n): ids[head] may be in flight */
+	char keys[LOOKUP_QUEUE][65]; /* ring [head, head+n): keys[head] may be in flight */
 	unsigned head, n;
 	struct lookup_result res[LOOKUP_QUEUE];
 	unsigned rhead, rn;
 };
+
+/* The blocking call, bounded by the source's own timeouts. */
+static void run(const struct lookup *l, struct lookup_result *r)
+{
+	uint64_t t0 = clock_ms();
+
+	switch (l->kind) {
+	case LOOKUP_ENGINE: r->rc = engine_fetch(l->eng, r->key, &r->meta); break;
+	case LOOKUP_KUBELET: r->rc = kubelet_fetch(l->kube, &r->pods); break;
+	}
+	r->took_ms = clock_ms() - t0;
+}
+
+static void result_clear(struct lookup_result *r)
+{
+	container_meta_clear(&r->meta);
+	json_decref(r->pods);
+	r->pods = NULL;
+}
 
 static void *worker(void *arg)
 {
@@ -40,9 +64,9 @@ static void *worker(void *arg)
 		if (l->stop)
 			break;
 		memset(&r, 0, sizeof(r));
-		memcpy(r.id, l->ids[l->head], sizeof(r.id));
+		memcpy(r.key, l->keys[l->head], sizeof(r.key));
 		pthread_mutex_unlock(&l->mu);
-		r.rc = engine_fetch(l->eng, r.id, &r.meta); /* blocking: bounded by its timeouts */
+		run(l, &r);
 		pthread_mutex_lock(&l->mu);
 		l->head = (l->head + 1) % LOOKUP_QUEUE;
 		l->n--;
@@ -55,21 +79,11 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int lookup_new(struct engine *e, struct lookup **ret)
+static int start(struct lookup *l, struct lookup **ret)
 {
-	struct lookup *l = calloc(1, sizeof(*l));
 	sigset_t all, old;
 	int r;
 
-	if (!l)
-		return -ENOMEM;
-	l->eng = e;
-	l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (l->efd < 0) {
-		r = -errno;
-		free(l);
-		return r;
-	}
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	sigfillset(&all); /* the thread starts with every signal blocked */
@@ -77,13 +91,38 @@ int lookup_new(struct engine *e, struct lookup **ret)
 	r = -pthread_create(&l->th, NULL, worker, l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0) {
-		close(l->efd);
+		pthread_cond_destroy(&l->cv);
+		pthread_mutex_destroy(&l->mu);
 		free(l);
 		return r;
 	}
 	l->started = true;
 	*ret = l;
 	return 0;
+}
+
+int lookup_new_engine(struct engine *e, int efd, struct lookup **ret)
+{
+	struct lookup *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->kind = LOOKUP_ENGINE;
+	l->eng = e;
+	l->efd = efd;
+	return start(l, ret);
+}
+
+int lookup_new_kubelet(struct kubelet *k, int efd, struct lookup **ret)
+{
+	struct lookup *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->kind = LOOKUP_KUBELET;
+	l->kube = k;
+	l->efd = efd;
+	return start(l, ret);
 }
 
 void lookup_free(struct lookup *l)
@@ -97,34 +136,28 @@ void lookup_free(struct lookup *l)
 	if (l->started)
 		pthread_join(l->th, NULL);
 	while (l->rn) {
-		container_meta_clear(&l->res[l->rhead].meta);
+		result_clear(&l->res[l->rhead]);
 		l->rhead = (l->rhead + 1) % LOOKUP_QUEUE;
 		l->rn--;
 	}
-	close(l->efd);
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 }
 
-int lookup_fd(const struct lookup *l)
-{
-	return l->efd;
-}
-
-int lookup_submit(struct lookup *l, const char *id)
+int lookup_submit(struct lookup *l, const char *key)
 {
 	int r = 0;
 
 	pthread_mutex_lock(&l->mu);
 	for (unsigned i = 0; i < l->n; i++)
-		if (strcmp(l->ids[(l->head + i) % LOOKUP_QUEUE], id) == 0)
+		if (strcmp(l->keys[(l->head + i) % LOOKUP_QUEUE], key) == 0)
 			goto out; /* already queued or in flight */
 	if (l->n == LOOKUP_QUEUE) {
 		r = -EAGAIN;
 		goto out;
 	}
-	snprintf(l->ids[(l->head + l->n) % LOOKUP_QUEUE], sizeof(l->ids[0]), "%s", id);
+	snprintf(l->keys[(l->head + l->n) % LOOKUP_QUEUE], sizeof(l->keys[0]), "%s", key);
 	l->n++;
 	pthread_cond_signal(&l->cv);
 out:
@@ -134,7 +167,6 @@ out:
 
 int lookup_next(struct lookup *l, struct lookup_result *ret)
 {
-	uint64_t cnt;
 	int got = 0;
 
 	pthread_mutex_lock(&l->mu);
@@ -145,9 +177,6 @@ int lookup_next(struct lookup *l, struct lookup_result *ret)
 		l->rn--;
 		got = 1;
 		pthread_cond_signal(&l->cv); /* room for the worker's next result */
-	} else {
-		ssize_t n = read(l->efd, &cnt, sizeof(cnt)); /* drained: reset the counter */
-		(void)n;
 	}
 	pthread_mutex_unlock(&l->mu);
 	return got;

@@ -3,8 +3,8 @@
  * connections, signalfd (SIGTERM/SIGINT drain and exit, SIGHUP reloads the
  * policy) and the store's watch fd (inotify: store changes pushed to
  * watchers within milliseconds). Read deadlines come from the pending FIFO
- * head. A blocking engine lookup may run inside the loop (libcurl with a
- * short timeout, cached per container); see docs/agent.md. */
+ * head. Engine and kubelet lookups run on their own threads (lookup.c);
+ * their results wake the loop through one eventfd; see docs/agent.md. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -167,7 +167,7 @@ int loop_init(struct agent *a)
 	if (add_fd(a, a->lfd, &tag_listen) < 0 || add_fd(a, a->afd, &tag_admin) < 0 ||
 	    add_fd(a, a->sigfd, &tag_signal) < 0 ||
 	    (a->ksfd >= 0 && add_fd(a, a->ksfd, &tag_store) < 0) ||
-	    (a->eng && add_fd(a, identify_fd(&a->idf), &tag_lookup) < 0))
+	    add_fd(a, identify_fd(&a->idf), &tag_lookup) < 0)
 		return -errno;
 	return 0;
 }

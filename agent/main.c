@@ -38,7 +38,7 @@ static const char usage[] =
 	"                [--etcd-cacert FILE] [--etcd-cert FILE] [--etcd-key FILE] [--etcd-insecure]\n"
 	"                [--kubelet https://127.0.0.1:10250] [--kubelet-cacert FILE]\n"
 	"                [--kubelet-cert FILE --kubelet-key FILE] [--kubelet-token-file FILE]\n"
-	"                [--kubelet-insecure] [--version]\n"
+	"                [--kubelet-insecure] [--kubelet-timeout S] [--version]\n"
 	"Defaults: --config " KH_DEFAULT_CONFIG " (read when present; one `key value`\n"
 	"per line, keys are the option names; flags override it), --store " KH_DEFAULT_STORE ",\n"
 	"--key-file " KH_DEFAULT_KEY_FILE ", --policy " KH_DEFAULT_POLICY ",\n"
@@ -48,6 +48,7 @@ static const char usage[] =
 	"max-conns/16 (root on the host is not capped, and max-conns/16 is kept for it),\n"
 	"--write-timeout 10 (a reply not read in time is dropped and wiped),\n"
 	"--max-output-mb 32 (replies queued for all clients; past it fetches get busy),\n"
+	"--kubelet-timeout 3 (one GET /pods; pods waiting on it fail closed after it),\n"
 	"--writers /etc/keyhole/writers (KEYHOLE_WRITERS) --state /var/lib/keyhole/agent.state\n"
 	"(KEYHOLE_STATE): only records signed by a pinned writer and never older than\n"
 	"a version already served are served. keyholed runs in the foreground and\n"
@@ -60,7 +61,8 @@ enum {
 	OPT_KUBELET_CERT,
 	OPT_KUBELET_KEY,
 	OPT_KUBELET_TOKEN,
-	OPT_KUBELET_INSECURE
+	OPT_KUBELET_INSECURE,
+	OPT_KUBELET_TIMEOUT
 };
 
 static const struct option opts[] = {
@@ -96,6 +98,7 @@ static const struct option opts[] = {
 	{ "kubelet-key", 1, NULL, OPT_KUBELET_KEY },
 	{ "kubelet-token-file", 1, NULL, OPT_KUBELET_TOKEN },
 	{ "kubelet-insecure", 0, NULL, OPT_KUBELET_INSECURE },
+	{ "kubelet-timeout", 1, NULL, OPT_KUBELET_TIMEOUT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -152,6 +155,12 @@ static bool parse_kubelet_opt(int ch, const char *arg, struct kubelet_opts *k)
 	case OPT_KUBELET_KEY: k->key = arg; return true;
 	case OPT_KUBELET_TOKEN: k->token_file = arg; return true;
 	case OPT_KUBELET_INSECURE: k->insecure = true; return true;
+	case OPT_KUBELET_TIMEOUT:
+		k->timeout_ms = num_arg("--kubelet-timeout", arg, KUBELET_MAX_TIMEOUT_S) * 1000u;
+		if (!k->timeout_ms)
+			fatalx(2, "--kubelet-timeout: expected seconds 1..%u, got '%s'",
+			       KUBELET_MAX_TIMEOUT_S, arg);
+		return true;
 	default: return false;
 	}
 }
@@ -312,7 +321,8 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		key_from_cli |= ch == 'k';
 		apply_opt(ch, optarg, o, &key_set);
 		if (!o->kube.url && (o->kube.cacert || o->kube.cert || o->kube.key ||
-				     o->kube.token_file || o->kube.insecure))
+				     o->kube.token_file || o->kube.insecure ||
+				     o->kube.timeout_ms))
 			fatalx(2, "--kubelet-* options need --kubelet URL");
 	}
 	if (optind != argc)
@@ -401,7 +411,8 @@ static void setup_kubelet(struct agent *a)
 		fatalx(1, "%s", err);
 	if (joined)
 		log_info("joined the host cgroup namespace (pid 1's)");
-	if ((r = kubelet_new(&a->o.kube, &a->kube, err, sizeof(err))) < 0)
+	if ((r = kubelet_new(&a->o.kube, &a->kube, err, sizeof(err))) < 0 ||
+	    (r = kubelet_new(&a->o.kube, &a->kube_admin, err, sizeof(err))) < 0)
 		fatalx(r == -EINVAL ? 2 : 1, "%s", r == -EINVAL ? err : strerror(-r));
 }
 
@@ -433,11 +444,13 @@ static void setup(struct agent *a)
 			  "--sign`",
 			  a->o.store);
 	if (a->o.engine && ((r = engine_new(a->o.engine, &a->eng)) < 0 ||
-			    (r = engine_new(a->o.engine, &a->eng_admin)) < 0 ||
-			    (r = identify_init(&a->idf, a->eng)) < 0))
+			    (r = engine_new(a->o.engine, &a->eng_admin)) < 0))
 		fatal_errno(1, -r, "engine %s", a->o.engine);
 	if (a->o.kube.url)
 		setup_kubelet(a);
+	/* the lookup threads start after the cgroup namespace was joined */
+	if ((r = identify_init(&a->idf, a->eng, a->kube)) < 0)
+		fatal_errno(1, -r, "lookup threads");
 	if (!(a->rl = rl_new(a->o.rate, a->o.burst, a->o.max_conns)))
 		fatalx(1, "out of memory");
 	if ((a->lfd = listen_unix(a->o.socket, 0666, 4096)) < 0)
@@ -515,14 +528,14 @@ int main(int argc, char **argv)
 	unlink(a.o.socket);
 	unlink(a.o.admin_socket);
 	audit_close(a.audit);
-	if (a.eng)
-		identify_fini(&a.idf); /* stops the lookup thread before its engine goes */
+	identify_fini(&a.idf); /* stops the lookup threads before their clients go */
 	engine_free(a.eng);
 	engine_free(a.eng_admin);
 	free(a.paths.store);
 	free(a.paths.key_file);
 	free(a.paths.admin_socket);
 	kubelet_free(a.kube);
+	kubelet_free(a.kube_admin);
 	rl_free(a.rl);
 	policy_free(a.pol);
 	ks_close(a.ks);

@@ -17,6 +17,7 @@ B=${B:-build}
 export KH_ROOT=$PWD KH_BUILD=$PWD/$B
 . tests/lib.sh
 . tests/lib-agent.sh
+. tests/lib-k8s.sh
 . bench/lib.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (tmpfs mounts)" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n 8192 # 1000 watching shims + 1000 agent conns
@@ -344,10 +345,12 @@ bench_rss() {
 # asking with 4 connections in a loop, while 4 host clients (root, no engine
 # lookup) fetch. The engine is bench/engstub: "ok" answers at once, "hang"
 # accepts and never answers. Failed host fetches count in p99 (--with-errors).
-cg_place() { # PID ID
-	local pid=$1 id=$2 h d
+cg_place_at() { # PID REL: REL made level by level in every hierarchy
+	local pid=$1 rel=$2 h d seg
 	for h in $(awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo | grep '^/sys/fs/cgroup'); do
-		for d in "$h/docker" "$h/docker/$id"; do
+		d=$h
+		for seg in ${rel//\// }; do
+			d=$d/$seg
 			[ -d "$d" ] && continue
 			mkdir "$d" || return 1
 			echo "$d" >>"$W/cg.made"
@@ -355,9 +358,10 @@ cg_place() { # PID ID
 				cat "$(dirname "$d")/cpuset.cpus" >"$d/cpuset.cpus"; cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems"
 			fi
 		done
-		echo "$pid" >"$h/docker/$id/cgroup.procs" || return 1
+		echo "$pid" >"$h/$rel/cgroup.procs" || return 1
 	done
 }
+cg_place() { cg_place_at "$1" "docker/$2"; } # PID ID
 cg_rm() {
 	local d
 	[ -f "$W/cg.made" ] || return 0
@@ -409,6 +413,74 @@ bench_stall() {
 		"$(kv ops "$(ap "$hang")") ($(ms "$(kv p50_us "$(ap "$hang")")") / $(ms "$(kv p99_us "$(ap "$hang")")") ms; $(sed -n 's/.*denied=\([0-9]*\).*/\1/p' <<<"$hang") denied)" \
 		"$(kv ops "$(ap "$ok")") ($(ms "$(kv p50_us "$(ap "$ok")")") / $(ms "$(kv p99_us "$(ap "$ok")")") ms; $(sed -n 's/.*denied=\([0-9]*\).*/\1/p' <<<"$ok") denied) (healthy engine)" "-" \
 		"fails closed after the timeout"
+}
+
+# --- 8b. stalled kubelet -------------------------------------------------------
+# As 8, for a pod: the asker is bench/load in a kubepods-shaped cgroup
+# (/kubepods/besteffort/pod<uid>/<id> in every hierarchy) and the kubelet
+# tests/tools/fake_kubelet.py over HTTPS, certificates made by openssl here,
+# serving the fixture with the asker as the payments/api pod. "ok" answers
+# GET /pods at once (the asker is then served from the cached list); "stall"
+# reads the request and never answers (--kubelet-timeout 2, then the
+# remembered failure's backoff: the asker is denied).
+kube_once() { # MODE -> $W/kube-MODE.res: "host=[load line] asker=[load line] requests=N"
+	local mode=$1 d=$W/kube-$1 c=$W/kcert id uid ap host fk
+	id=$(printf 'keyhole-bench-%s-kube-%s' "$$" "$mode" | sha256sum | cut -c1-64)
+	uid=$(cat /proc/sys/kernel/random/uuid)
+	mkdir -p "$d"; cp "$W/store.json" "$d/"; cp "$W/agent.key" "$d/"; chmod 600 "$d"/*
+	cat >"$d/policy.json" <<JSON
+{ "version": 1,
+  "rules": [ { "name": "host-root", "match": { "runtime": "host", "uid": 0 }, "grant": [ { "secret": "s0" } ] },
+             { "name": "pods", "match": { "k8s": { "namespace": "payments" } }, "grant": [ { "secret": "s0" } ] } ] }
+JSON
+	sed -e "s/68599b052dffe302eba8dffeca05019d6923c463cfd10156c696e315cf1a39f0/$id/g" \
+		-e "s/6b1e9c3a-0f4d-4c2e-9a8b-1d2e3f4a5b6c/$uid/g" \
+		"$KH_ROOT/tests/fixtures/k8s/pods.json" >"$d/pods.json"
+	start_bg python3 "$KH_ROOT/tests/tools/fake_kubelet.py" --mode "$mode" \
+		--pods "$d/pods.json" --cert "$c/kubelet.pem" --key "$c/kubelet.key" \
+		--client-ca "$c/ca.pem" --port-file "$d/port" --log "$d/kubelet.log"
+	fk=$(cat "$W/last.pid")
+	t_wait_for "[ -s '$d/port' ]" 10 || return 1
+	kh_agent_start "$d" "$d/policy.json" --kubelet "https://127.0.0.1:$(cat "$d/port")" \
+		--kubelet-cacert "$c/ca.pem" --kubelet-cert "$c/client.pem" --kubelet-key "$c/client.key" \
+		--kubelet-timeout 2 --rate-limit 0 --max-conns 8192 || return 1
+	mkfifo "$d/go"
+	(read -r _ <"$d/go"; exec "$BB/load" "$d/agent.sock" --clients 4 --seconds $((STALL_S + 3)) \
+		--name s0 --with-errors) >"$d/asker.out" 2>&1 &
+	ap=$!; t_cleanup "kill -KILL $ap"
+	cg_place_at "$ap" "kubepods/besteffort/pod$uid/$id" ||
+		{ echo "bench: cannot place the asker in a kubepods cgroup" >&2; kill -KILL "$ap"; return 1; }
+	echo go >"$d/go"
+	sleep 1 # the asker is busy
+	host=$("$BB/load" "$d/agent.sock" --clients 4 --seconds "$STALL_S" --name s0 --with-errors)
+	wait "$ap" 2>/dev/null
+	echo "host=[$host] asker=[$(cat "$d/asker.out")] requests=$(grep -c 'GET /pods' "$d/kubelet.log")" >"$W/kube-$mode.res"
+	kh_agent_stop "$d"; kill -KILL "$fk"; cg_rm
+}
+bench_kube() {
+	say "8b. stalled kubelet ($STALL_S s per mode)"
+	local ok hang
+	if ! command -v python3 >/dev/null || ! command -v openssl >/dev/null; then
+		row "host fetch p99 while a pod asks, kubelet stalled" "skipped: no python3/openssl" "-" "-" "-"
+		return 0
+	fi
+	mkdir -p "$W/kcert" && k8s_certs "$W/kcert" ||
+		{ row "host fetch p99 while a pod asks, kubelet stalled" "failed (openssl)" "-" "-" "-"; return 1; }
+	kube_once ok || { row "host fetch, healthy kubelet" "failed" "-" "-" "-"; cg_rm; return 1; }
+	kube_once stall || { row "host fetch, stalled kubelet" "failed" "-" "-" "-"; cg_rm; return 1; }
+	ok=$(cat "$W/kube-ok.res") hang=$(cat "$W/kube-stall.res")
+	echo "healthy: $ok" >&2; echo "stalled: $hang" >&2
+	hp() { sed 's/.*host=\[\([^]]*\)\].*/\1/' <<<"$1"; }
+	ap() { sed 's/.*asker=\[\([^]]*\)\].*/\1/' <<<"$1"; }
+	row "host fetch p99 while a pod asks, kubelet stalled (p50; fetches; failed)" \
+		"$(ms "$(kv p99_us "$(hp "$hang")")") ms ($(ms "$(kv p50_us "$(hp "$hang")")") ms; $(kv ops "$(hp "$hang")"); $(kv errors "$(hp "$hang")"))" \
+		"$(ms "$(kv p99_us "$(hp "$ok")")") ms ($(ms "$(kv p50_us "$(hp "$ok")")") ms; $(kv ops "$(hp "$ok")"); $(kv errors "$(hp "$ok")")) (healthy kubelet)" \
+		"$(ratio "$(kv p99_us "$(hp "$hang")")" "$(kv p99_us "$(hp "$ok")")")" \
+		"<= 50 ms, as the engine, issue 18 ($(met "$(ms "$(kv p99_us "$(hp "$hang")")")" '<=' 50))"
+	row "pod fetches while asking, kubelet stalled (p50 / p99; kubelet requests)" \
+		"$(kv ops "$(ap "$hang")") ($(ms "$(kv p50_us "$(ap "$hang")")") / $(ms "$(kv p99_us "$(ap "$hang")")") ms; $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$hang") requests)" \
+		"$(kv ops "$(ap "$ok")") ($(ms "$(kv p50_us "$(ap "$ok")")") / $(ms "$(kv p99_us "$(ap "$ok")")") ms; $(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$ok") requests) (healthy kubelet)" "-" \
+		"fails closed; one request per backoff window, not per caller"
 }
 
 # --- 9. fleet (optional: etcd installed) ---------------------------------------
@@ -546,7 +618,7 @@ main() {
 	agent_up || { echo "bench: keyholed did not start" >&2; exit 1; }
 	# BENCH_ONLY="start load ..." runs only those sections (for development;
 	# the committed results come from a full run).
-	for sec in start load rot ks rss stall fleet; do
+	for sec in start load rot ks rss stall kube fleet; do
 		[ -z "$BENCH_ONLY" ] || [[ " $BENCH_ONLY " == *" $sec "* ]] || continue
 		"bench_$sec"
 		agent_check "$sec"

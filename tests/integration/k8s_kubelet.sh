@@ -9,97 +9,16 @@
 # secrets. Checked: namespace + service-account rules grant; another
 # namespace is denied; a pod-uid mismatch is refused; explain shows the pod;
 # token auth; a wrong token, a wrong CA, an unreachable and a hung kubelet
-# fail closed; a private cgroup namespace is joined or refused clearly.
+# fail closed (k8s_hung.sh: without stalling other clients); a private
+# cgroup namespace is joined or refused clearly.
 . "$(dirname "$0")/../lib.sh"
 . "$KH_ROOT/tests/lib-agent.sh"
+. "$KH_ROOT/tests/lib-k8s.sh"
 t_need_root
 KC=$KH_BUILD/tools/khclient
-FAKE=$KH_ROOT/tests/tools/fake_kubelet.py
 for b in "$KHD_BIN" "$KH_BIN" "$KC"; do [ -x "$b" ] || t_skip "$b not built"; done
-command -v python3 >/dev/null || t_skip "no python3"
-command -v openssl >/dev/null || t_skip "no openssl"
-
-HIERS=()
-for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-	h=${h%/}
-	[ -e "$h/cgroup.procs" ] && [[ " ${HIERS[*]} " != *" $h "* ]] && HIERS+=("$h")
-done
-[ ${#HIERS[@]} -gt 0 ] || t_skip "no cgroup hierarchies"
-
 T=$(t_tmpdir)
-rid() { printf 'keyhole-k8s-%s-%s-%s' "$$" "$1" "$RANDOM" | sha256sum | cut -c1-64; }
-uuid() { cat /proc/sys/kernel/random/uuid; }
-ID_API=$(rid api) ID_WEB=$(rid web) ID_GONE=$(rid gone)
-UID_API=$(uuid) UID_WEB=$(uuid) UID_OTHER=$(uuid)
-
-# The fixture with this run's ids (so parallel runs never share cgroups).
-sed -e "s/68599b052dffe302eba8dffeca05019d6923c463cfd10156c696e315cf1a39f0/$ID_API/g" \
-	-e "s/4fbb1172bf635e0357dcb90ddcd1967308e01e1febfb7e2587993795720be862/$ID_WEB/g" \
-	-e "s/6b1e9c3a-0f4d-4c2e-9a8b-1d2e3f4a5b6c/$UID_API/g" \
-	-e "s/0d4f7e2a-93b1-4a8e-b6c5-2f1e0a9d8c7b/$UID_WEB/g" \
-	"$KH_ROOT/tests/fixtures/k8s/pods.json" >"$T/pods.json"
-
-# Kubepods-shaped cgroup paths (systemd driver: '-' in the uid becomes '_').
-CG_API=kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_API//-/_}.slice/cri-containerd-$ID_API.scope
-CG_WEB=kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_WEB//-/_}.slice/crio-$ID_WEB.scope
-CG_MISMATCH=kubepods/burstable/pod$UID_OTHER/$ID_API
-CG_GONE=kubepods/besteffort/pod$UID_API/$ID_GONE
-
-mk_cg() { # REL: mkdir level by level in every hierarchy
-	local h p seg
-	for h in "${HIERS[@]}"; do
-		p=$h
-		for seg in ${1//\// }; do
-			p=$p/$seg
-			[ -d "$p" ] && continue
-			mkdir "$p" || return 1
-			t_cleanup "rmdir '$p' 2>/dev/null"
-			if [ -e "$p/cpuset.cpus" ]; then # v1 cpuset: empty sets refuse tasks
-				cat "${p%/*}/cpuset.cpus" >"$p/cpuset.cpus"
-				cat "${p%/*}/cpuset.mems" >"$p/cpuset.mems"
-			fi
-		done
-	done
-}
-in_cg() { # REL CMD...: run CMD inside REL in every hierarchy
-	local rel=$1; shift
-	bash -c 'for p in "$@"; do [ "$p" = -- ] && break; echo $$ >"$p/cgroup.procs" || exit 99; shift; done; shift; exec "$@"' \
-		_ $(for h in "${HIERS[@]}"; do echo "$h/$rel"; done) -- "$@"
-}
-for c in "$CG_API" "$CG_WEB" "$CG_MISMATCH" "$CG_GONE"; do mk_cg "$c" || t_skip "cannot create cgroups"; done
-
-# ---- certificates: a CA, the kubelet's serving cert (127.0.0.1), our client cert
-(
-	cd "$T" || exit 1
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-kube-ca \
-		-keyout ca.key -out ca.pem
-	openssl req -newkey rsa:2048 -nodes -subj /CN=node-1 -keyout kubelet.key -out kubelet.csr
-	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >kubelet.ext
-	openssl x509 -req -in kubelet.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-		-extfile kubelet.ext -out kubelet.pem
-	openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=keyholed" \
-		-keyout client.key -out client.csr
-	printf 'extendedKeyUsage=clientAuth\n' >client.ext
-	openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-		-extfile client.ext -out client.pem
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca \
-		-keyout other.key -out other.pem
-	head -c 32 /dev/urandom | base64 | tr -d '/+=' >token
-	echo wrong-token >token.bad
-	chmod 600 ./*.key token token.bad
-) >"$T/openssl.log" 2>&1 || { t_notok "openssl: $(tail -3 "$T/openssl.log")"; t_done; }
-
-# fake_start NAME MODE: start a stand-in kubelet, set PORT_<NAME>
-fake_start() {
-	local name=$1 mode=$2
-	: >"$T/$name.log"
-	python3 "$FAKE" --mode "$mode" --pods "$T/pods.json" --cert "$T/kubelet.pem" \
-		--key "$T/kubelet.key" --client-ca "$T/ca.pem" --token-file "$T/token" \
-		--port-file "$T/$name.port" --log "$T/$name.log" 2>>"$T/$name.err" &
-	t_cleanup "kill $!"
-	t_wait_for "[ -s '$T/$name.port' ]" 10 || { t_notok "fake kubelet $name did not start"; t_done; }
-	printf -v "PORT_$name" '%s' "$(cat "$T/$name.port")"
-}
+k8s_setup "$T"
 fake_start ok ok
 fake_start hang hang
 fake_start stall stall
@@ -258,7 +177,7 @@ wait "$pa"
 t_run "hung kubelet: the pod's request is denied (timed out)" \
 	grep -q "^DENIED name=payments/db reason=.*kubelet unreachable: Connection timed out" "$T/hung.out"
 t_run "hung kubelet: a host client is still served" grep -q "^SECRET name=host/ping" "$T/host.out"
-echo "# a host client waited $(((t1 - t0) / 1000000)) ms behind one hung kubelet lookup (blocking, on the event loop)"
+echo "# a host client took $(((t1 - t0) / 1000000)) ms while a kubelet lookup hung (its own thread)"
 out=$(in_cg "$CG_API" "$KC" "$S" payments/db)
 t_run "right after: denied again (remembered failure or a new timeout)" \
 	grep -q "^DENIED name=payments/db reason=.*Connection timed out" <<<"$out"
@@ -277,7 +196,7 @@ wait "$pa"
 t_run "stalled kubelet: the pod's request is denied (timed out)" \
 	grep -q "^DENIED name=payments/db reason=.*kubelet unreachable: Connection timed out" "$T/stall.out"
 t_run "stalled kubelet: a host client is still served" grep -q "^SECRET name=host/ping" "$T/host2.out"
-echo "# a host client waited $(((t1 - t0) / 1000000)) ms behind one stalled kubelet lookup (request sent, no answer)"
+echo "# a host client took $(((t1 - t0) / 1000000)) ms while a kubelet lookup stalled (request sent, no answer)"
 kh_agent_stop "$D"
 
 # ---- a private cgroup namespace: joined (hostPID + CAP_SYS_ADMIN) or refused

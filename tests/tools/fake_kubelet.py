@@ -6,7 +6,8 @@ every request) over HTTPS. A request is authorised by a client certificate
 signed by --client-ca, or by "Authorization: Bearer <token>" equal to the
 content of --token-file; otherwise 401, as the kubelet answers. --mode hang
 accepts TCP connections and never answers (a hung kubelet); --mode stall
-completes the TLS handshake, reads the request and never answers. Writes the port
+completes the TLS handshake, reads the request and never answers; --mode
+slow answers as ok, after --delay seconds. Writes the port
 it listens on to --port-file and one line per request to --log."""
 import argparse
 import http.server
@@ -23,7 +24,8 @@ def parse_args():
     ap.add_argument("--key")
     ap.add_argument("--client-ca")
     ap.add_argument("--token-file")
-    ap.add_argument("--mode", choices=["ok", "hang", "stall"], default="ok")
+    ap.add_argument("--mode", choices=["ok", "hang", "stall", "slow"], default="ok")
+    ap.add_argument("--delay", type=float, default=6.0)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", default="/dev/null")
     return ap.parse_args()
@@ -55,6 +57,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log("GET %s auth=%s" % (self.path, who))
         if ARGS.mode == "stall":
             time.sleep(3600)
+        if ARGS.mode == "slow":
+            time.sleep(ARGS.delay)
         if who is None:
             return self.reply(401, b'{"kind":"Status","code":401,"message":"Unauthorized"}')
         if self.path != "/pods":

@@ -4,7 +4,8 @@
  * and a sidecar, a privileged host-network CRI-O pod, a pending pod, a
  * docker-shim kube-proxy), and hostile variants of them: wrong types, NUL
  * bytes, caps, duplicate claims, a pod uid that does not match. Also the
- * client's option checks and an unreachable kubelet (loopback only). */
+ * client's option checks, an unreachable and a hung kubelet (loopback
+ * only), and the pod cache's refresh and backoff rules (kubelet_cache.c). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -443,6 +444,7 @@ START_TEST(test_client_options)
 		  "plain HTTP" },
 		{ { .url = "https://h", .cacert = "/nonexistent/ca.pem" },
 		  "--kubelet-cacert /nonexistent/ca.pem: No such file" },
+		{ { .url = "https://h", .timeout_ms = 301000 }, "--kubelet-timeout: at most 300 s" },
 	};
 	struct kubelet *k = NULL;
 	char err[256];
@@ -457,7 +459,6 @@ START_TEST(test_client_options)
 				     &k, err, sizeof(err)),
 			 0);
 	ck_assert_str_eq(kubelet_url(k), "https://127.0.0.1:10250/pods");
-	ck_assert(!kubelet_ok(k));
 	kubelet_free(k);
 	ck_assert_int_eq(
 		kubelet_new(&(struct kubelet_opts){ .url = "http://h:10255", .insecure = true }, &k,
@@ -467,59 +468,132 @@ START_TEST(test_client_options)
 }
 END_TEST
 
-/* Nothing listens on the port: refused, and the failure is remembered
- * (the second lookup does not dial again; same answer). Bad ids: -EINVAL. */
+/* Nothing listens on the port: refused (each fetch dials: remembering
+ * failures is the cache's job, tested below). */
 START_TEST(test_client_unreachable)
 {
 	struct kubelet *k = NULL;
-	struct k8s_meta m;
+	json_t *items = NULL;
 	char err[128];
 
 	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = "https://127.0.0.1:1" }, &k,
 				     err, sizeof(err)),
 			 0);
-	ck_assert_int_eq(kubelet_lookup(k, UID_API, "xyz", &m), -EINVAL);
-	ck_assert_int_eq(kubelet_lookup(k, "", ID_API, &m), -EINVAL);
-	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ECONNREFUSED);
-	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ECONNREFUSED);
-	ck_assert(!kubelet_ok(k));
+	ck_assert_int_eq(kubelet_fetch(k, &items), -ECONNREFUSED);
+	ck_assert_ptr_null(items);
 	kubelet_free(k);
 }
 END_TEST
 
 /* A kubelet that accepts and never answers (a listener nobody accepts
  * from: the connection sits in the backlog, the TLS handshake never
- * comes): the lookup times out, and one right after answers from the
- * remembered failure without dialling again (exactly one connection). */
-START_TEST(test_client_hung_backoff)
+ * comes): the fetch ends with -ETIMEDOUT after --kubelet-timeout (1 s
+ * here), having dialled once. */
+START_TEST(test_client_hung)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n = 0, fd;
 	struct kubelet *k = NULL;
-	struct k8s_meta m;
+	json_t *items = NULL;
 	char url[64], err[128];
 
 	ck_assert(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
 		  listen(lfd, 8) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &sl) == 0);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
-	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = url }, &k, err, sizeof(err)),
+	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = url, .timeout_ms = 1000 }, &k,
+				     err, sizeof(err)),
 			 0);
-	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ETIMEDOUT);
-	ck_assert_int_eq(kubelet_lookup(k, UID_API, ID_API, &m), -ETIMEDOUT);
+	ck_assert_int_eq(kubelet_fetch(k, &items), -ETIMEDOUT);
 	kubelet_free(k);
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0 ||
-	       errno == EINTR) {
+	ck_assert(fcntl(lfd, F_SETFL, O_NONBLOCK) == 0);
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0 || errno == EINTR)
 		if (fd >= 0) {
 			n++;
 			close(fd);
 		}
-		if (fcntl(lfd, F_SETFL, O_NONBLOCK) < 0)
-			break;
-	}
 	close(lfd);
 	ck_assert_int_eq(n, 1);
+}
+END_TEST
+
+/* The fixture's items, as kubelet_fetch would hand them over. */
+static json_t *fixture_items(void)
+{
+	size_t len;
+	char *s = slurp("pods.json", &len);
+	json_t *items = NULL;
+
+	ck_assert_int_eq(kubelet_parse_pods(s, len, &items), 0);
+	free(s);
+	return items;
+}
+
+/* The pod cache: what it answers, and when it wants a refresh. */
+START_TEST(test_cache_refresh)
+{
+	struct kubelet_cache kc = { .items = NULL };
+	struct k8s_meta m;
+	const uint64_t t = 100000;
+
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, "xyz", t, &m), -EINVAL);
+	ck_assert_int_eq(kubelet_cache_find(&kc, "", ID_API, t, &m), -EINVAL);
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_API, t, &m), -EINPROGRESS);
+	ck_assert(!kubelet_cache_ok(&kc));
+	kubelet_cache_put(&kc, 0, fixture_items(), 50, t);
+	ck_assert(kubelet_cache_ok(&kc));
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_API, t + 10, &m), 0);
+	ck_assert_str_eq(m.namespace, "payments");
+	k8s_meta_clear(&m);
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_WEB, ID_API, t + 10, &m), -EPERM);
+	/* not listed: "retry" within the refresh interval, then a refresh */
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_UNKNOWN, t + 999, &m), -ENOENT);
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_UNKNOWN, t + 1000, &m), -EINPROGRESS);
+	/* listed, but the list is older than its TTL: a refresh */
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_API, t + KUBELET_TTL_MS - 1, &m), 0);
+	k8s_meta_clear(&m);
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_API, t + KUBELET_TTL_MS, &m),
+			 -EINPROGRESS);
+	kubelet_cache_clear(&kc);
+	ck_assert_ptr_null(kc.items);
+}
+END_TEST
+
+/* Failures: remembered for a backoff of 1 s doubling to 30 s, never
+ * shorter than the failed attempt took; a list still fresh keeps
+ * answering for the containers it lists; a success resets it all. */
+START_TEST(test_cache_backoff)
+{
+	struct kubelet_cache kc = { .items = NULL };
+	struct k8s_meta m;
+	uint64_t t = 100000, want = 1000;
+
+	kubelet_cache_put(&kc, -ECONNREFUSED, NULL, 5, t);
+	ck_assert(!kubelet_cache_ok(&kc));
+	for (int i = 0; i < 7; i++) {
+		ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_API, t + want - 1, &m),
+				 -ECONNREFUSED);
+		ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_API, t + want, &m),
+				 -EINPROGRESS);
+		t += want;
+		kubelet_cache_put(&kc, -ECONNREFUSED, NULL, 5, t);
+		want = want * 2 > KUBELET_BACKOFF_MAX_MS ? KUBELET_BACKOFF_MAX_MS : want * 2;
+	}
+	ck_assert_uint_eq(kc.backoff_ms, KUBELET_BACKOFF_MAX_MS);
+	kubelet_cache_put(&kc, 0, fixture_items(), 5, t);
+	ck_assert_uint_eq(kc.backoff_ms, 0);
+	/* a hung kubelet that took 8 s to time out is left alone 8 s */
+	t += 5000;
+	kubelet_cache_put(&kc, -ETIMEDOUT, NULL, 8000, t);
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_UNKNOWN, t + 7999, &m), -ETIMEDOUT);
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_UNKNOWN, t + 8000, &m), -EINPROGRESS);
+	/* ... while the list read 5 s before still answers for what it lists */
+	ck_assert_int_eq(kubelet_cache_find(&kc, UID_API, ID_API, t + 100, &m), 0);
+	k8s_meta_clear(&m);
+	kubelet_cache_put(&kc, -ETIMEDOUT, NULL, 60000, t + 8000);
+	ck_assert_uint_eq(kc.backoff_ms, KUBELET_BACKOFF_MAX_MS);
+	kubelet_cache_clear(&kc);
 }
 END_TEST
 
@@ -541,8 +615,12 @@ static Suite *kubelet_suite(void)
 	tc = tcase_create("client");
 	tcase_add_test(tc, test_client_options);
 	tcase_add_test(tc, test_client_unreachable);
-	tcase_add_test(tc, test_client_hung_backoff);
+	tcase_add_test(tc, test_client_hung);
 	tcase_set_timeout(tc, 20);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("cache");
+	tcase_add_test(tc, test_cache_refresh);
+	tcase_add_test(tc, test_cache_backoff);
 	suite_add_tcase(s, tc);
 	return s;
 }
