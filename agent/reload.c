@@ -5,20 +5,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "log.h"
 #include "reload.h"
 #include "template_load.h"
 
-static int read_capped(const char *path, char **ret, size_t *ret_len)
+/* Whoever can write the policy grants secrets: like sshd's StrictModes, a
+ * policy that group or others can write is refused (-EPERM, *mode set). */
+static int read_capped(const char *path, char **ret, size_t *ret_len, mode_t *mode)
 {
 	cleanup_free char *buf = NULL;
 	FILE *f = fopen(path, "re");
+	struct stat st;
 	size_t len;
 
 	if (!f)
 		return -errno;
+	if (fstat(fileno(f), &st) < 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		*mode = st.st_mode & 07777;
+		fclose(f);
+		return -EPERM;
+	}
 	buf = malloc(POLICY_MAX_BYTES + 1);
 	len = buf ? fread(buf, 1, POLICY_MAX_BYTES + 1, f) : 0;
 	fclose(f);
@@ -34,8 +43,14 @@ int reload_parse(const struct agent *a, struct policy **ret, char *err, size_t e
 	cleanup_free char *buf = NULL;
 	struct policy *p = NULL;
 	size_t len = 0;
-	int r = read_capped(a->o.policy, &buf, &len);
+	mode_t mode = 0;
+	int r = read_capped(a->o.policy, &buf, &len, &mode);
 
+	if (r == -EPERM && mode) {
+		snprintf(err, errlen, "%s: writable by group or others (mode %04o): chmod go-w it",
+			 a->o.policy, (unsigned)mode);
+		return r;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", a->o.policy, strerror(-r));
 		return r;

@@ -5,7 +5,7 @@
 # / oversize / unknown / truncated / wrong-version frames answered with
 # ERROR while the agent stays up, audit lines present and value-free, CLI
 # status/reload/explain/policy check, refusal to start on a 0644 key file,
-# a group-readable store or an invalid policy.
+# a group-readable store, an invalid policy or one others can write.
 . "$(dirname "$0")/../lib.sh"
 . "$KH_ROOT/tests/lib-agent.sh"
 t_need_root
@@ -96,6 +96,15 @@ chmod 0600 "$e/store.json"
 	--socket "$e/a.sock" --admin-socket "$e/b.sock" 2>"$e/err"
 t_run "refuses an invalid policy, with the reason" grep -q "does not validate: .*unknown key 'imgae'" "$e/err"
 t_eq "exactly one line" "$(wc -l <"$e/err")" 1
+# Whoever can write the policy grants secrets: like a group-readable key,
+# a policy group or others can write is refused (at start and on reload).
+cp "$d/p.json" "$e/p.json"; chmod 0666 "$e/p.json"
+timeout -s KILL 10 "$KHD_BIN" --foreground --store "$e/store.json" --key-file "$e/agent.key" --policy "$e/p.json" \
+	--socket "$e/a.sock" --admin-socket "$e/b.sock" 2>"$e/err"
+t_run "refuses a policy others can write" grep -q "p.json: writable by group or others (mode 0666)" "$e/err"
+chmod 0644 "$d/p.json"; chmod g+w "$d/p.json"
+t_fails "reload: refuses a policy group can write" kh "$d" reload
+chmod 0644 "$d/p.json"
 
 kh_agent_stop "$d"
 t_run "SIGTERM: agent exited and removed its sockets" test ! -e "$S"
