@@ -63,6 +63,7 @@ struct conn {
 	size_t n_want;
 	struct held *held;
 	size_t n_held;
+	uint16_t proto; /* the REQUEST's protocol version (1 or 2) */
 };
 
 struct conn_set {

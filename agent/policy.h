@@ -28,6 +28,12 @@ struct policy_grant {
 	const char *secret;
 	char file[256];
 	uint16_t mode;
+	/* Delivery (docs/policy.md "Delivery: env_file and env"): PROTO_D_*
+	 * bits; env/env_file point into the policy document, NULL when unset.
+	 * Without PROTO_D_FILE (an "env" grant with no "file") no file is
+	 * written; `file` then only keys the grant. */
+	uint8_t delivery;
+	const char *env, *env_file;
 };
 
 struct policy_k8s; /* match.k8s + require.k8s (policy.c) */

@@ -2,12 +2,13 @@
 /* khclient: a raw keyhole protocol client for tests. Sends a REQUEST (or a
  * deliberately broken frame) to SOCKET and prints every reply as one text
  * line: "SECRET name=N version=V file=F mode=0400 len=L value=X",
+ * "SECRET2 name=N version=V delivery=D file=F mode=M env=E env_file=EF ...",
  * "DENIED name=N reason=R", "REVOKED name=N file=F", "END count=C",
  * "ERROR code=C reason=R", finally "EOF" or "TIMEOUT". Values are printed:
  * this is a test tool, never use it on real secrets.
  *
  * usage: khclient SOCKET [--watch] [--batches N] [--timeout-ms N]
- *                 [--version V] [--garbage | --truncated | --oversize |
+ *                 [--version V (1 speaks as an old shim)] [--garbage | --truncated | --oversize |
  *                  --type T | --admin JSON | --silent | --extra]
  *                 [--hold-ms N] [NAME...] */
 #include <errno.h>
@@ -78,6 +79,14 @@ static void print_msg(const struct proto_msg *m)
 		printf("SECRET name=%s version=%llu file=%s mode=%04o len=%u value=%.*s\n",
 		       m->u.secret.name, (unsigned long long)m->u.secret.version, m->u.secret.file,
 		       m->u.secret.mode, m->u.secret.value_len, (int)m->u.secret.value_len,
+		       (const char *)m->u.secret.value);
+		break;
+	case PROTO_SECRET2:
+		printf("SECRET2 name=%s version=%llu delivery=%u file=%s mode=%04o env=%s "
+		       "env_file=%s len=%u value=%.*s\n",
+		       m->u.secret.name, (unsigned long long)m->u.secret.version,
+		       m->u.secret.delivery, m->u.secret.file, m->u.secret.mode, m->u.secret.env,
+		       m->u.secret.env_file, m->u.secret.value_len, (int)m->u.secret.value_len,
 		       (const char *)m->u.secret.value);
 		break;
 	case PROTO_DENIED:
