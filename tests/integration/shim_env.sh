@@ -5,7 +5,8 @@
 # reads $POSTGRES_PASSWORD_FILE gets its password, one that only reads
 # $DATABASE_PASSWORD gets the value (and no file is written for it), a NUL
 # in an env value is refused, --watch restarts the app when an env secret
-# rotates (and not when a file-only one does), and protocol version skew
+# rotates (and not when a file-only one does), explain marks env grants, and
+# protocol version skew
 # both ways: an old (v1) shim gets file grants and a clear DENIED for env
 # grants; a new shim facing an old (v1) agent falls back to protocol 1.
 . "$(dirname "$0")/../lib.sh"
@@ -57,6 +58,15 @@ err=$(shim --secret pay/nul -- touch "$T/started" 2>&1); rc=$?
 t_eq "env: a value with a NUL byte is refused (exit 101), app not started" \
 	"$rc/$([ -e "$T/started" ] && echo started || echo no)" "101/no"
 t_eq "env: the refusal says why" "$(grep -c 'secret pay/nul denied: .*NUL byte' <<<"$err")" 1
+
+out=$(kh "$T" explain --pid $$ 2>&1)
+t_eq "explain: an env grant is marked with its exposure" \
+	"$(grep -c "^  pay/url -> env DATABASE_PASSWORD (value in the app's environment: readable in /proc/PID/environ by the same uid, inherited by children) (rule host-root)" <<<"$out")" 1
+t_eq "explain: an env_file grant names its variable" \
+	"$(grep -c '^  pay/db -> db_password (mode 0400, rule host-root) + env_file POSTGRES_PASSWORD_FILE' <<<"$out")" 1
+out=$(kh "$T" explain --pid $$ --json 2>&1)
+t_eq "explain --json: env and writes_file" \
+	"$(grep -c '"env": *"DATABASE_PASSWORD"' <<<"$out")/$(grep -c '"writes_file": *false' <<<"$out")" "1/2"
 
 # --watch, no --on-rotate: an env secret's rotation restarts the app with
 # the new value; a file-only rotation does not.
