@@ -26,9 +26,22 @@ static ssize_t reencode(const struct proto_msg *m, uint8_t *out, size_t cap)
 	const char *names[PROTO_MAX_NAMES];
 	switch (m->type) {
 	case PROTO_REQUEST:
-		return proto_encode_request_v(out, cap, m->u.request.version, m->u.request.flags,
-					      request_names(&m->u.request, names),
-					      m->u.request.n_names);
+	{
+		/* proto_decode reads any version (the agent's typed decoder
+		 * refuses unknown ones); the encoder writes only 1 or 2: patch
+		 * the field back for the byte comparison. */
+		uint16_t v = m->u.request.version;
+		bool known = v >= PROTO_VERSION_MIN && v <= PROTO_VERSION;
+		ssize_t n = proto_encode_request_v(out, cap, known ? v : PROTO_VERSION,
+						   m->u.request.flags,
+						   request_names(&m->u.request, names),
+						   m->u.request.n_names);
+		if (n > 0 && !known) {
+			out[PROTO_HDR + 1] = (uint8_t)(v >> 8);
+			out[PROTO_HDR + 2] = (uint8_t)v;
+		}
+		return n;
+	}
 	case PROTO_SECRET:
 		return proto_encode_secret(out, cap, m->u.secret.name, m->u.secret.version,
 					   m->u.secret.file, m->u.secret.mode, m->u.secret.value,
