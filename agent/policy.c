@@ -637,6 +637,19 @@ static int check_conflicts(struct pctx *c, const struct policy *p)
 	return 0;
 }
 
+static uint32_t fnv(uint32_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return (h ^ 0xffu) * 16777619u; /* a separator: "AB","" differs from "A","B" */
+}
+
+uint32_t policy_grant_delivery_key(const struct policy_grant *g)
+{
+	uint32_t h = (2166136261u ^ g->delivery) * 16777619u;
+	return fnv(fnv(h, g->env), g->env_file);
+}
+
 static bool same_opt(const char *a, const char *b)
 {
 	return a == b || (a && b && strcmp(a, b) == 0);

@@ -101,6 +101,11 @@ struct policy_eval {
 	size_t n_grants;
 };
 
+/* A key of g's delivery (file or not, env, env_file): equal keys, same
+ * delivery (FNV-1a; a watcher whose grant changes delivery on a reload is
+ * sent REVOKED and the secret again). */
+uint32_t policy_grant_delivery_key(const struct policy_grant *g);
+
 /* Parse and validate. 0, or -EINVAL with a one-line reason in err
  * (e.g. "rules[2].match: unknown key 'imgae'"). */
 int policy_parse(const char *json, size_t len, struct policy **ret, char *err, size_t errlen);

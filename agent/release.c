@@ -226,6 +226,7 @@ int release_secret(struct release *rel, const struct policy *pol, struct conn *c
 	}
 	snprintf(ret_held->name, sizeof(ret_held->name), "%s", g->grant->secret);
 	snprintf(ret_held->file, sizeof(ret_held->file), "%s", g->grant->file);
+	ret_held->delivery = policy_grant_delivery_key(g->grant);
 	rel->released++;
 	return queue_secret(rel, c, g, ok, ret_held);
 }

@@ -102,6 +102,18 @@ t_eq "new client: SECRET2 with the env delivery" \
 out=$("$KC" "$SOCK" --version 3 pay/plain)
 t_eq "protocol 3: ERROR VERSION naming 1 or 2" "$(grep -c '^ERROR code=2 .*want 1 or 2' <<<"$out")" 1
 
+# A reload that changes how a held grant is delivered: the watcher gets
+# REVOKED, then the secret again with the new delivery.
+"$KC" "$SOCK" --watch --batches 2 --timeout-ms 10000 pay/plain >"$T/w.out" & WPID=$!
+t_wait_for "grep -q '^END' '$T/w.out'" 10
+sed 's/{ "secret": "pay\/plain" }/{ "secret": "pay\/plain", "env": "PLAIN" }/' "$T/policy.json" >"$T/p2"
+mv "$T/p2" "$T/policy.json"
+kh_agent_hup "$T"
+wait "$WPID"
+t_eq "reload to env: the watcher gets REVOKED, then SECRET2 with env PLAIN" \
+	"$(sed -n '3p;4p' "$T/w.out" | cut -d' ' -f1-2,4 | tr '\n' '|')" \
+	"REVOKED name=pay/plain|SECRET2 name=pay/plain delivery=2|"
+
 # New shim against an old (protocol 1) agent: it falls back.
 printf 'needv1\nsecret pay/plain pay_plain 0400 1 old-agent-value\nend\nhold\n' >"$T/old.s"
 "$FAKE" "$T/old.sock" "$T/old.s" "$T/old.log" & FPID=$!
