@@ -617,45 +617,59 @@ static const char *env_denied_match(const char *s)
 	return NULL;
 }
 
-const char *proto_env_name_problem(const char *s, char *buf, size_t len)
+enum env_rule { ENV_OK, ENV_EMPTY, ENV_LONG, ENV_CHAR, ENV_DENIED };
+
+/* Which rule s breaks (*ret_at: the bad byte's index; *ret_denied: the
+ * deny-list entry). No stdio: the static shim calls it. */
+static enum env_rule env_name_rule(const char *s, size_t *ret_at, const char **ret_denied)
 {
 	size_t n = s ? strnlen(s, PROTO_MAX_ENV_NAME + 1) : 0;
-	const char *d;
 
-	if (n == 0) {
-		snprintf(buf, len, "is empty");
-		return buf;
-	}
-	if (n > PROTO_MAX_ENV_NAME) {
-		snprintf(buf, len, "is longer than %u bytes", PROTO_MAX_ENV_NAME);
-		return buf;
-	}
+	if (n == 0)
+		return ENV_EMPTY;
+	if (n > PROTO_MAX_ENV_NAME)
+		return ENV_LONG;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
-			  (i > 0 && c >= '0' && c <= '9');
-		if (!ok) {
-			snprintf(buf, len,
-				 "has byte 0x%02x at byte %zu (a variable name is [A-Za-z_]"
-				 "[A-Za-z0-9_]*)",
-				 (unsigned char)c, i + 1);
-			return buf;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+		      (i > 0 && c >= '0' && c <= '9'))) {
+			*ret_at = i;
+			return ENV_CHAR;
 		}
 	}
-	if ((d = env_denied_match(s))) {
+	*ret_denied = env_denied_match(s);
+	return *ret_denied ? ENV_DENIED : ENV_OK;
+}
+
+const char *proto_env_name_problem(const char *s, char *buf, size_t len)
+{
+	size_t at = 0;
+	const char *d = NULL;
+
+	switch (env_name_rule(s, &at, &d)) {
+	case ENV_OK: return NULL;
+	case ENV_EMPTY: snprintf(buf, len, "is empty"); break;
+	case ENV_LONG: snprintf(buf, len, "is longer than %u bytes", PROTO_MAX_ENV_NAME); break;
+	case ENV_CHAR:
+		snprintf(buf, len,
+			 "has byte 0x%02x at byte %zu (a variable name is [A-Za-z_][A-Za-z0-9_]*)",
+			 (unsigned char)s[at], at + 1);
+		break;
+	case ENV_DENIED:
 		snprintf(buf, len,
 			 "is refused: %s%s changes what code runs or how (see the deny list "
 			 "in docs/policy.md)",
 			 d, d[strlen(d) - 1] == '_' ? "*" : "");
-		return buf;
+		break;
 	}
-	return NULL;
+	return buf;
 }
 
 bool proto_env_name_valid(const char *s)
 {
-	char b[160];
-	return proto_env_name_problem(s, b, sizeof b) == NULL;
+	size_t at;
+	const char *d;
+	return env_name_rule(s, &at, &d) == ENV_OK;
 }
 
 const char *proto_type_name(int type)

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fmt.h"
@@ -101,10 +102,12 @@ char **exec_make_env(char **environ_in, const char *dir, const struct shim_set *
 	return env;
 }
 
-/* dir made absolute (a relative --dir is taken from the cwd) into buf. */
+/* dir made absolute (a relative --dir is taken from the cwd) into buf.
+ * The raw syscall: musl's getcwd() links malloc (strdup), which the static
+ * shim does without. */
 static const char *abs_dir(const char *dir, char *buf, size_t cap)
 {
-	if (dir[0] == '/' || !getcwd(buf, cap - 1))
+	if (dir[0] == '/' || syscall(SYS_getcwd, buf, cap - 1) <= 0 || buf[0] != '/')
 		return dir;
 	size_t n = strlen(buf), dl = strlen(dir);
 	if (n + 1 + dl >= cap)
