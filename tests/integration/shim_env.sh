@@ -46,6 +46,10 @@ t_eq "env_file: app reading only \$POSTGRES_PASSWORD_FILE gets the password" "$r
 out=$(shim --secret pay/db -- "$APP" var POSTGRES_PASSWORD_FILE 2>&1)
 t_eq "env_file: the variable holds the file's absolute path" "$out" \
 	"POSTGRES_PASSWORD_FILE=$T/d/db_password"
+out=$(cd "$T" && "${NS[@]}" "$SHIM" --socket "$SOCK" --dir d --secret pay/db -- \
+	"$APP" var POSTGRES_PASSWORD_FILE 2>&1)
+t_eq "env_file: a relative --dir still gives an absolute path" "$out" \
+	"POSTGRES_PASSWORD_FILE=$T/d/db_password"
 out=$(shim --secret pay/url -- "$APP" var DATABASE_PASSWORD 2>&1); rc=$?
 t_eq "env: app reading only \$DATABASE_PASSWORD gets the value" "$rc/$out" \
 	"0/DATABASE_PASSWORD=p@ss:/\"1"
