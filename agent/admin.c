@@ -184,6 +184,19 @@ static json_t *identity_json(const struct conn *c)
 	return o;
 }
 
+/* "env" / "env_file" of a grant, and "writes_file": false for an env grant
+ * without a file (docs/policy.md "Delivery: env_file and env"). */
+static void delivery_json(json_t *o, const struct policy_grant *g)
+{
+	if (!o)
+		return;
+	if (g->env)
+		json_object_set_new(o, "env", json_string(g->env));
+	if (g->env_file)
+		json_object_set_new(o, "env_file", json_string(g->env_file));
+	json_object_set_new(o, "writes_file", json_boolean(g->delivery & PROTO_D_FILE));
+}
+
 static json_t *explain_json(struct agent *a, const struct conn *c)
 {
 	struct policy_identity id;
@@ -220,6 +233,7 @@ static json_t *explain_json(struct agent *a, const struct conn *c)
 		if (o && t)
 			json_object_update(o, t);
 		json_decref(t);
+		delivery_json(o, g);
 		json_array_append_new(rel, o);
 	}
 	free(inf);

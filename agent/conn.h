@@ -33,6 +33,7 @@ struct held {
 	char name[PROTO_MAX_NAME + 1];
 	char file[PROTO_MAX_NAME + 1];
 	uint64_t version; /* 0 = granted but not (yet) in the store */
+	uint32_t delivery; /* policy_grant_delivery_key of the grant it was sent under */
 };
 
 struct conn {
@@ -63,6 +64,7 @@ struct conn {
 	size_t n_want;
 	struct held *held;
 	size_t n_held;
+	uint16_t proto; /* the REQUEST's protocol version (1 or 2) */
 };
 
 struct conn_set {

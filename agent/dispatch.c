@@ -213,6 +213,7 @@ static void process_request(struct agent *a, struct conn *c, const struct proto_
 	int r;
 
 	a->requests++;
+	c->proto = rq->version;
 	if (peer_check_alive(&c->peer) < 0) {
 		conn_audit(a->audit, c, NULL, NULL, 0, AUDIT_REFUSE,
 			   "caller exited before it was served (pid reuse defence)");
@@ -308,7 +309,7 @@ void dispatch_readable(struct agent *a, struct conn *c)
 	conn_wipe_request(c);
 	if (r == -EPROTONOSUPPORT) {
 		conn_send_error(&a->cs, c, PROTO_E_VERSION,
-				"unsupported protocol version (want 1)");
+				"unsupported protocol version (want 1 or 2)");
 		return;
 	}
 	if (r < 0) {

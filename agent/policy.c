@@ -525,9 +525,46 @@ static int parse_template_grant(struct pctx *c, const char *where, json_t *g,
 	return 0;
 }
 
+static int get_env_name(struct pctx *c, const char *where, json_t *g, const char *key,
+			const char **ret)
+{
+	char why[160];
+	int e = get_str(c, where, g, key, PROTO_MAX_ENV_NAME, ret);
+
+	if (e < 0 || !*ret)
+		return e;
+	if (proto_env_name_problem(*ret, why, sizeof(why)))
+		return perr(c, "%s.%s: variable name '%.*s' %s", where, key, CUT(*ret, 64), why);
+	return 0;
+}
+
+/* "env_file" and "env": which of file / value-in-env / path-in-env. An
+ * "env" grant writes a file only when it names one. */
+static int parse_delivery(struct pctx *c, const char *where, json_t *g, struct policy_grant *pg,
+			  bool file_given)
+{
+	int e;
+
+	if ((e = get_env_name(c, where, g, "env", &pg->env)) < 0 ||
+	    (e = get_env_name(c, where, g, "env_file", &pg->env_file)) < 0)
+		return e;
+	pg->delivery = pg->env && !file_given ? 0 : PROTO_D_FILE;
+	if (pg->env)
+		pg->delivery |= PROTO_D_ENV;
+	if (pg->env_file && !(pg->delivery & PROTO_D_FILE))
+		return perr(c, "%s.env_file: needs a file; add \"file\" to a grant that has \"env\"",
+			    where);
+	if (pg->env_file)
+		pg->delivery |= PROTO_D_ENV_FILE;
+	if (pg->env && pg->env_file && strcmp(pg->env, pg->env_file) == 0)
+		return perr(c, "%s: \"env\" and \"env_file\" both set '%s'", where, pg->env);
+	return 0;
+}
+
 static int parse_grant(struct pctx *c, const char *where, json_t *g, struct policy_grant *pg)
 {
-	static const char *const keys[] = { "secret", "file", "mode", "template", "escape", NULL };
+	static const char *const keys[] = { "secret", "file",     "mode", "template",
+						    "escape", "env",      "env_file", NULL };
 	const char *file = NULL, *mode = NULL;
 	int e;
 
@@ -557,7 +594,7 @@ static int parse_grant(struct pctx *c, const char *where, json_t *g, struct poli
 			    "%s.mode: must be an octal string like \"0400\" (owner-readable, "
 			    "at most 0777)",
 			    where);
-	return 0;
+	return parse_delivery(c, where, g, pg, file != NULL);
 }
 
 static int parse_grants(struct pctx *c, const char *where, json_t *a, struct policy_rule *r)
@@ -653,6 +690,74 @@ static int check_conflicts(struct pctx *c, const struct policy *p)
 	return 0;
 }
 
+static uint32_t fnv(uint32_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return (h ^ 0xffu) * 16777619u; /* a separator: "AB","" differs from "A","B" */
+}
+
+uint32_t policy_grant_delivery_key(const struct policy_grant *g)
+{
+	uint32_t h = (2166136261u ^ g->delivery) * 16777619u;
+	return fnv(fnv(h, g->env), g->env_file);
+}
+
+static bool same_opt(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Does grant y set variable v (as env or env_file)? */
+static bool sets_var(const struct policy_grant *y, const char *v)
+{
+	return v && ((y->env && !strcmp(y->env, v)) || (y->env_file && !strcmp(y->env_file, v)));
+}
+
+/* One variable, one grant: within a rule (the brief's "set twice") and
+ * across rules (a caller matching both would get two values for it); and
+ * a grant (keyed by its file, one-to-one with its secret) delivers the same
+ * way in every rule. */
+static int check_env_pair(struct pctx *c, size_t i, const struct policy_rule *a,
+			  const struct policy_grant *x, const struct policy_rule *b,
+			  const struct policy_grant *y)
+{
+	bool same = strcmp(x->file, y->file) == 0;
+	const char *v = sets_var(y, x->env) ? x->env : sets_var(y, x->env_file) ? x->env_file : NULL;
+
+	if (same && a != b &&
+	    (x->delivery != y->delivery || !same_opt(x->env, y->env) ||
+	     !same_opt(x->env_file, y->env_file)))
+		return perr(c,
+			    "rules[%zu] '%s': grant of file '%s' delivers differently in rule "
+			    "'%s' (env / env_file / file); one delivery per secret",
+			    i, a->name, x->file, b->name);
+	if (v && !same)
+		return perr(c, "rules[%zu] '%s': variable '%s' set by two grants ('%s'%s%s')", i,
+			    a->name, v, x->file, a == b ? " and '" : " and rule '",
+			    a == b ? y->file : b->name);
+	return 0;
+}
+
+static int check_env_conflicts(struct pctx *c, const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct policy_rule *a = &p->rules[i];
+		for (size_t g = 0; g < a->n_grants; g++)
+			for (size_t j = 0; j <= i; j++) {
+				const struct policy_rule *b = &p->rules[j];
+				size_t end = j == i ? g : b->n_grants;
+				for (size_t h = 0; h < end; h++) {
+					int e = check_env_pair(c, i, a, &a->grants[g], b,
+							       &b->grants[h]);
+					if (e < 0)
+						return e;
+				}
+			}
+	}
+	return 0;
+}
+
 static int parse_doc(struct pctx *c, json_t *doc, struct policy *p)
 {
 	static const char *const keys[] = { "version", "rules", NULL };
@@ -683,7 +788,9 @@ static int parse_doc(struct pctx *c, json_t *doc, struct policy *p)
 			return perr(c, "policy: more than %u grants in all",
 				    POLICY_MAX_TOTAL_GRANTS);
 	}
-	return check_conflicts(c, p);
+	if ((e = check_conflicts(c, p)) < 0)
+		return e;
+	return check_env_conflicts(c, p);
 }
 
 int policy_parse(const char *json, size_t len, struct policy **ret, char *err, size_t errlen)

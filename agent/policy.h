@@ -37,6 +37,12 @@ struct policy_grant {
 	uint8_t escape; /* enum tmpl_escape */
 	char *tmpl_name;
 	struct tmpl *tmpl;
+	/* Delivery (docs/policy.md "Delivery: env_file and env"): PROTO_D_*
+	 * bits; env/env_file point into the policy document, NULL when unset.
+	 * Without PROTO_D_FILE (an "env" grant with no "file") no file is
+	 * written; `file` then only keys the grant. */
+	uint8_t delivery;
+	const char *env, *env_file;
 };
 
 struct policy_k8s; /* match.k8s + require.k8s (policy.c) */
@@ -103,6 +109,11 @@ struct policy_eval {
 	struct policy_grant_ref *grants; /* union, deduplicated by secret */
 	size_t n_grants;
 };
+
+/* A key of g's delivery (file or not, env, env_file): equal keys, same
+ * delivery (FNV-1a; a watcher whose grant changes delivery on a reload is
+ * sent REVOKED and the secret again). */
+uint32_t policy_grant_delivery_key(const struct policy_grant *g);
 
 /* Parse and validate. 0, or -EINVAL with a one-line reason in err
  * (e.g. "rules[2].match: unknown key 'imgae'"). */

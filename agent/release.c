@@ -85,13 +85,53 @@ static int queue_denied(struct release *rel, struct conn *c, const char *name, c
 	return r < 0 ? r : 1;
 }
 
+/* The SECRET2 header fields of grant g (value and version set by caller). */
+static void secret2_of(const struct policy_grant *g, struct proto_secret *m)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", g->secret);
+	m->mode = g->mode;
+	m->delivery = g->delivery;
+	if (g->delivery & PROTO_D_FILE)
+		snprintf(m->file, sizeof(m->file), "%s", g->file);
+	if (g->env)
+		snprintf(m->env, sizeof(m->env), "%s", g->env);
+	if (g->env_file)
+		snprintf(m->env_file, sizeof(m->env_file), "%s", g->env_file);
+}
+
+/* Encode SECRET (protocol 1) or SECRET2 (2) for g into p (need bytes). */
+static ssize_t encode_value(const struct conn *c, const struct policy_grant *g,
+			    const struct ks_secret *s, uint8_t *p, size_t need)
+{
+	struct proto_secret m;
+
+	if (c->proto < 2)
+		return proto_encode_secret(p, need, g->secret, s->version, g->file, g->mode,
+					   s->data, s->len);
+	secret2_of(g, &m);
+	m.version = s->version;
+	m.value = s->data;
+	m.value_len = (uint32_t)s->len;
+	return proto_encode_secret2(p, need, &m);
+}
+
+static size_t value_frame_size(const struct conn *c, const struct policy_grant *g, size_t len)
+{
+	if (c->proto < 2)
+		return proto_secret_frame_size(strlen(g->secret), strlen(g->file), len);
+	return proto_secret2_frame_size(strlen(g->secret),
+					(g->delivery & PROTO_D_FILE) ? strlen(g->file) : 0,
+					g->env ? strlen(g->env) : 0,
+					g->env_file ? strlen(g->env_file) : 0, len);
+}
+
 /* Audit, then encode the SECRET frame in place (the value goes straight
  * from the keystore's sodium memory to the connection's). */
 static int queue_value(struct release *rel, struct conn *c, const struct policy_grant_ref *g,
 		       const struct ks_secret *s, enum audit_decision ok)
 {
-	size_t need =
-		proto_secret_frame_size(strlen(g->grant->secret), strlen(g->grant->file), s->len);
+	size_t need = value_frame_size(c, g->grant, s->len);
 	uint8_t *p;
 	ssize_t n;
 	int r = conn_reserve(rel->cs, c, need, &p);
@@ -100,12 +140,29 @@ static int queue_value(struct release *rel, struct conn *c, const struct policy_
 		return r;
 	if (conn_audit(rel->audit, c, g->rule->name, g->grant->secret, s->version, ok, NULL) < 0)
 		return -EIO;
-	n = proto_encode_secret(p, need, g->grant->secret, s->version, g->grant->file,
-				g->grant->mode, s->data, s->len);
+	n = encode_value(c, g->grant, s, p, need);
 	if (n < 0)
 		return (int)n;
 	conn_commit(c, (size_t)n);
 	return 0;
+}
+
+/* A value an "env" grant cannot deliver: a NUL cuts it, and the kernel
+ * refuses an environment string over MAX_ARG_STRLEN (128 KiB) at exec. */
+static bool env_refused(const struct ks_secret *s, char *why, size_t len)
+{
+	if (s->len && memchr(s->data, '\0', s->len))
+		snprintf(why, len,
+			 "its value holds a NUL byte, so it cannot be an environment variable "
+			 "(deliver it as a file: drop \"env\" from the grant)");
+	else if (s->len > RELEASE_MAX_ENV_VALUE)
+		snprintf(why, len,
+			 "its value (%zu bytes) is too large for an environment variable "
+			 "(at most %u; deliver it as a file)",
+			 s->len, RELEASE_MAX_ENV_VALUE);
+	else
+		return false;
+	return true;
 }
 
 static int queue_secret(struct release *rel, struct conn *c, const struct policy_grant_ref *g,
@@ -114,7 +171,7 @@ static int queue_secret(struct release *rel, struct conn *c, const struct policy
 	cleanup_ks_secret struct ks_secret *owned = NULL; /* when not cached */
 	struct ks_secret *s = NULL;
 	bool is_owned = false;
-	char why[128];
+	char why[256];
 	int r = get_secret(rel, g->grant->secret, &s, &is_owned);
 
 	if (r == -EBUSY)
@@ -127,6 +184,11 @@ static int queue_secret(struct release *rel, struct conn *c, const struct policy
 	}
 	if (is_owned)
 		owned = s;
+	if ((g->grant->delivery & PROTO_D_ENV) && env_refused(s, why, sizeof(why))) {
+		conn_audit(rel->audit, c, g->rule->name, g->grant->secret, s->version, AUDIT_DENY,
+			   why);
+		return queue_denied(rel, c, g->grant->secret, why);
+	}
 	r = queue_value(rel, c, g, s, ok);
 	if (r == 0)
 		h->version = s->version;
@@ -217,6 +279,7 @@ static int queue_rendered(struct release *rel, struct conn *c, const struct poli
 	size_t n = 0, bad = 0, need;
 	uint8_t *out, *p;
 	char why[PROTO_MAX_REASON + 1];
+	struct ks_secret view; /* the rendered bytes, as a value to encode */
 	ssize_t w;
 	int r = tmpl_render_size(pg->tmpl, tv->v, tv->len, &n, &bad);
 
@@ -229,15 +292,21 @@ static int queue_rendered(struct release *rel, struct conn *c, const struct poli
 	}
 	if (!(out = sodium_malloc(n ? n : 1)))
 		return -ENOMEM;
-	need = proto_secret_frame_size(strlen(pg->secret), strlen(pg->file), n);
 	r = tmpl_render(pg->tmpl, tv->v, tv->len, out, n, &n);
+	view = (struct ks_secret){ .data = out, .len = n, .version = ver };
+	if (r == 0 && (pg->delivery & PROTO_D_ENV) && env_refused(&view, why, sizeof(why))) {
+		sodium_free(out);
+		conn_audit(rel->audit, c, g->rule->name, pg->secret, ver, AUDIT_DENY, why);
+		return queue_denied(rel, c, pg->secret, why);
+	}
+	need = value_frame_size(c, pg, n);
 	if (r == 0)
 		r = conn_reserve(rel->cs, c, need, &p);
 	tmpl_uses(pg, tv, why, sizeof(why));
 	if (r == 0 && conn_audit(rel->audit, c, g->rule->name, pg->secret, ver, ok, why) < 0)
 		r = -EIO;
 	if (r == 0) {
-		w = proto_encode_secret(p, need, pg->secret, ver, pg->file, pg->mode, out, n);
+		w = encode_value(c, pg, &view, p, need);
 		r = w < 0 ? (int)w : 0;
 		if (r == 0)
 			conn_commit(c, (size_t)w);
@@ -291,8 +360,18 @@ int release_secret(struct release *rel, const struct policy *pol, struct conn *c
 		rel->denied++;
 		return queue_denied(rel, c, name, why);
 	}
+	if (c->proto < 2 && g->grant->delivery != PROTO_D_FILE) {
+		snprintf(why, sizeof(why),
+			 "the grant (rule %s) delivers it as env/env_file, which needs protocol 2; "
+			 "this keyhole-shim speaks protocol 1: upgrade keyhole-shim in the image",
+			 g->rule->name);
+		conn_audit(rel->audit, c, g->rule->name, name, 0, AUDIT_DENY, why);
+		rel->denied++;
+		return queue_denied(rel, c, name, why);
+	}
 	snprintf(ret_held->name, sizeof(ret_held->name), "%s", g->grant->secret);
 	snprintf(ret_held->file, sizeof(ret_held->file), "%s", g->grant->file);
+	ret_held->delivery = policy_grant_delivery_key(g->grant);
 	rel->released++;
 	if (g->grant->template)
 		return queue_template(rel, c, g, ok, ret_held);

@@ -17,6 +17,9 @@
 
 #define RELEASE_CACHE_N 256u
 #define RELEASE_CACHE_MAX_VALUE (64u << 10)
+/* Largest value an "env" grant delivers: MAX_ARG_STRLEN (128 KiB) less
+ * room for the name and '='. */
+#define RELEASE_MAX_ENV_VALUE ((128u << 10) - 256u)
 
 struct release_cached {
 	char name[PROTO_MAX_NAME + 1];

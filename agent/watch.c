@@ -80,7 +80,8 @@ static bool wanted(const struct conn *c, const char *name)
 	return false;
 }
 
-/* Revocations: held grants no longer granted (or granted to another file). */
+/* Revocations: held grants no longer granted (or granted to another file,
+ * or delivered another way: env / env_file changed by a reload). */
 static int resync_revoke(struct agent *a, struct conn *c, const struct policy_eval *ev,
 			 const struct ks_info *inf, size_t ninf, struct held *keep, size_t *nkeep)
 {
@@ -89,7 +90,8 @@ static int resync_revoke(struct agent *a, struct conn *c, const struct policy_ev
 	for (size_t i = 0; i < c->n_held; i++) {
 		const struct held *h = &c->held[i];
 		const struct policy_grant_ref *g = policy_eval_find(ev, h->name);
-		bool gone = !g || strcmp(g->grant->file, h->file) != 0;
+		bool gone = !g || strcmp(g->grant->file, h->file) != 0 ||
+			    policy_grant_delivery_key(g->grant) != h->delivery;
 		bool removed = !gone && h->version && !grant_version(g->grant, inf, ninf);
 		if (!gone && !removed) {
 			keep[(*nkeep)++] = *h;
@@ -97,7 +99,7 @@ static int resync_revoke(struct agent *a, struct conn *c, const struct policy_ev
 		}
 		if (h->version) {
 			r = release_revoke(&a->rel, c, h, g ? g->rule->name : NULL,
-					   gone ? "grant revoked by policy"
+					   gone ? "grant revoked or changed by policy"
 						: "removed from the store");
 			if (r < 0)
 				return r;
@@ -137,6 +139,7 @@ static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf
 			continue;
 		if (!v) { /* newly granted, not in the store yet: remember it */
 			snprintf(keep[nkeep].name, sizeof(keep->name), "%s", name);
+			keep[nkeep].delivery = policy_grant_delivery_key(ev->grants[i].grant);
 			snprintf(keep[nkeep++].file, sizeof(keep->file), "%s",
 				 ev->grants[i].grant->file);
 			continue;

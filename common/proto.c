@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Wire codec v1. Every read checks the remaining length before it advances
+/* Wire codec v2 (v1 REQUEST and SECRET still decoded and encoded). Every read checks the remaining length before it advances
  * (sshbuf style: `rem < n`, never `p + n > end`). No syscalls, no malloc. */
 #include "proto.h"
 
@@ -207,6 +207,38 @@ static int dec_secret(struct rd *r, struct proto_secret *m)
 		return -EBADMSG;
 	if (m->mode & ~07777u)
 		return -EBADMSG;
+	m->delivery = PROTO_D_FILE;
+	return 0;
+}
+
+/* The delivery rules of SECRET2 (proto.h): 0 or -EINVAL. */
+static int delivery_check(uint8_t d, const char *file, const char *env, const char *env_file)
+{
+	bool f = file && file[0], e = env && env[0], ef = env_file && env_file[0];
+	if ((d & ~PROTO_D_ALL) || !(d & (PROTO_D_FILE | PROTO_D_ENV)))
+		return -EINVAL;
+	if (f != !!(d & PROTO_D_FILE) || e != !!(d & PROTO_D_ENV) ||
+	    ef != !!(d & PROTO_D_ENV_FILE))
+		return -EINVAL;
+	if ((d & PROTO_D_ENV_FILE) && !(d & PROTO_D_FILE))
+		return -EINVAL;
+	if ((e && !proto_env_name_valid(env)) || (ef && !proto_env_name_valid(env_file)))
+		return -EINVAL;
+	if (e && ef && strcmp(env, env_file) == 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int dec_secret2(struct rd *r, struct proto_secret *m)
+{
+	if (rd_str(r, m->name, PROTO_MAX_NAME, false) < 0 || rd_u64(r, &m->version) < 0 ||
+	    rd_u8(r, &m->delivery) < 0 || rd_str(r, m->file, PROTO_MAX_NAME, true) < 0 ||
+	    rd_u16(r, &m->mode) < 0 || rd_str(r, m->env, PROTO_MAX_ENV_NAME, true) < 0 ||
+	    rd_str(r, m->env_file, PROTO_MAX_ENV_NAME, true) < 0 ||
+	    rd_blob(r, &m->value, &m->value_len, PROTO_MAX_VALUE) < 0)
+		return -EBADMSG;
+	if ((m->mode & ~07777u) || delivery_check(m->delivery, m->file, m->env, m->env_file) < 0)
+		return -EBADMSG;
 	return 0;
 }
 
@@ -245,6 +277,7 @@ static int dec_body(struct rd *r, struct proto_msg *m)
 	switch (m->type) {
 	case PROTO_REQUEST: return dec_request(r, &m->u.request);
 	case PROTO_SECRET: return dec_secret(r, &m->u.secret);
+	case PROTO_SECRET2: return dec_secret2(r, &m->u.secret);
 	case PROTO_DENIED: return dec_denied(r, &m->u.denied);
 	case PROTO_REVOKED: return dec_revoked(r, &m->u.revoked);
 	case PROTO_END: return rd_u32(r, &m->u.end.count);
@@ -293,7 +326,7 @@ int proto_decode_request(const uint8_t *payload, size_t len, struct proto_reques
 	/* the version decides how the rest is read: check it first */
 	if (rd_u16(&r, &version) < 0)
 		return -EBADMSG;
-	if (version != PROTO_VERSION)
+	if (version < PROTO_VERSION_MIN || version > PROTO_VERSION)
 		return -EPROTONOSUPPORT;
 	r = (struct rd){ payload + 1, len - 1 };
 	if (dec_request(&r, ret) < 0 || r.rem != 0) {
@@ -315,6 +348,7 @@ int proto_decode_reply(const uint8_t *payload, size_t len, struct proto_reply *r
 	ret->type = (enum proto_type)t;
 	switch (ret->type) {
 	case PROTO_SECRET: e = dec_secret(&r, &ret->u.secret); break;
+	case PROTO_SECRET2: e = dec_secret2(&r, &ret->u.secret); break;
 	case PROTO_DENIED: e = dec_denied(&r, &ret->u.denied); break;
 	case PROTO_REVOKED: e = dec_revoked(&r, &ret->u.revoked); break;
 	case PROTO_END: e = rd_u32(&r, &ret->u.end.count); break;
@@ -352,11 +386,18 @@ int proto_decode_admin(const uint8_t *payload, size_t len, enum proto_type want,
 ssize_t proto_encode_request(uint8_t *buf, size_t cap, uint8_t flags, const char *const *names,
 			     size_t n_names)
 {
+	return proto_encode_request_v(buf, cap, PROTO_VERSION, flags, names, n_names);
+}
+
+ssize_t proto_encode_request_v(uint8_t *buf, size_t cap, uint16_t version, uint8_t flags,
+			       const char *const *names, size_t n_names)
+{
 	struct wr w;
-	if (n_names > PROTO_MAX_NAMES || (flags & ~PROTO_F_ALL))
+	if (n_names > PROTO_MAX_NAMES || (flags & ~PROTO_F_ALL) || version < PROTO_VERSION_MIN ||
+	    version > PROTO_VERSION)
 		return -EINVAL;
 	wr_begin(&w, buf, cap, PROTO_REQUEST);
-	wr_u16(&w, PROTO_VERSION);
+	wr_u16(&w, version);
 	wr_u8(&w, flags);
 	wr_u16(&w, (uint16_t)n_names);
 	for (size_t i = 0; i < n_names; i++) {
@@ -384,6 +425,31 @@ ssize_t proto_encode_secret(uint8_t *buf, size_t cap, const char *name, uint64_t
 	wr_str(&w, file, PROTO_MAX_NAME);
 	wr_u16(&w, mode);
 	wr_blob(&w, value, value_len, PROTO_MAX_VALUE);
+	return wr_end(&w);
+}
+
+size_t proto_secret2_frame_size(size_t name_len, size_t file_len, size_t env_len,
+				size_t env_file_len, size_t value_len)
+{
+	return proto_secret_frame_size(name_len, file_len, value_len) + 1 + 2 + env_len + 2 +
+	       env_file_len;
+}
+
+ssize_t proto_encode_secret2(uint8_t *buf, size_t cap, const struct proto_secret *m)
+{
+	struct wr w;
+	if (!m->name[0] || (m->mode & ~07777u) ||
+	    delivery_check(m->delivery, m->file, m->env, m->env_file) < 0)
+		return -EINVAL;
+	wr_begin(&w, buf, cap, PROTO_SECRET2);
+	wr_str(&w, m->name, PROTO_MAX_NAME);
+	wr_u64(&w, m->version);
+	wr_u8(&w, m->delivery);
+	wr_str(&w, m->file, PROTO_MAX_NAME);
+	wr_u16(&w, m->mode);
+	wr_str(&w, m->env, PROTO_MAX_ENV_NAME);
+	wr_str(&w, m->env_file, PROTO_MAX_ENV_NAME);
+	wr_blob(&w, m->value, m->value_len, PROTO_MAX_VALUE);
 	return wr_end(&w);
 }
 
@@ -529,6 +595,83 @@ const char *proto_secret_name_problem(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+/* Names that change what code runs or how the app starts: a secret (or
+ * the path of a secret file) must never land in one. Prefixes end in '_'. */
+static const char *const env_denied[] = {
+	"LD_", "DYLD_", "KEYHOLE_", "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV",
+	"SHELLOPTS", "BASHOPTS", "PS4", "GCONV_PATH", "GLIBC_TUNABLES", "LOCPATH", "NLSPATH",
+	"HOSTALIASES", "RES_OPTIONS", "LOCALDOMAIN", "TMPDIR", "NODE_OPTIONS", "NODE_PATH",
+	"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT", "PERLLIB",
+	"RUBYOPT", "RUBYLIB", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+	NULL,
+};
+
+static const char *env_denied_match(const char *s)
+{
+	for (size_t i = 0; env_denied[i]; i++) {
+		size_t n = strlen(env_denied[i]);
+		bool prefix = env_denied[i][n - 1] == '_';
+		if (prefix ? strncmp(s, env_denied[i], n) == 0 : strcmp(s, env_denied[i]) == 0)
+			return env_denied[i];
+	}
+	return NULL;
+}
+
+enum env_rule { ENV_OK, ENV_EMPTY, ENV_LONG, ENV_CHAR, ENV_DENIED };
+
+/* Which rule s breaks (*ret_at: the bad byte's index; *ret_denied: the
+ * deny-list entry). No stdio: the static shim calls it. */
+static enum env_rule env_name_rule(const char *s, size_t *ret_at, const char **ret_denied)
+{
+	size_t n = s ? strnlen(s, PROTO_MAX_ENV_NAME + 1) : 0;
+
+	if (n == 0)
+		return ENV_EMPTY;
+	if (n > PROTO_MAX_ENV_NAME)
+		return ENV_LONG;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+		      (i > 0 && c >= '0' && c <= '9'))) {
+			*ret_at = i;
+			return ENV_CHAR;
+		}
+	}
+	*ret_denied = env_denied_match(s);
+	return *ret_denied ? ENV_DENIED : ENV_OK;
+}
+
+const char *proto_env_name_problem(const char *s, char *buf, size_t len)
+{
+	size_t at = 0;
+	const char *d = NULL;
+
+	switch (env_name_rule(s, &at, &d)) {
+	case ENV_OK: return NULL;
+	case ENV_EMPTY: snprintf(buf, len, "is empty"); break;
+	case ENV_LONG: snprintf(buf, len, "is longer than %u bytes", PROTO_MAX_ENV_NAME); break;
+	case ENV_CHAR:
+		snprintf(buf, len,
+			 "has byte 0x%02x at byte %zu (a variable name is [A-Za-z_][A-Za-z0-9_]*)",
+			 (unsigned char)s[at], at + 1);
+		break;
+	case ENV_DENIED:
+		snprintf(buf, len,
+			 "is refused: %s%s changes what code runs or how (see the deny list "
+			 "in docs/policy.md)",
+			 d, d[strlen(d) - 1] == '_' ? "*" : "");
+		break;
+	}
+	return buf;
+}
+
+bool proto_env_name_valid(const char *s)
+{
+	size_t at;
+	const char *d;
+	return env_name_rule(s, &at, &d) == ENV_OK;
+}
+
 const char *proto_type_name(int type)
 {
 	switch (type) {
@@ -539,6 +682,7 @@ const char *proto_type_name(int type)
 	case PROTO_REVOKED: return "REVOKED";
 	case PROTO_END: return "END";
 	case PROTO_ERROR: return "ERROR";
+	case PROTO_SECRET2: return "SECRET2";
 	case PROTO_ADMIN_REPLY: return "ADMIN_REPLY";
 	default: return "UNKNOWN";
 	}

@@ -512,6 +512,77 @@ static char *policy_json(const struct mig_ctx *m, const char *prefix, const char
 	return s;
 }
 
+/* ---- delivery (env_file / env) ---- */
+
+static const struct mig_secret *secret_by_name(const struct mig_plan *p, const char *secret)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->s[i].secret, secret))
+			return &p->s[i];
+	return NULL;
+}
+
+/* Append one note line to p->notes. */
+static int note_add(struct mig_plan *p, const char *var, const char *what)
+{
+	size_t have = p->notes ? strlen(p->notes) : 0, add = strlen(var) + strlen(what) + 64;
+	char *n = realloc(p->notes, have + add);
+
+	if (!n)
+		return -ENOMEM;
+	snprintf(n + have, add, "%s: %s; kept as a file only\n", var, what);
+	p->notes = n;
+	return 0;
+}
+
+/* One grant g of the rule: add env_file / env for its variable. */
+static int grant_delivery(struct mig_plan *p, json_t *g, enum mig_delivery d)
+{
+	const struct mig_secret *s =
+		secret_by_name(p, json_string_value(json_object_get(g, "secret")));
+	char name[PROTO_MAX_ENV_NAME + 8], why[160];
+
+	if (!s)
+		return 0;
+	snprintf(name, sizeof name, "%s%s", s->var, d == MIG_D_ENV_FILE ? "_FILE" : "");
+	if (strlen(s->var) > PROTO_MAX_ENV_NAME - 5 ||
+	    proto_env_name_problem(name, why, sizeof why))
+		return note_add(p, s->var, "not a variable name keyhole sets");
+	if (d == MIG_D_ENV) {
+		json_object_del(g, "file");
+		return json_object_set_new(g, "env", json_string(name)) < 0 ? -ENOMEM : 0;
+	}
+	return json_object_set_new(g, "env_file", json_string(name)) < 0 ? -ENOMEM : 0;
+}
+
+int mig_policy_delivery(struct mig_plan *p, enum mig_delivery d)
+{
+	json_t *rules, *r, *g;
+	size_t i, k;
+	char *s;
+	int e = 0;
+
+	if (d != MIG_D_FILE && d != MIG_D_ENV_FILE && d != MIG_D_ENV)
+		return -EINVAL;
+	if (d == MIG_D_FILE || !p->policy)
+		return 0;
+	rules = json_loads(p->policy, JSON_REJECT_DUPLICATES, NULL);
+	if (!rules)
+		return -ENOMEM;
+	json_array_foreach(rules, i, r) json_array_foreach(json_object_get(r, "grant"), k, g)
+	{
+		if (e == 0)
+			e = grant_delivery(p, g, d);
+	}
+	s = e == 0 ? json_dumps(rules, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(rules);
+	if (!s)
+		return e < 0 ? e : -ENOMEM;
+	free(p->policy);
+	p->policy = s;
+	return 0;
+}
+
 /* ---- plan ---- */
 
 void mig_plan_free(struct mig_plan *p)

@@ -48,6 +48,20 @@ int mig_plan_build(const char *path, const char *buf, size_t len, enum scan_type
 		   struct mig_plan *ret);
 void mig_plan_free(struct mig_plan *p);
 
+/* How the printed policy rule delivers each moved credential
+ * (docs/migrating.md "Apps that read environment variables"). */
+enum mig_delivery {
+	MIG_D_FILE = 0, /* default: the app reads /run/secrets/<file> */
+	MIG_D_ENV_FILE, /* also "env_file": "<VAR>_FILE" (the file's path) */
+	MIG_D_ENV,	/* "env": "<VAR>" (the value, in the process env; opt-in) */
+};
+
+/* Rewrite p->policy for delivery d: each grant of a moved credential gains
+ * "env_file": "<VAR>_FILE", or becomes "env": "<VAR>" without a file. A
+ * variable the policy would refuse (docs/policy.md: LD_*, PATH, ...) keeps
+ * the file form, with a note. 0, -EINVAL (unknown d) or -ENOMEM. Pure. */
+int mig_policy_delivery(struct mig_plan *p, enum mig_delivery d);
+
 /* docker run flags for the shim (socket bind mount, tmpfs). Static text. */
 const char *mig_run_flags(void);
 

@@ -215,6 +215,7 @@ int args_parse(int argc, char **argv, const char *env_socket, const char *env_di
 	o.rotate = SHIM_ROTATE_NONE;
 	o.stop_timeout_s = SHIM_DEFAULT_STOP_TIMEOUT;
 	o.timeout_s = 10;
+	o.proto = PROTO_VERSION;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))
 			break;

@@ -22,20 +22,39 @@ static const struct shim_want *want_of(const struct shim_opts *o, const char *na
 	return NULL;
 }
 
-static int on_secret(const struct proto_secret *m, const struct shim_opts *o, struct shim_set *set)
+static int on_denied(const struct proto_denied *m, struct shim_set *set, struct batch *b);
+
+/* A value for the environment with a NUL in it cannot be one: the secret
+ * is refused like a DENIED (and any older version dropped). */
+static int deny_env_nul(const struct proto_secret *m, struct shim_set *set, struct batch *b)
 {
-	if (!proto_secret_name_valid(m->name) || !proto_file_name_valid(m->file))
+	static const char why[] = "its value holds a NUL byte, so it cannot be an environment "
+				  "variable (deliver it as a file: drop \"env\" from the grant)";
+	struct proto_denied d;
+	_Static_assert(sizeof why <= sizeof d.reason, "reason fits");
+	memset(&d, 0, sizeof d);
+	memcpy(d.name, m->name, sizeof d.name);
+	memcpy(d.reason, why, sizeof why);
+	return on_denied(&d, set, b);
+}
+
+static int on_secret(const struct proto_secret *m, const struct shim_opts *o, struct shim_set *set,
+		     struct batch *b)
+{
+	bool has_file = m->delivery & PROTO_D_FILE;
+	if (!proto_secret_name_valid(m->name) || (has_file && !proto_file_name_valid(m->file)))
 		return -EBADMSG;
 	const struct shim_want *w = want_of(o, m->name);
 	if (o->n_want && !w)
 		return 0; /* not asked for: ignored */
+	if ((m->delivery & PROTO_D_ENV) && m->value_len && memchr(m->value, '\0', m->value_len))
+		return deny_env_nul(m, set, b);
 	uint16_t mode = (uint16_t)(m->mode & 0777u);
 	struct shim_secret *old = set_find(set, m->name);
 	size_t old_len = old && !old->on_disk ? old->value_len : 0;
 	if (set_bytes(set) - old_len + m->value_len > MAX_SET_BYTES)
 		return -EBADMSG;
-	int r = set_put(set, m->name, w && w->file ? w->file : m->file, m->version,
-			mode ? mode : 0400, m->value, m->value_len);
+	int r = set_put_msg(set, m, w && w->file ? w->file : m->file, mode ? mode : 0400);
 	return r == -EEXIST || r == -EINVAL || r == -ENOSPC ? -EBADMSG : r;
 }
 
@@ -72,7 +91,8 @@ static int on_msg(const struct proto_reply *m, const struct shim_opts *o, struct
 	if (m->type != PROTO_ERROR && ++b->count > MAX_BATCH_MSGS)
 		return -EBADMSG;
 	switch (m->type) {
-	case PROTO_SECRET: return on_secret(&m->u.secret, o, set);
+	case PROTO_SECRET:
+	case PROTO_SECRET2: return on_secret(&m->u.secret, o, set, b);
 	case PROTO_DENIED: return on_denied(&m->u.denied, set, b);
 	case PROTO_REVOKED: return on_revoked(&m->u.revoked, set, b);
 	case PROTO_ERROR:

@@ -217,6 +217,8 @@ static int write_version(int dirfd, int oldfd, const struct shim_set *set, uid_t
 	if (vfd < 0)
 		r = -errno;
 	for (size_t i = 0; r == 0 && i < set->n; i++) {
+		if (!(set->s[i].delivery & PROTO_D_FILE))
+			continue; /* env only: no file */
 		if (!proto_file_name_valid(set->s[i].file))
 			r = -EINVAL;
 		else
@@ -317,6 +319,8 @@ int deliver_apply(int dirfd, const struct shim_set *set, uid_t uid, gid_t gid)
 		return r;
 	}
 	for (size_t i = 0; i < set->n; i++) {
+		if (!(set->s[i].delivery & PROTO_D_FILE))
+			continue;
 		fmt_snprintf(target, sizeof target, DATA "/%s", set->s[i].file);
 		if (!link_is(dirfd, set->s[i].file, target) &&
 		    (r = swap_link(dirfd, target, set->s[i].file, LINK_TMP)) < 0)
@@ -348,6 +352,17 @@ static bool file_equals(int oldfd, const char *file, const uint8_t *value, size_
 	return same;
 }
 
+/* Same delivery, and for an env entry the same value (held in memory). */
+static bool same_delivery(const struct shim_secret *x, const struct shim_secret *y)
+{
+	if (x->delivery != y->delivery || strcmp(x->env, y->env) || strcmp(x->env_file, y->env_file))
+		return false;
+	if (!(x->delivery & PROTO_D_ENV))
+		return true;
+	return !x->on_disk && !y->on_disk && x->value_len == y->value_len &&
+	       (x->value_len == 0 || !memcmp(x->value, y->value, x->value_len));
+}
+
 bool deliver_same(int dirfd, const struct shim_set *next, const struct shim_set *cur)
 {
 	char old[64];
@@ -364,7 +379,9 @@ bool deliver_same(int dirfd, const struct shim_set *next, const struct shim_set 
 			if (!strcmp(cur->s[j].name, x->name))
 				y = &cur->s[j];
 		same = y && !strcmp(x->file, y->file) && x->mode == y->mode &&
-		       (x->on_disk || file_equals(oldfd, x->file, x->value, x->value_len));
+		       same_delivery(x, y) &&
+		       (!(x->delivery & PROTO_D_FILE) || x->on_disk ||
+			file_equals(oldfd, x->file, x->value, x->value_len));
 	}
 	if (oldfd >= 0)
 		close(oldfd);

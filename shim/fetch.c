@@ -85,8 +85,8 @@ int fetch_send_request(int fd, const struct shim_opts *o)
 	uint8_t buf[PROTO_MAX_REQUEST + PROTO_HDR];
 	for (size_t i = 0; i < o->n_want; i++)
 		names[i] = o->want[i].name;
-	ssize_t n = proto_encode_request(buf, sizeof buf, o->watch ? PROTO_F_WATCH : 0, names,
-					 o->n_want);
+	ssize_t n = proto_encode_request_v(buf, sizeof buf, o->proto ? o->proto : PROTO_VERSION,
+					   o->watch ? PROTO_F_WATCH : 0, names, o->n_want);
 	if (n < 0)
 		return (int)n;
 	return io_write_all(fd, buf, (size_t)n);

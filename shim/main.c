@@ -63,9 +63,23 @@ static void report_denied(struct batch *b)
 	}
 }
 
+/* An agent older than protocol 2 answers ERROR VERSION. It cannot have
+ * env or env_file grants (its policy parser refuses them), so protocol 1
+ * loses nothing: say so once and ask again in it. */
+static bool old_agent(struct shim_opts *o, const struct batch *b, int e)
+{
+	if (e != -EPROTO || b->error.code != PROTO_E_VERSION || o->proto <= PROTO_VERSION_MIN)
+		return false;
+	log_info("agent speaks protocol 1 (no env/env_file delivery); continuing in protocol 1 "
+		 "(upgrade keyholed for env and env_file grants)");
+	o->proto = PROTO_VERSION_MIN;
+	return true;
+}
+
 /* One attempt: connect, request, read the first batch. Returns the fd, or
- * -EBUSY when the agent said it is busy (worth retrying); exits otherwise. */
-static int fetch_once(const struct shim_opts *o, int64_t deadline, long backoff_ms,
+ * -EBUSY when the agent said it is busy or speaks an older protocol (worth
+ * retrying); exits otherwise. */
+static int fetch_once(struct shim_opts *o, int64_t deadline, long backoff_ms,
 		      struct shim_set *set)
 {
 	struct batch b;
@@ -83,6 +97,12 @@ static int fetch_once(const struct shim_opts *o, int64_t deadline, long backoff_
 	fetch_rx_free(&rx);
 	if (e == -ECANCELED)
 		stop(set, -1, 0);
+	if (old_agent(o, &b, e)) {
+		close(fd);
+		set_free(set);
+		batch_free(&b);
+		return -EAGAIN;
+	}
 	/* Retry only if the next attempt still starts well before the
 	 * deadline; otherwise report the agent's reason. */
 	if (e == -EPROTO && b.error.code == PROTO_E_BUSY &&
@@ -109,12 +129,14 @@ static int fetch_once(const struct shim_opts *o, int64_t deadline, long backoff_
 }
 
 /* Retry while the agent is busy (many containers starting at once). */
-static int fetch(const struct shim_opts *o, struct shim_set *set)
+static int fetch(struct shim_opts *o, struct shim_set *set)
 {
 	int64_t deadline = (int64_t)clock_ms() + (int64_t)o->timeout_s * 1000;
 	long backoff_ms = 10;
 	int fd;
-	while ((fd = fetch_once(o, deadline, backoff_ms, set)) == -EBUSY) {
+	while ((fd = fetch_once(o, deadline, backoff_ms, set)) == -EBUSY || fd == -EAGAIN) {
+		if (fd == -EAGAIN)
+			continue; /* at once, in protocol 1 */
 		if (fetch_sleep(backoff_ms, g_sigfd) == -ECANCELED)
 			stop(set, -1, 0);
 		backoff_ms = backoff_ms * 2 > 500 ? 500 : backoff_ms * 2;
@@ -215,10 +237,8 @@ int main(int argc, char **argv)
 		agentfd = -1;
 	}
 	int dirfd = deliver(&o, &set);
-	if (o.watch)
-		set_drop_values(&set); /* the files on the tmpfs are the state */
-	else
-		set_free(&set);
+	/* The files on the tmpfs are the state; env values stay until exec. */
+	set_drop_values(&set);
 	int sig = reap_read(g_sigfd); /* one that came while writing */
 	if (sig > 0)
 		stop(&set, dirfd, sig);
@@ -226,6 +246,6 @@ int main(int argc, char **argv)
 		return watch_run(&o, dirfd, agentfd, g_sigfd, old_mask, &set);
 	close(dirfd);
 	close(g_sigfd);
-	int code = exec_cmd(&o, old_mask, &e);
+	int code = exec_cmd(&o, &set, old_mask, &e); /* wipes set */
 	fatal_errno(code, e, "%s", o.cmd[0]);
 }

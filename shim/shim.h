@@ -65,6 +65,7 @@ struct shim_opts {
 	bool allow_none; /* start the app even when nothing is granted */
 	bool version;	 /* --version: print it and exit */
 	char **cmd;	 /* argv after "--", NULL-terminated, non-empty */
+	uint16_t proto;	 /* REQUEST version: PROTO_VERSION, 1 after an old agent's ERROR */
 };
 
 /* Parse argv. env_socket/env_dir are KEYHOLE_SOCKET/KEYHOLE_DIR (may be
@@ -96,6 +97,12 @@ struct shim_secret {
 	uint8_t *value; /* NULL when on_disk */
 	uint32_t value_len;
 	bool on_disk; /* value not held: it is the current file on the tmpfs */
+	/* v2 delivery (PROTO_D_*). Without PROTO_D_FILE, file is "" and no
+	 * file is written. A PROTO_D_ENV entry keeps its value (never
+	 * on_disk): the app is (re)started with it in its environment. */
+	uint8_t delivery;
+	char env[PROTO_MAX_ENV_NAME + 1];
+	char env_file[PROTO_MAX_ENV_NAME + 1];
 };
 
 struct shim_set {
@@ -109,11 +116,19 @@ struct shim_secret *set_find(struct shim_set *set, const char *name);
  * SHIM_MAX_SECRETS, -EEXIST if another name already uses the file. */
 int set_put(struct shim_set *set, const char *name, const char *file, uint64_t version,
 	    uint16_t mode, const uint8_t *value, uint32_t value_len);
+/* set_put for a decoded SECRET/SECRET2 m: its delivery, env and env_file,
+ * with file (m->file or the --secret override; "" without PROTO_D_FILE)
+ * and mode. -EEXIST also when another entry sets one of its variables. */
+int set_put_msg(struct shim_set *set, const struct proto_secret *m, const char *file,
+		uint16_t mode);
 void set_del(struct shim_set *set, const char *name);
 /* Deep copy into an empty dst (entries on disk stay on disk). */
 int set_copy(struct shim_set *dst, const struct shim_set *src);
-/* Wipe and free every value; the entries stay, marked on_disk. */
+/* Wipe and free every value but those of PROTO_D_ENV entries (needed to
+ * restart the app); the entries stay, marked on_disk. */
 void set_drop_values(struct shim_set *set);
+/* Does any entry put something in the app's environment (PROTO_D_ENV)? */
+bool set_has_env(const struct shim_set *set);
 /* Total bytes of the values held in memory. */
 size_t set_bytes(const struct shim_set *set);
 
@@ -161,6 +176,7 @@ struct fetch_rx {
  * backoff until deadline_ms (CLOCK_MONOTONIC ms). Returns the fd, -errno,
  * or -ECANCELED as soon as cancel_fd (-1 = none) is readable. */
 int fetch_connect(const char *path, int64_t deadline_ms, int cancel_fd);
+/* REQUEST of version o->proto. */
 int fetch_send_request(int fd, const struct shim_opts *o);
 void fetch_rx_free(struct fetch_rx *rx);
 /* Read one batch (frames up to END) from fd into *set and *b (batch_feed),
@@ -202,12 +218,19 @@ int privdrop_check(uid_t uid, gid_t gid);
 
 /* ---- exec.c ---- */
 /* In the current process: restore the signal state of the shim's parent
- * (old_mask, TTIN/TTOU), drop privileges if o->have_user, set KEYHOLE_DIR,
- * execvp(o->cmd). Returns only on failure, with the exit code to use
- * (126/127/111); *ret_err gets the errno. */
-int exec_cmd(const struct shim_opts *o, uint64_t old_mask, int *ret_err);
-/* Fork a child that calls exec_cmd. Returns the pid or -errno. */
-pid_t exec_spawn(const struct shim_opts *o, uint64_t old_mask);
+ * (old_mask, TTIN/TTOU), drop privileges if o->have_user, set KEYHOLE_DIR
+ * and, for the entries of set (NULL = none), each env (the value) and
+ * env_file (DIR/file, absolute); wipe set; execvp(o->cmd). Returns only on
+ * failure, with the exit code to use (126/127/111); *ret_err gets the
+ * errno. */
+int exec_cmd(const struct shim_opts *o, struct shim_set *set, uint64_t old_mask, int *ret_err);
+/* Fork a child that calls exec_cmd (the parent's set is untouched).
+ * Returns the pid or -errno. */
+pid_t exec_spawn(const struct shim_opts *o, struct shim_set *set, uint64_t old_mask);
+/* Pure, for tests: build the app's envp from env (environ-like) into
+ * locked pages; *ret_bytes gets their size (mem_secret_free them). NULL
+ * on ENOMEM. dir must be absolute. */
+char **exec_make_env(char **env, const char *dir, const struct shim_set *set, size_t *ret_bytes);
 
 /* ---- reap.c ---- */
 /* Signal masks are the kernel's 64-bit sets (bit N-1 = signal N), set with

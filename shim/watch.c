@@ -48,20 +48,67 @@ static void report_batch(struct batch *b)
 		log_warnx("secret %s revoked", b->revoked[i]);
 }
 
-static void rotate_action(struct res *r)
+static void restart(struct res *r)
+{
+	r->restarting = true;
+	r->kill_at = (int64_t)clock_ms() + (int64_t)r->o->stop_timeout_s * 1000;
+	(void)kill(r->child, SIGTERM);
+}
+
+static void rotate_action(struct res *r, const char *env_name)
 {
 	const struct shim_opts *o = r->o;
 	if (r->child <= 0 || r->restarting)
 		return;
+	if (env_name) { /* env cannot change in a running process */
+		log_info("secret %s is in the app's environment and changed: restarting the app "
+			 "(SIGTERM, SIGKILL after %u s)",
+			 env_name, o->stop_timeout_s);
+		restart(r);
+		return;
+	}
 	switch (o->rotate) {
 	case SHIM_ROTATE_NONE: break;
 	case SHIM_ROTATE_SIGNAL: (void)kill(r->child, o->rotate_signal); break;
-	case SHIM_ROTATE_RESTART:
-		r->restarting = true;
-		r->kill_at = (int64_t)clock_ms() + (int64_t)o->stop_timeout_s * 1000;
-		(void)kill(r->child, SIGTERM);
-		break;
+	case SHIM_ROTATE_RESTART: restart(r); break;
 	}
+}
+
+static const struct shim_secret *find(const struct shim_set *set, const char *name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (!strcmp(set->s[i].name, name))
+			return &set->s[i];
+	return NULL;
+}
+
+/* Does x (NULL: gone) put something else in the environment than y did? */
+static bool env_differs(const struct shim_secret *x, const struct shim_secret *y)
+{
+	uint8_t m = PROTO_D_ENV | PROTO_D_ENV_FILE;
+	if (!x || !y)
+		return (x ? x->delivery : y->delivery) & m;
+	if ((x->delivery & m) != (y->delivery & m) || strcmp(x->env, y->env) ||
+	    strcmp(x->env_file, y->env_file))
+		return true;
+	if ((x->delivery & PROTO_D_ENV_FILE) && strcmp(x->file, y->file))
+		return true;
+	return (x->delivery & PROTO_D_ENV) &&
+	       (x->value_len != y->value_len ||
+		(x->value_len && memcmp(x->value, y->value, x->value_len)));
+}
+
+/* The first secret whose environment entry next changes (a new value,
+ * added, or gone: a revoked value must leave the app's environment). */
+static const char *env_change(const struct shim_set *next, const struct shim_set *cur)
+{
+	for (size_t i = 0; i < next->n; i++)
+		if (env_differs(&next->s[i], find(cur, next->s[i].name)))
+			return next->s[i].name;
+	for (size_t i = 0; i < cur->n; i++)
+		if (!find(next, cur->s[i].name) && env_differs(NULL, &cur->s[i]))
+			return cur->s[i].name;
+	return NULL;
 }
 
 /* Swap in `next` if it differs from the files, then act on the app. */
@@ -79,10 +126,14 @@ static void apply(struct res *r, struct shim_set *next)
 		set_free(next);
 		return;
 	}
+	char env_name[PROTO_MAX_NAME + 1] = "";
+	const char *ch = env_change(next, r->set);
+	if (ch)
+		memcpy(env_name, ch, strlen(ch) + 1);
 	set_drop_values(next);
 	set_free(r->set);
 	*r->set = *next;
-	rotate_action(r);
+	rotate_action(r, env_name[0] ? env_name : NULL);
 }
 
 static void drop_agent(struct res *r, int err)
@@ -150,7 +201,7 @@ static int on_exit_of_child(struct res *r, int st, int *ret_code)
 	}
 	r->restarting = false;
 	r->kill_at = 0;
-	r->child = exec_spawn(r->o, r->old_mask);
+	r->child = exec_spawn(r->o, r->set, r->old_mask);
 	if (r->child < 0) {
 		log_errno(r->child, "cannot restart the command");
 		*ret_code = SHIM_EXIT_SYSTEM;
@@ -234,10 +285,15 @@ int watch_run(const struct shim_opts *o, int dirfd, int agentfd, int sigfd, uint
 	if ((e = reap_widen(sigfd)) < 0) {
 		log_errno(e, "signalfd");
 		code = SHIM_EXIT_SYSTEM;
-	} else if ((r.child = exec_spawn(o, old_mask)) < 0) {
+	} else if ((r.child = exec_spawn(o, set, old_mask)) < 0) {
 		log_errno(r.child, "fork");
 		code = SHIM_EXIT_SYSTEM;
 	} else {
+		if (!o->watch)
+			set_free(set); /* no restart without --watch: env values go now */
+		else if (set_has_env(set) && o->rotate != SHIM_ROTATE_RESTART)
+			log_info("env grants delivered: a rotation of one of them restarts the app "
+				 "(other rotations: --on-rotate as given)");
 		code = loop(&r);
 	}
 	if ((e = deliver_clean(dirfd)) < 0)

@@ -128,6 +128,28 @@ static void print_template(json_t *g)
 	printf("\n");
 }
 
+/* One released grant: its file, and how it reaches the app's environment. */
+static void print_release(json_t *v)
+{
+	const char *env = json_string_value(json_object_get(v, "env"));
+	const char *env_file = json_string_value(json_object_get(v, "env_file"));
+	const char *rule = json_string_value(json_object_get(v, "rule"));
+
+	printf("  %s ->", json_string_value(json_object_get(v, "secret")));
+	if (!json_is_false(json_object_get(v, "writes_file")))
+		printf(" %s (mode %s, rule %s)", json_string_value(json_object_get(v, "file")),
+		       json_string_value(json_object_get(v, "mode")), rule);
+	if (env_file)
+		printf(" + env_file %s (the file's path)", env_file);
+	if (env)
+		printf("%s env %s (value in the app's environment: readable in /proc/PID/environ by "
+		       "the same uid, inherited by children)",
+		       json_is_false(json_object_get(v, "writes_file")) ? "" : " +", env);
+	if (json_is_false(json_object_get(v, "writes_file")))
+		printf(" (rule %s)", rule);
+	printf("%s\n", json_is_true(json_object_get(v, "in_store")) ? "" : " [not in store]");
+}
+
 static void print_explain(json_t *r)
 {
 	size_t i;
@@ -146,12 +168,7 @@ static void print_explain(json_t *r)
 		printf("would release:\n");
 	json_array_foreach(json_object_get(r, "release"), i, v)
 	{
-		printf("  %s -> %s (mode %s, rule %s)%s\n",
-		       json_string_value(json_object_get(v, "secret")),
-		       json_string_value(json_object_get(v, "file")),
-		       json_string_value(json_object_get(v, "mode")),
-		       json_string_value(json_object_get(v, "rule")),
-		       json_is_true(json_object_get(v, "in_store")) ? "" : " [not in store]");
+		print_release(v);
 		print_template(v);
 	}
 }

@@ -28,6 +28,7 @@
 struct imp_opts {
 	const char *from, *prefix, *image;
 	enum scan_type type;
+	enum mig_delivery deliver;
 	bool dry_run, write;
 };
 
@@ -260,6 +261,8 @@ static int import_from(struct cli_ctx *ctx, const struct imp_opts *o)
 	e = scan_buffer(&r, o->from, o->type, buf, len);
 	if (e == 0)
 		e = mig_plan_build(o->from, buf, len, o->type, &r, o->prefix, o->image, &p);
+	if (e == 0)
+		e = mig_policy_delivery(&p, o->deliver);
 	if (e < 0) {
 		rc = cli_fail(e, "import: %s", o->from);
 		goto out;
@@ -304,7 +307,19 @@ static int parse(int argc, char **argv, struct imp_opts *o, const char **ret_fil
 			o->prefix = argv[++i];
 		else if (!strcmp(a, "--image") && val)
 			o->image = argv[++i];
-		else if (!strcmp(a, "--dry-run"))
+		else if (!strcmp(a, "--deliver") && val) {
+			const char *d = argv[++i];
+			if (!strcmp(d, "file"))
+				o->deliver = MIG_D_FILE;
+			else if (!strcmp(d, "env-file"))
+				o->deliver = MIG_D_ENV_FILE;
+			else if (!strcmp(d, "env"))
+				o->deliver = MIG_D_ENV;
+			else
+				return cli_usage_error("import",
+						       "--deliver: '%s' is not file, env-file or env",
+						       d);
+		} else if (!strcmp(a, "--dry-run"))
 			o->dry_run = true;
 		else if (!strcmp(a, "--write"))
 			o->write = true;
@@ -336,7 +351,7 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	if (r)
 		return r;
 	if (!o.from) {
-		if (!file || o.prefix || o.image || o.dry_run || o.write)
+		if (!file || o.prefix || o.image || o.dry_run || o.write || o.deliver)
 			return cli_usage_error("import", "expected FILE, or --from FILE");
 		return import_sealed(ctx, file);
 	}
@@ -352,7 +367,8 @@ CLI_COMMAND(
 	.summary = "add sealed records, or move credentials from a Dockerfile/compose/.env",
 	.usage = "usage: keyhole import FILE\n"
 		 "       keyhole import --from FILE [--prefix NAME/] [--image IMAGE]\n"
-		 "                      [--type dockerfile|compose|env] [--dry-run | --write]\n\n"
+		 "                      [--type dockerfile|compose|env] [--dry-run | --write]\n"
+		 "                      [--deliver file|env-file|env]\n\n"
 		 "FILE: sealed-record JSON from `keyhole seal` (one record or an array).\n"
 		 "--from: store each credential `keyhole scan` finds in FILE as\n"
 		 "<prefix><lowercased name>, then print the file without the values (the\n"
@@ -360,5 +376,8 @@ CLI_COMMAND(
 		 "a policy rule granting exactly those secrets to IMAGE. Existing names are\n"
 		 "never overwritten: same value (checked with the private key) = unchanged.\n"
 		 "--dry-run stores nothing. --write replaces FILE atomically and keeps the\n"
-		 "original as FILE.keyhole-bak (refused if that exists). See docs/migrating.md.\n",
+		 "original as FILE.keyhole-bak (refused if that exists). --deliver env-file\n"
+		 "adds \"env_file\": \"<NAME>_FILE\" to each grant (the app reads the file\n"
+		 "that variable names); --deliver env grants \"env\": \"<NAME>\" instead (the\n"
+		 "value in the app's environment: opt-in, see docs/migrating.md).\n",
 	.run = run);

@@ -2,7 +2,7 @@
 /* Fuzz the wire codec both ways: the input is a byte stream as read from a
  * socket. The agent side frames it with the REQUEST cap and accepts only
  * REQUEST/ADMIN; the shim side frames it with the full payload cap and
- * accepts SECRET/DENIED/REVOKED/END/ERROR. Every decoded message must
+ * accepts SECRET/SECRET2/DENIED/REVOKED/END/ERROR (REQUEST v1 and v2). Every decoded message must
  * re-encode to the exact bytes it came from (round-trip property). What the
  * shim then does with a reply is fuzzed on the shim's own code, in
  * fuzz_shim_batch.c. */
@@ -26,13 +26,27 @@ static ssize_t reencode(const struct proto_msg *m, uint8_t *out, size_t cap)
 	const char *names[PROTO_MAX_NAMES];
 	switch (m->type) {
 	case PROTO_REQUEST:
-		return proto_encode_request(out, cap, m->u.request.flags,
-					    request_names(&m->u.request, names),
-					    m->u.request.n_names);
+	{
+		/* proto_decode reads any version (the agent's typed decoder
+		 * refuses unknown ones); the encoder writes only 1 or 2: patch
+		 * the field back for the byte comparison. */
+		uint16_t v = m->u.request.version;
+		bool known = v >= PROTO_VERSION_MIN && v <= PROTO_VERSION;
+		ssize_t n = proto_encode_request_v(out, cap, known ? v : PROTO_VERSION,
+						   m->u.request.flags,
+						   request_names(&m->u.request, names),
+						   m->u.request.n_names);
+		if (n > 0 && !known) {
+			out[PROTO_HDR + 1] = (uint8_t)(v >> 8);
+			out[PROTO_HDR + 2] = (uint8_t)v;
+		}
+		return n;
+	}
 	case PROTO_SECRET:
 		return proto_encode_secret(out, cap, m->u.secret.name, m->u.secret.version,
 					   m->u.secret.file, m->u.secret.mode, m->u.secret.value,
 					   m->u.secret.value_len);
+	case PROTO_SECRET2: return proto_encode_secret2(out, cap, &m->u.secret);
 	case PROTO_DENIED:
 		return proto_encode_denied(out, cap, m->u.denied.name, m->u.denied.reason);
 	case PROTO_REVOKED:
@@ -72,7 +86,7 @@ static void one_frame(const uint8_t *frame, uint32_t plen, bool agent_side)
 	if (proto_decode(pl, plen, &m) == 0) {
 		if (agent_side)
 			agent_side_checks(&m);
-		else if (m.type == PROTO_SECRET) /* the value is the payload's tail */
+		else if (m.type == PROTO_SECRET || m.type == PROTO_SECRET2) /* value: the tail */
 			FUZZ_CHECK(m.u.secret.value >= pl &&
 				   m.u.secret.value_len <= PROTO_MAX_VALUE &&
 				   (size_t)(m.u.secret.value - pl) + m.u.secret.value_len == plen);
@@ -81,10 +95,10 @@ static void one_frame(const uint8_t *frame, uint32_t plen, bool agent_side)
 		FUZZ_CHECK(out);
 		ssize_t n = reencode(&m, out, cap);
 		FUZZ_CHECK(n == (ssize_t)cap);
-		/* The encoder always writes PROTO_VERSION; mask the version field. */
-		if (m.type == PROTO_REQUEST && m.u.request.version != PROTO_VERSION) {
-			out[5] = frame[5];
-			out[6] = frame[6];
+		if (m.type == PROTO_SECRET2) { /* a decoded env name is one we would set */
+			FUZZ_CHECK(!m.u.secret.env[0] || proto_env_name_valid(m.u.secret.env));
+			FUZZ_CHECK(!m.u.secret.env_file[0] ||
+				   proto_env_name_valid(m.u.secret.env_file));
 		}
 		FUZZ_CHECK(memcmp(out, frame, cap) == 0);
 		/* One byte short never fits. */

@@ -6,7 +6,8 @@
  * After every call the properties the shim relies on before it writes a
  * single file must hold: the return is one of the documented ones, only
  * whole frames were consumed, every name and file in the set is valid,
- * files are unique, nothing unrequested got in, caps hold. */
+ * files are unique, every env / env_file variable is valid and set once,
+ * no env value holds a NUL, nothing unrequested got in, caps hold. */
 #include <errno.h>
 #include <string.h>
 
@@ -19,16 +20,29 @@ static void check_set(const struct shim_set *set, const struct shim_opts *o)
 	FUZZ_CHECK(set_bytes(set) <= (64u << 20));
 	for (size_t i = 0; i < set->n; i++) {
 		const struct shim_secret *s = &set->s[i];
+		bool has_file = s->delivery & PROTO_D_FILE;
 		FUZZ_CHECK(proto_secret_name_valid(s->name));
-		FUZZ_CHECK(proto_file_name_valid(s->file));
+		FUZZ_CHECK(has_file ? proto_file_name_valid(s->file) : s->file[0] == '\0');
 		/* a valid file name never leaves the directory */
 		FUZZ_CHECK(!strchr(s->file, '/') && s->file[0] != '.');
+		/* a variable it sets is one keyhole may set; an env value has no NUL */
+		FUZZ_CHECK(!(s->delivery & PROTO_D_ENV) || proto_env_name_valid(s->env));
+		FUZZ_CHECK(!(s->delivery & PROTO_D_ENV_FILE) ||
+			   (has_file && proto_env_name_valid(s->env_file)));
+		FUZZ_CHECK(!(s->delivery & PROTO_D_ENV) || s->value_len == 0 ||
+			   !memchr(s->value, '\0', s->value_len));
 		FUZZ_CHECK(s->mode != 0 && (s->mode & ~0777u) == 0);
 		FUZZ_CHECK(s->value_len <= PROTO_MAX_VALUE);
 		FUZZ_CHECK(!s->on_disk && (s->value_len == 0 || s->value != NULL));
-		for (size_t j = i + 1; j < set->n; j++)
-			FUZZ_CHECK(strcmp(s->file, set->s[j].file) &&
-				   strcmp(s->name, set->s[j].name));
+		for (size_t j = i + 1; j < set->n; j++) {
+			const struct shim_secret *t = &set->s[j];
+			FUZZ_CHECK((!has_file || strcmp(s->file, t->file)) &&
+				   strcmp(s->name, t->name));
+			/* one variable, one entry */
+			FUZZ_CHECK(!s->env[0] || (strcmp(s->env, t->env) && strcmp(s->env, t->env_file)));
+			FUZZ_CHECK(!s->env_file[0] ||
+				   (strcmp(s->env_file, t->env) && strcmp(s->env_file, t->env_file)));
+		}
 		if (o->n_want) {
 			bool wanted = false;
 			for (size_t k = 0; k < o->n_want; k++)

@@ -65,6 +65,26 @@ int main(int argc, char **argv)
 	put_frame("secret_empty", b, proto_encode_secret(b, sizeof b, "a", 1, "a", 0, NULL, 0));
 	put_frame("secret_badfile", b,
 		  proto_encode_secret(b, sizeof b, "x", 1, "../x", 0644, (const uint8_t *)"v", 1));
+	put_frame("request_v1", b, proto_encode_request_v(b, sizeof b, 1, 0, one, 1));
+	{
+		struct proto_secret x = { .version = 4,
+					  .mode = 0400,
+					  .value = (const uint8_t *)"pw",
+					  .value_len = 2,
+					  .delivery = PROTO_D_FILE | PROTO_D_ENV_FILE };
+		strcpy(x.name, "pay/db");
+		strcpy(x.file, "db_password");
+		strcpy(x.env_file, "POSTGRES_PASSWORD_FILE");
+		put_frame("secret2_env_file", b, proto_encode_secret2(b, sizeof b, &x));
+		x.delivery = PROTO_D_ENV;
+		x.file[0] = x.env_file[0] = '\0';
+		strcpy(x.env, "DATABASE_PASSWORD");
+		put_frame("secret2_env", b, proto_encode_secret2(b, sizeof b, &x));
+		x.delivery = PROTO_D_ALL;
+		strcpy(x.file, "db");
+		strcpy(x.env_file, "DB_FILE");
+		put_frame("secret2_all", b, proto_encode_secret2(b, sizeof b, &x));
+	}
 	put_frame("denied", b,
 		  proto_encode_denied(b, sizeof b, "db/password",
 				      "policy: no rule for this container"));

@@ -75,6 +75,35 @@ int main(int argc, char **argv)
 	SECRET("a", "f", 0400, "v");
 	len -= 3; /* cut inside the value */
 	put(d, "truncated", 0);
+	/* protocol 2: env_file, env only (no file), a NUL in an env value */
+	{
+		struct proto_secret m = { .version = 1,
+					  .mode = 0400,
+					  .value = (const uint8_t *)"pw",
+					  .value_len = 2,
+					  .delivery = PROTO_D_FILE | PROTO_D_ENV_FILE };
+		strcpy(m.name, "db/password");
+		strcpy(m.file, "db_password");
+		strcpy(m.env_file, "POSTGRES_PASSWORD_FILE");
+		add(proto_encode_secret2(buf + len, ROOM, &m));
+		m.delivery = PROTO_D_ENV;
+		m.file[0] = m.env_file[0] = '\0';
+		strcpy(m.name, "api");
+		strcpy(m.env, "API_KEY");
+		add(proto_encode_secret2(buf + len, ROOM, &m));
+		END(2);
+		put(d, "secret2_env", 0);
+		strcpy(m.name, "nul");
+		m.value = (const uint8_t *)"a\0b";
+		m.value_len = 3;
+		add(proto_encode_secret2(buf + len, ROOM, &m));
+		strcpy(m.name, "api2"); /* API_KEY again: a protocol violation */
+		m.value = (const uint8_t *)"k";
+		m.value_len = 1;
+		add(proto_encode_secret2(buf + len, ROOM, &m));
+		END(2);
+		put(d, "secret2_env_nul_and_clash", 0);
+	}
 	static const uint8_t huge[] = { 0x7f, 0xff, 0xff, 0xff, 0x81 };
 	memcpy(buf, huge, sizeof huge);
 	len = sizeof huge;

@@ -42,7 +42,7 @@ t_run "garbage frame -> ERROR BADMSG" bash -c "'$KC' '$S' --garbage | grep -q '^
 t_run "oversize prefix -> ERROR TOOBIG" bash -c "'$KC' '$S' --oversize | grep -q '^ERROR code=3'"
 t_run "unknown type -> ERROR BADMSG" bash -c "'$KC' '$S' --type 0x7e | grep -q '^ERROR code=1'"
 t_run "agent->shim type sent to agent -> ERROR" bash -c "'$KC' '$S' --type 0x81 | grep -q '^ERROR code=1'"
-t_run "version 2 -> ERROR VERSION" bash -c "'$KC' '$S' --version 2 app/db-pass | grep -q '^ERROR code=2'"
+t_run "version 3 -> ERROR VERSION" bash -c "'$KC' '$S' --version 3 app/db-pass | grep -q '^ERROR code=2'"
 t_run "trailing bytes -> ERROR BADMSG" bash -c "'$KC' '$S' --extra app/db-pass | grep -q '^ERROR code=1'"
 t_run "truncated frame then EOF -> closed, nothing released" \
 	bash -c "'$KC' '$S' --truncated app/db-pass | grep -qx EOF"

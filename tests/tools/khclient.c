@@ -2,12 +2,15 @@
 /* khclient: a raw keyhole protocol client for tests. Sends a REQUEST (or a
  * deliberately broken frame) to SOCKET and prints every reply as one text
  * line: "SECRET name=N version=V file=F mode=0400 len=L value=X",
+ * "SECRET2 name=N version=V delivery=D file=F mode=M env=E env_file=EF ..."
+ * (a SECRET2 that only writes a file prints as SECRET; one sent to a
+ * --version 1 client is "UNEXPECTED"),
  * "DENIED name=N reason=R", "REVOKED name=N file=F", "END count=C",
  * "ERROR code=C reason=R", finally "EOF" or "TIMEOUT". Values are printed:
  * this is a test tool, never use it on real secrets.
  *
  * usage: khclient SOCKET [--watch] [--batches N] [--timeout-ms N]
- *                 [--version V] [--garbage | --truncated | --oversize |
+ *                 [--version V (1 speaks as an old shim)] [--garbage | --truncated | --oversize |
  *                  --type T | --admin JSON | --silent | --extra]
  *                 [--hold-ms N] [NAME...] */
 #include <errno.h>
@@ -71,9 +74,31 @@ static int read_n(int fd, uint8_t *b, size_t n, long deadline)
 	return 1;
 }
 
+static unsigned g_version = PROTO_VERSION; /* of the REQUEST sent */
+
+static void print_secret2(const struct proto_msg *m)
+{
+	printf("SECRET2 name=%s version=%llu delivery=%u file=%s mode=%04o env=%s "
+	       "env_file=%s len=%u value=%.*s\n",
+	       m->u.secret.name, (unsigned long long)m->u.secret.version, m->u.secret.delivery,
+	       m->u.secret.file, m->u.secret.mode, m->u.secret.env, m->u.secret.env_file,
+	       m->u.secret.value_len, (int)m->u.secret.value_len,
+	       (const char *)m->u.secret.value);
+}
+
 static void print_msg(const struct proto_msg *m)
 {
 	switch (m->type) {
+	case PROTO_SECRET2:
+		if (g_version < 2) { /* a protocol-1 client must never get one */
+			printf("UNEXPECTED type=SECRET2 to a protocol 1 client\n");
+			break;
+		}
+		if (m->u.secret.delivery != PROTO_D_FILE) {
+			print_secret2(m);
+			break;
+		}
+		__attribute__((fallthrough)); /* a file-only SECRET2 delivers what a SECRET does */
 	case PROTO_SECRET:
 		printf("SECRET name=%s version=%llu file=%s mode=%04o len=%u value=%.*s\n",
 		       m->u.secret.name, (unsigned long long)m->u.secret.version, m->u.secret.file,
@@ -186,7 +211,7 @@ int main(int argc, char **argv)
 		case 'w': flags |= PROTO_F_WATCH; break;
 		case 'b': batches = atoi(optarg); break;
 		case 't': timeout = atol(optarg); break;
-		case 'v': version = (unsigned)atoi(optarg); break;
+		case 'v': g_version = version = (unsigned)atoi(optarg); break;
 		case 'g': mode = M_GARBAGE; break;
 		case 'T': mode = M_TRUNC; break;
 		case 'o': mode = M_OVERSIZE; break;

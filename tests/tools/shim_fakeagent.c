@@ -8,6 +8,10 @@
  *   revoked NAME FILE    end [COUNT]   error CODE REASON...
  *   raw HEX              waitfile PATH (wait for it, then remove it)
  *   sleep MS             hold (until the peer closes)    close
+ *   needv1               act as a protocol-1 agent: a REQUEST of another
+ *                        version gets ERROR VERSION and the connection ends
+ *                        (logs "conn N version V")
+ *   secret2 NAME FILE|- MODE VERSION ENV|- ENV_FILE|- VALUE...  (a v2 SECRET2)
  * "end" without COUNT sends the number of messages since the last end. */
 #include <errno.h>
 #include <poll.h>
@@ -24,6 +28,8 @@
 #include "proto.h"
 
 static uint8_t out[PROTO_HDR + PROTO_MAX_PAYLOAD];
+static unsigned g_version, g_conn; /* of the current connection's REQUEST */
+static FILE *g_log;
 
 static void msleep(long ms)
 {
@@ -50,6 +56,7 @@ static int read_request(int fd, FILE *log, int conn)
 	}
 	if (proto_decode(in + PROTO_HDR, len, &m) < 0 || m.type != PROTO_REQUEST)
 		return -1;
+	g_version = m.u.request.version;
 	fprintf(log, "conn %d flags %u names ", conn, m.u.request.flags);
 	for (unsigned i = 0; i < m.u.request.n_names; i++)
 		fprintf(log, "%s%s", i ? "," : "", m.u.request.names[i]);
@@ -84,6 +91,42 @@ static int send_raw(int fd, const char *hex)
 	return io_write_all(fd, out, n);
 }
 
+/* "secret2 NAME FILE|- MODE VERSION ENV|- ENV_FILE|- VALUE" into out. */
+static ssize_t secret2(const char *line)
+{
+	struct proto_secret m;
+	char f[256], e[PROTO_MAX_ENV_NAME + 1], ef[PROTO_MAX_ENV_NAME + 1];
+	unsigned mode;
+	int off = 0;
+	memset(&m, 0, sizeof m);
+	if (sscanf(line, "secret2 %255s %255s %o %llu %128s %128s %n", m.name, f, &mode,
+		   (unsigned long long *)&m.version, e, ef, &off) != 6 || !off)
+		return -EINVAL;
+	m.mode = (uint16_t)mode;
+	if (strcmp(f, "-"))
+		m.delivery |= PROTO_D_FILE, snprintf(m.file, sizeof m.file, "%s", f);
+	if (strcmp(e, "-"))
+		m.delivery |= PROTO_D_ENV, snprintf(m.env, sizeof m.env, "%s", e);
+	if (strcmp(ef, "-"))
+		m.delivery |= PROTO_D_ENV_FILE, snprintf(m.env_file, sizeof m.env_file, "%s", ef);
+	m.value = (const uint8_t *)line + off;
+	m.value_len = (uint32_t)strlen(line + off);
+	return proto_encode_secret2(out, sizeof out, &m);
+}
+
+/* "needv1": 1 when the connection ends here (a newer REQUEST). */
+static int need_v1(int fd)
+{
+	fprintf(g_log, "conn %u version %u\n", g_conn, g_version);
+	fflush(g_log);
+	if (g_version == 1)
+		return 0;
+	ssize_t n = proto_encode_error(out, sizeof out, PROTO_E_VERSION,
+				       "unsupported protocol version (want 1)");
+	(void)io_write_all(fd, out, (size_t)n);
+	return 1;
+}
+
 /* One script line. Returns 1 to stop serving this connection. */
 static int run_line(int fd, char *line, uint32_t *count)
 {
@@ -99,6 +142,11 @@ static int run_line(int fd, char *line, uint32_t *count)
 		n = proto_encode_secret(out, sizeof out, a, ver, b, (uint16_t)mode,
 					(const uint8_t *)rest, strlen(rest));
 		++*count;
+	} else if (!strncmp(line, "secret2 ", 8)) {
+		n = secret2(line);
+		++*count;
+	} else if (!strcmp(line, "needv1")) {
+		return need_v1(fd);
 	} else if (sscanf(line, "denied %255s %n", a, &off) == 1 && off) {
 		n = proto_encode_denied(out, sizeof out, a, line + off);
 		++*count;
@@ -139,6 +187,8 @@ static void serve(int fd, const char *script, int conn, FILE *log)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		f = fopen(script, "r");
+	g_conn = (unsigned)conn;
+	g_log = log;
 	if (!f || read_request(fd, log, conn) < 0) {
 		if (f)
 			fclose(f);

@@ -99,7 +99,7 @@ static int exec_code(uid_t which, gid_t unused)
 			return 1;
 		close(fd);
 	}
-	int code = exec_cmd(&o, 0, &err);
+	int code = exec_cmd(&o, NULL, 0, &err);
 	if (which)
 		unlink(nx0);
 	return code;
@@ -124,7 +124,7 @@ static int spawn_env(uid_t u, gid_t g)
 	memset(&o, 0, sizeof o);
 	o.dir = "/run/x";
 	o.cmd = cmd;
-	pid_t p = exec_spawn(&o, 0);
+	pid_t p = exec_spawn(&o, NULL, 0);
 	if (p < 0 || waitpid(p, &st, 0) != p)
 		return 1;
 	return reap_exit_code(st);

@@ -97,7 +97,7 @@ static void read_batch(char *out, size_t cap)
 		}
 		ck_assert_int_eq(proto_decode_reply(buf + used + PROTO_HDR, len, &rp), 0);
 		used += PROTO_HDR + len;
-		if (rp.type == PROTO_SECRET)
+		if (rp.type == PROTO_SECRET || rp.type == PROTO_SECRET2)
 			snprintf(out + strlen(out), cap - strlen(out), "SECRET %s %llu %.*s;",
 				 rp.u.secret.name, (unsigned long long)rp.u.secret.version,
 				 (int)(rp.u.secret.value_len & 0xff),
