@@ -33,8 +33,11 @@ cat >"$T/policy.json" <<'JSON'
                    "env_file": "POSTGRES_PASSWORD_FILE" },
                  { "secret": "pay/url", "env": "DATABASE_PASSWORD" },
                  { "secret": "pay/plain" },
-                 { "secret": "pay/nul", "env": "NUL_VALUE" } ] } ] }
+                 { "secret": "pay/nul", "env": "NUL_VALUE" },
+                 { "template": "url.tmpl", "escape": "url", "env": "DATABASE_URL" } ] } ] }
 JSON
+printf 'postgres://app:{{ secret "pay/url" }}@db/app' >"$T/url.tmpl"
+chmod 0644 "$T/url.tmpl"
 kh_agent_start "$T" "$T/policy.json" || { t_notok "keyholed starts with env grants"; t_done; }
 SOCK=$T/agent.sock
 
@@ -53,6 +56,9 @@ t_eq "env_file: a relative --dir still gives an absolute path" "$out" \
 out=$(shim --secret pay/url -- "$APP" var DATABASE_PASSWORD 2>&1); rc=$?
 t_eq "env: app reading only \$DATABASE_PASSWORD gets the value" "$rc/$out" \
 	"0/DATABASE_PASSWORD=p@ss:/\"1"
+out=$(shim --secret template/url -- "$APP" var DATABASE_URL 2>&1); rc=$?
+t_eq "env + template: app reading only \$DATABASE_URL gets the escaped URL" "$rc/$out" \
+	"0/DATABASE_URL=postgres://app:p%40ss%3A%2F%221@db/app"
 out=$(shim --secret pay/url --secret pay/plain -- sh -c 'ls "$KEYHOLE_DIR"' 2>&1)
 t_eq "env: no file is written for an env-only grant" "$out" "pay_plain"
 out=$(DATABASE_PASSWORD=from-image shim --secret pay/url -- "$APP" var DATABASE_PASSWORD 2>&1)
@@ -69,8 +75,8 @@ t_eq "explain: an env grant is marked with its exposure" \
 t_eq "explain: an env_file grant names its variable" \
 	"$(grep -c '^  pay/db -> db_password (mode 0400, rule host-root) + env_file POSTGRES_PASSWORD_FILE' <<<"$out")" 1
 out=$(kh "$T" explain --pid $$ --json 2>&1)
-t_eq "explain --json: env and writes_file" \
-	"$(grep -c '"env": *"DATABASE_PASSWORD"' <<<"$out")/$(grep -c '"writes_file": *false' <<<"$out")" "1/2"
+t_eq "explain --json: env and writes_file (pay/url, pay/nul, the url template)" \
+	"$(grep -c '"env": *"DATABASE_PASSWORD"' <<<"$out")/$(grep -c '"writes_file": *false' <<<"$out")" "1/3"
 
 # --watch, no --on-rotate: an env secret's rotation restarts the app with
 # the new value; a file-only rotation does not.
