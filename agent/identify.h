@@ -55,6 +55,17 @@ int identify_resume(struct identify *ix, struct conn *c);
  * eng2 (a second engine client, never the lookup thread's). */
 int identify_now(struct identify *ix, struct engine *eng2, struct conn *c);
 
+/* Watcher resync (watch.c). identify_refresh drops what is known about
+ * container id (cache entry, failure) and asks the engine again: 0, or
+ * -EAGAIN when the lookup queue is full (submit again later).
+ * identify_answered: the engine's answer (or failure) for id has come back
+ * since. identify_recheck re-identifies a watcher from what is known now,
+ * without asking: c->meta, or c->meta_err (refused, engine failure, or no
+ * answer in time), so that rules needing metadata fail closed. */
+int identify_refresh(struct identify *ix, const char *id);
+bool identify_answered(struct identify *ix, const char *id);
+void identify_recheck(struct identify *ix, struct conn *c);
+
 /* A pod's container, from the kubelet (--kubelet): 0 (c->k8s or
  * c->meta_err set), -EPERM when the pod uid in its cgroup is not the pod's,
  * -EAGAIN when the kubelet does not list the container yet (a container's

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "log.h"
 #include "watch.h"
 
@@ -104,17 +105,66 @@ static int resync_revoke(struct agent *a, struct conn *c, const struct policy_ev
 	return count;
 }
 
-static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf, size_t ninf)
+/* Watchers that share an identity share one policy evaluation per resync:
+ * the policy reads the peer's uid, gid and cgroup, the container's metadata
+ * and the engine error, nothing per process. A few recent evaluations are
+ * kept (watchers of one identity tend to be neighbours in the list); a miss
+ * only costs an evaluation. */
+#define EVCACHE_N 16u
+
+struct evcache {
+	const struct conn *who[EVCACHE_N];
+	struct policy_eval *ev[EVCACHE_N];
+	unsigned n, next;
+};
+
+static bool same_identity(const struct conn *x, const struct conn *y)
+{
+	const struct peer *p = &x->peer, *q = &y->peer;
+
+	if (x->k8s || y->k8s || p->uid != q->uid || p->gid != q->gid ||
+	    p->cg.runtime != q->cg.runtime || strcmp(p->cg.id, q->cg.id) != 0 ||
+	    strcmp(p->cg.pod_uid, q->cg.pod_uid) != 0 || strcmp(p->cg.path, q->cg.path) != 0 ||
+	    x->has_meta != y->has_meta || strcmp(x->meta_err, y->meta_err) != 0)
+		return false;
+	/* copies of one cache entry: same bytes, same (immutable) JSON objects */
+	return !x->has_meta || memcmp(&x->meta, &y->meta, sizeof(x->meta)) == 0;
+}
+
+static const struct policy_eval *evcache_get(struct evcache *ec, const struct policy *pol,
+					     const struct conn *c)
 {
 	struct policy_identity id;
 	struct policy_eval *ev = NULL;
+	unsigned slot;
+
+	for (unsigned i = 0; i < ec->n; i++)
+		if (same_identity(ec->who[i], c))
+			return ec->ev[i];
+	conn_identity(c, &id);
+	if (policy_eval(pol, &id, &ev) < 0)
+		return NULL;
+	slot = ec->n < EVCACHE_N ? ec->n++ : ec->next++ % EVCACHE_N;
+	policy_eval_free(ec->ev[slot]);
+	ec->who[slot] = c;
+	ec->ev[slot] = ev;
+	return ev;
+}
+
+static void evcache_free(struct evcache *ec)
+{
+	for (unsigned i = 0; i < ec->n; i++)
+		policy_eval_free(ec->ev[i]);
+	ec->n = 0;
+}
+
+static int resync_one(struct agent *a, struct conn *c, const struct policy_eval *ev,
+		      const struct ks_info *inf, size_t ninf)
+{
 	cleanup_free struct held *keep = NULL;
 	size_t nkeep = 0;
 	int count, r = 0;
 
-	conn_identity(c, &id);
-	if (policy_eval(a->pol, &id, &ev) < 0)
-		return -ENOMEM;
 	keep = calloc(c->n_held + ev->n_grants + 1, sizeof(*keep));
 	count = keep ? resync_revoke(a, c, ev, inf, ninf, keep, &nkeep) : -ENOMEM;
 	for (size_t i = 0; count >= 0 && i < ev->n_grants; i++) {
@@ -145,7 +195,6 @@ static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf
 		if (keep[nkeep].name[0])
 			nkeep++;
 	}
-	policy_eval_free(ev);
 	if (count < 0)
 		return count;
 	free(c->held);
@@ -154,9 +203,12 @@ static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf
 	return count;
 }
 
-void watch_resync_all(struct agent *a, const char *why)
+/* Push to every watcher what changed for it, with the identities it has now. */
+static void push_all(struct agent *a, const char *why)
 {
 	struct ks_info *inf = NULL;
+	struct evcache ec = { .n = 0 };
+	const struct policy_eval *ev;
 	size_t ninf = 0;
 	int r = ks_list(a->ks, &inf, &ninf);
 
@@ -172,11 +224,141 @@ void watch_resync_all(struct agent *a, const char *why)
 			conn_close(&a->cs, c);
 			continue;
 		}
-		r = resync_one(a, c, inf, ninf);
+		ev = evcache_get(&ec, a->pol, c);
+		r = ev ? resync_one(a, c, ev, inf, ninf) : -ENOMEM;
 		if (r > 0 && release_end(&a->rel, c, (uint32_t)r) == 0)
 			conn_flush(&a->cs, c);
 		else if (r != 0)
 			conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "push failed");
 	}
+	evcache_free(&ec);
 	free(inf);
+}
+
+/* --- Fresh identities before a push (docs/attestation.md "cache
+ * freshness"): a container's name and labels can change under a running
+ * watcher (docker rename), so every resync asks the engine again, once per
+ * distinct container, on the lookup thread; the push waits (the loop does
+ * not) until every answer is back or WATCH_IDENTIFY_MS passed; a container
+ * without an answer then fails closed (its rules needing metadata do not
+ * match: its grants are revoked). --- */
+struct watch_round {
+	const char *why; /* waiting for identities before this push; NULL: idle */
+	uint64_t until_ms;
+	char (*ids)[CG_ID_LEN + 1]; /* distinct engine-identified containers */
+	bool *asked;
+	size_t n, cap;
+};
+
+static bool engine_identified(const struct agent *a, const struct conn *c)
+{
+	return a->eng && c->watching && !c->dead && c->peer.cg.runtime != RT_HOST &&
+	       !c->k8s && !(a->kube && c->peer.cg.pod_uid[0]);
+}
+
+static int round_add(struct watch_round *w, const char *id)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->ids[i], id) == 0)
+			return 0;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		void *ids = realloc(w->ids, cap * sizeof(*w->ids));
+		if (!ids)
+			return -ENOMEM;
+		w->ids = ids;
+		void *asked = realloc(w->asked, cap * sizeof(*w->asked));
+		if (!asked)
+			return -ENOMEM;
+		w->asked = asked;
+		w->cap = cap;
+	}
+	snprintf(w->ids[w->n], sizeof(w->ids[0]), "%s", id);
+	w->asked[w->n++] = false;
+	return 0;
+}
+
+/* Ask for what is not asked yet (the lookup queue is bounded); true when
+ * every container has its answer. */
+static bool round_progress(struct agent *a, struct watch_round *w)
+{
+	bool all = true;
+
+	for (size_t i = 0; i < w->n; i++) {
+		if (!w->asked[i]) {
+			w->asked[i] = identify_refresh(&a->idf, w->ids[i]) == 0;
+			all = false;
+		} else if (all && !identify_answered(&a->idf, w->ids[i])) {
+			all = false;
+		}
+	}
+	return all;
+}
+
+/* The push itself, once identities are fresh (or their time is up). */
+static void round_push(struct agent *a)
+{
+	struct watch_round *w = a->watch;
+	const char *why = w->why;
+
+	w->why = NULL;
+	w->n = 0;
+	for (struct conn *c = a->cs.head; c; c = c->next)
+		if (engine_identified(a, c))
+			identify_recheck(&a->idf, c);
+	push_all(a, why);
+}
+
+void watch_resync_all(struct agent *a, const char *why)
+{
+	struct watch_round *w = a->watch;
+
+	if (!w && !(w = a->watch = calloc(1, sizeof(*w)))) {
+		push_all(a, why); /* no memory to wait: push on what is known */
+		return;
+	}
+	if (w->why)
+		return; /* a push is already waiting; it lists the store when it runs */
+	for (struct conn *c = a->cs.head; c; c = c->next)
+		if (engine_identified(a, c) && round_add(w, c->peer.cg.id) < 0)
+			break; /* out of memory: the rest fail closed at the recheck */
+	if (!w->n) {
+		push_all(a, why);
+		return;
+	}
+	w->why = why;
+	w->until_ms = clock_ms() + WATCH_IDENTIFY_MS;
+	if (round_progress(a, w))
+		round_push(a);
+}
+
+void watch_identified(struct agent *a)
+{
+	if (a->watch && a->watch->why && round_progress(a, a->watch))
+		round_push(a);
+}
+
+int watch_timeout(const struct agent *a, uint64_t now)
+{
+	const struct watch_round *w = a->watch;
+
+	if (!w || !w->why)
+		return -1;
+	return w->until_ms > now ? (int)(w->until_ms - now) : 0;
+}
+
+void watch_tick(struct agent *a, uint64_t now)
+{
+	if (a->watch && a->watch->why && now >= a->watch->until_ms)
+		round_push(a);
+}
+
+void watch_fini(struct agent *a)
+{
+	if (!a->watch)
+		return;
+	free(a->watch->ids);
+	free(a->watch->asked);
+	free(a->watch);
+	a->watch = NULL;
 }
