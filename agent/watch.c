@@ -6,6 +6,7 @@
  * one batch: SECRET for new versions and new grants, REVOKED for grants
  * that are gone (or secrets removed from the store), then END. */
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,7 +140,7 @@ static const struct policy_eval *evcache_get(struct evcache *ec, const struct po
 	unsigned slot;
 
 	for (unsigned i = 0; i < ec->n; i++)
-		if (same_identity(ec->who[i], c))
+		if (!ec->who[i]->dead && same_identity(ec->who[i], c))
 			return ec->ev[i];
 	conn_identity(c, &id);
 	if (policy_eval(pol, &id, &ev) < 0)
@@ -203,19 +204,132 @@ static int resync_one(struct agent *a, struct conn *c, const struct policy_eval 
 	return count;
 }
 
+/* --- The push: decide everything, audit it in one write, then write the
+ * frames. Deciding (policy, store, audit lines, encoding) runs before any
+ * watcher is woken: on a busy machine every woken watcher competes with the
+ * agent for the CPU, and interleaving the two made the agent wait for
+ * hundreds of them (profile: docs/performance.md). Frames are staged in one
+ * sodium_malloc arena (they carry values), at most WATCH_STAGE_MAX bytes;
+ * past that, the batch so far is committed and a new one begun. --- */
+#define WATCH_STAGE_MAX (4u << 20)
+
+struct staged {
+	struct conn *c;
+	size_t off, len; /* in the arena; len 0: c's own queue holds its frames */
+};
+
+struct batch {
+	uint8_t *buf; /* sodium_malloc */
+	size_t len, cap;
+	struct staged *st;
+	size_t n, stcap;
+};
+
+static int batch_room(struct batch *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap : CONN_POOL_BUF * 16;
+	uint8_t *n;
+
+	if (b->len + need <= b->cap)
+		return 0;
+	while (cap < b->len + need)
+		cap *= 2;
+	if (cap > WATCH_STAGE_MAX)
+		return -ENOBUFS;
+	if (!(n = sodium_malloc(cap)))
+		return -ENOMEM;
+	if (b->len)
+		memcpy(n, b->buf, b->len);
+	sodium_free(b->buf); /* wipes */
+	b->buf = n;
+	b->cap = cap;
+	return 0;
+}
+
+/* Take c's frames queued since offset from into the batch; when they do
+ * not fit (a large value), they stay in c's own queue. */
+static int batch_add(struct batch *b, struct conn_set *cs, struct conn *c, size_t from)
+{
+	struct staged *st = &b->st[b->n];
+	ssize_t n = -ENOBUFS;
+
+	if (b->n == b->stcap)
+		return -ENOBUFS;
+	*st = (struct staged){ .c = c, .off = b->len };
+	if (batch_room(b, c->wlen - from) == 0)
+		n = conn_take_output(cs, c, from, b->buf + b->len, b->cap - b->len);
+	if (n > 0) {
+		st->len = (size_t)n;
+		b->len += (size_t)n;
+	}
+	b->n++;
+	return 0;
+}
+
+/* Write the held audit lines, then, only if that worked, every frame. */
+static void batch_commit(struct agent *a, struct batch *b)
+{
+	int r = audit_release(a->audit);
+
+	if (r < 0)
+		log_errno(-r, "audit log write failed: watchers of this push are closed unserved");
+	for (size_t i = 0; i < b->n; i++) {
+		struct conn *c = b->st[i].c;
+		if (c->dead)
+			continue;
+		if (r < 0) {
+			(void)conn_take_output(&a->cs, c, c->woff, NULL, 0);
+			conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "audit log unavailable");
+		} else if (b->st[i].len) {
+			if (conn_send(&a->cs, c, b->buf + b->st[i].off, b->st[i].len) < 0 &&
+			    !c->dead) /* could not queue the rest: it must not lose frames */
+				conn_send_error(&a->cs, c, PROTO_E_BUSY, "push not delivered");
+		} else {
+			conn_flush(&a->cs, c);
+		}
+	}
+	if (b->buf)
+		sodium_memzero(b->buf, b->len);
+	b->len = b->n = 0;
+	audit_hold(a->audit);
+}
+
+/* Decide and stage one watcher's push. */
+static void push_one(struct agent *a, struct batch *b, struct conn *c,
+		     const struct policy_eval *ev, const struct ks_info *inf, size_t ninf)
+{
+	size_t from = c->wlen;
+	int r = ev ? resync_one(a, c, ev, inf, ninf) : -ENOMEM;
+
+	if (r > 0 && (r = release_end(&a->rel, c, (uint32_t)r)) == 0)
+		r = 1;
+	if (r <= 0) {
+		if (r < 0) { /* nothing of it goes out; its audit lines stay (over-report) */
+			(void)conn_take_output(&a->cs, c, from, NULL, 0);
+			conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "push failed");
+		}
+		return;
+	}
+	if (c->wlen - from > WATCH_STAGE_MAX - b->len || b->n == b->stcap)
+		batch_commit(a, b);
+	batch_add(b, &a->cs, c, from);
+}
+
 /* Push to every watcher what changed for it, with the identities it has now. */
 static void push_all(struct agent *a, const char *why)
 {
 	struct ks_info *inf = NULL;
 	struct evcache ec = { .n = 0 };
-	const struct policy_eval *ev;
+	struct batch b = { .stcap = a->cs.n_watchers ? a->cs.n_watchers : 1 };
 	size_t ninf = 0;
 	int r = ks_list(a->ks, &inf, &ninf);
 
-	if (r < 0) {
-		log_errno(-r, "%s: cannot list the store; watchers not resynced", why);
+	if (r < 0 || !(b.st = calloc(b.stcap, sizeof(*b.st)))) {
+		log_errno(r < 0 ? -r : ENOMEM, "%s: watchers not resynced", why);
+		free(inf);
 		return;
 	}
+	audit_hold(a->audit);
 	for (struct conn *c = a->cs.head, *next; c; c = next) {
 		next = c->next;
 		if (!c->watching || c->dead)
@@ -224,13 +338,12 @@ static void push_all(struct agent *a, const char *why)
 			conn_close(&a->cs, c);
 			continue;
 		}
-		ev = evcache_get(&ec, a->pol, c);
-		r = ev ? resync_one(a, c, ev, inf, ninf) : -ENOMEM;
-		if (r > 0 && release_end(&a->rel, c, (uint32_t)r) == 0)
-			conn_flush(&a->cs, c);
-		else if (r != 0)
-			conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "push failed");
+		push_one(a, &b, c, evcache_get(&ec, a->pol, c), inf, ninf);
 	}
+	batch_commit(a, &b);
+	(void)audit_release(a->audit); /* batch_commit held it again: nothing is held */
+	sodium_free(b.buf);
+	free(b.st);
 	evcache_free(&ec);
 	free(inf);
 }
@@ -313,6 +426,10 @@ void watch_resync_all(struct agent *a, const char *why)
 {
 	struct watch_round *w = a->watch;
 
+	if (!a->eng) { /* nothing to look up */
+		push_all(a, why);
+		return;
+	}
 	if (!w && !(w = a->watch = calloc(1, sizeof(*w)))) {
 		push_all(a, why); /* no memory to wait: push on what is known */
 		return;
