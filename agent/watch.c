@@ -4,7 +4,12 @@
  * the secrets it should hold now (its grants, limited to the names it asked
  * for) are compared with what it was sent, and the difference is pushed as
  * one batch: SECRET for new versions and new grants, REVOKED for grants
- * that are gone (or secrets removed from the store), then END. */
+ * that are gone (or secrets removed from the store), then END.
+ * A resync runs in three parts, top to bottom in this file:
+ *   resync_one    what one watcher must be sent (per-watcher decision);
+ *   push_all      every watcher decided, audited in one write, then written;
+ *   watch_round   fresh container identities before push_all (the engine
+ *                 asked again, on the lookup thread; the loop never waits). */
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
