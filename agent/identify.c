@@ -253,6 +253,10 @@ int identify_pod(struct kubelet *kube, struct conn *c)
 
 int identify_refresh(struct identify *ix, const char *id)
 {
+	const struct identify_fail *f = fail_find(ix, id);
+
+	if (f && engine_trouble(f->rc) && clock_ms() < f->until_ms)
+		return 0; /* engine trouble: its backoff stands, the answer is that failure */
 	engine_forget(ix->eng, id);
 	fail_drop(ix, id);
 	return lookup_submit(ix->lk, id);

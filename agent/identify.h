@@ -56,8 +56,9 @@ int identify_resume(struct identify *ix, struct conn *c);
 int identify_now(struct identify *ix, struct engine *eng2, struct conn *c);
 
 /* Watcher resync (watch.c). identify_refresh drops what is known about
- * container id (cache entry, failure) and asks the engine again: 0, or
- * -EAGAIN when the lookup queue is full (submit again later).
+ * container id (cache entry, failure) and asks the engine again (not while
+ * an engine failure for id is backed off: that failure is the answer): 0,
+ * or -EAGAIN when the lookup queue is full (submit again later).
  * identify_answered: the engine's answer (or failure) for id has come back
  * since. identify_recheck re-identifies a watcher from what is known now,
  * without asking: c->meta, or c->meta_err (refused, engine failure, or no
