@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <time.h>
 
+struct watch_round;
+
 #include "audit.h"
 #include "conn.h"
 #include "engine.h"
@@ -68,6 +70,7 @@ struct agent {
 	int store_err; /* last store reload failed with this -errno (0 = fresh) */
 	time_t store_err_since;
 	const char *resync;  /* set: watchers are resynced after this batch (why) */
+	struct watch_round *watch; /* watch.c: a resync waiting for identities */
 	bool audit_pending;  /* aggregated audit counts wait for their summary */
 	bool audit_low;	     /* little free space under the audit log */
 	uint64_t audit_free; /* bytes free there at the last check */

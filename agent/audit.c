@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Audit log writer: JSON lines built with jansson (so hostile container
- * names and labels are escaped), one write(2) per line. The event carries
+ * names and labels are escaped), one write(2) per line, or one per batch
+ * while held (watcher pushes). The event carries
  * no value field at all: a value cannot reach the log by mistake. */
 #include "audit.h"
 
@@ -32,6 +33,10 @@ struct audit {
 	int fd;
 	int own;
 	char *path;
+	bool held;     /* audit_hold: lines collect in buf */
+	int held_err;  /* the first failed write while held */
+	char *buf;     /* held lines (no values: ordinary heap) */
+	size_t len, cap;
 	unsigned pending; /* slots with counts not yet summarised */
 	struct hush h[HUSH_SLOTS];
 };
@@ -84,9 +89,11 @@ void audit_close(struct audit *a)
 {
 	if (!a)
 		return;
+	(void)audit_release(a);
 	(void)audit_flush(a, UINT64_MAX);
 	if (a->own)
 		close(a->fd);
+	free(a->buf);
 	free(a->path);
 	free(a);
 }
@@ -160,6 +167,36 @@ char *audit_format(const struct audit_event *ev, const struct timespec *ts)
 	return line;
 }
 
+/* Write out the held lines: 0, or the first error since audit_hold. */
+static int drain(struct audit *a)
+{
+	int r = a->len ? io_write_all(a->fd, a->buf, a->len) : 0;
+
+	a->len = 0;
+	if (r < 0 && !a->held_err)
+		a->held_err = r;
+	return a->held_err;
+}
+
+static int hold_line(struct audit *a, const char *line, size_t n)
+{
+	if (a->len + n > AUDIT_HOLD_MAX)
+		(void)drain(a); /* early, but still before any frame it vouches for */
+	if (a->len + n > a->cap) {
+		size_t cap = a->cap ? a->cap : 64u << 10;
+		char *b;
+		while (cap < a->len + n)
+			cap *= 2;
+		if (!(b = realloc(a->buf, cap)))
+			return drain(a) < 0 ? a->held_err : io_write_all(a->fd, line, n);
+		a->buf = b;
+		a->cap = cap;
+	}
+	memcpy(a->buf + a->len, line, n);
+	a->len += n;
+	return 0;
+}
+
 static int write_line(struct audit *a, const struct audit_event *ev)
 {
 	struct timespec ts;
@@ -170,8 +207,33 @@ static int write_line(struct audit *a, const struct audit_event *ev)
 	line = audit_format(ev, &ts);
 	if (!line)
 		return -ENOMEM;
-	r = io_write_all(a->fd, line, strlen(line));
+	r = a->held ? hold_line(a, line, strlen(line)) : io_write_all(a->fd, line, strlen(line));
 	free(line);
+	return r;
+}
+
+void audit_hold(struct audit *a)
+{
+	if (!a)
+		return;
+	a->held = true;
+	a->held_err = 0;
+}
+
+int audit_release(struct audit *a)
+{
+	int r;
+
+	if (!a || !a->held)
+		return 0;
+	r = drain(a);
+	a->held = false;
+	a->held_err = 0;
+	if (a->cap > AUDIT_HOLD_KEEP) { /* one big resync does not keep its buffer */
+		free(a->buf);
+		a->buf = NULL;
+		a->cap = 0;
+	}
 	return r;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The audit log: one JSON line per secret decision (docs/agent.md).
  * Names, versions, who and why; never a value. audit_write() issues one
- * write(2) per line, so the line is in the file before the reply is sent. */
+ * write(2) per line, so the line is in the file before the reply is sent;
+ * watcher pushes batch theirs (audit_hold/audit_release). */
 #ifndef KH_AUDIT_H
 #define KH_AUDIT_H
 
@@ -49,6 +50,16 @@ void audit_close(struct audit *a);
 #define AUDIT_WINDOW_MS 10000u
 #define AUDIT_DENY_BUDGET 32u
 int audit_write(struct audit *a, const struct audit_event *ev);
+/* Batching (watcher pushes: one write(2) for a whole resync, not one per
+ * line). Between audit_hold and audit_release, lines are collected in
+ * memory and audit_write returns 0; audit_release writes them at once and
+ * returns 0 or the -errno of a failed write. The caller sends nothing the
+ * held lines vouch for before audit_release succeeded. Past AUDIT_HOLD_MAX
+ * bytes the lines so far are written early (still before any frame). */
+#define AUDIT_HOLD_MAX (4u << 20)
+#define AUDIT_HOLD_KEEP (256u << 10) /* a larger buffer is freed after release */
+void audit_hold(struct audit *a);
+int audit_release(struct audit *a);
 /* The same at a given monotonic time (tests). */
 int audit_write_at(struct audit *a, const struct audit_event *ev, uint64_t mono_ms);
 /* Write the summary lines of windows that ended by mono_ms; true while

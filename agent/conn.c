@@ -353,6 +353,52 @@ int conn_flush(struct conn_set *cs, struct conn *c)
 	return 0;
 }
 
+ssize_t conn_take_output(struct conn_set *cs, struct conn *c, size_t from, uint8_t *dst,
+			 size_t cap)
+{
+	size_t n;
+
+	if (from < c->woff || from > c->wlen)
+		return -EINVAL; /* part of it is written already */
+	n = c->wlen - from;
+	if (dst && n > cap)
+		return -ENOBUFS;
+	if (dst)
+		memcpy(dst, c->wbuf + from, n);
+	sodium_memzero(c->wbuf + from, n);
+	c->wlen = from;
+	if (c->wlen == c->woff && !c->wdeadline_ms)
+		wbuf_free(cs, c);
+	return (ssize_t)n;
+}
+
+int conn_send(struct conn_set *cs, struct conn *c, const uint8_t *p, size_t n)
+{
+	int r;
+
+	if (c->wlen > c->woff) { /* behind earlier output: keep the order */
+		r = conn_queue(cs, c, p, n);
+		return r < 0 ? r : conn_flush(cs, c);
+	}
+	while (n) {
+		ssize_t w = write(c->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			break;
+		if (w <= 0) {
+			conn_close(cs, c);
+			return -EPIPE;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	if (!n)
+		return 0;
+	r = conn_queue(cs, c, p, n);
+	return r < 0 ? r : conn_flush(cs, c); /* arms EPOLLOUT and the deadline */
+}
+
 int conn_send_error(struct conn_set *cs, struct conn *c, uint16_t code, const char *reason)
 {
 	uint8_t f[PROTO_HDR + 3 + 2 + PROTO_MAX_REASON];

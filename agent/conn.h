@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "audit.h"
 #include "engine.h"
@@ -115,6 +116,18 @@ void conn_commit(struct conn *c, size_t n);
 /* Write what is queued; closes the connection when done and closing, or on
  * a write error. 0, or -EPIPE when the connection was closed. */
 int conn_flush(struct conn_set *cs, struct conn *c);
+/* Staged output (watcher pushes, watch.c: every frame of a resync is built
+ * before any is written, so no watcher is woken while the rest are still
+ * being decided). conn_take_output moves what c has queued from offset
+ * `from` (its wlen before the frames were queued) into dst (cap bytes; NULL
+ * = discard), wiping it: the byte count, -ENOBUFS when it does not fit
+ * (nothing taken), -EINVAL when part of it was written already.
+ * conn_send writes n bytes to c after anything still queued: directly when
+ * nothing is, the rest queued (EPOLLOUT, write deadline). 0, -EPIPE
+ * (closed), or conn_queue's error. */
+ssize_t conn_take_output(struct conn_set *cs, struct conn *c, size_t from, uint8_t *dst,
+			 size_t cap);
+int conn_send(struct conn_set *cs, struct conn *c, const uint8_t *p, size_t n);
 /* Queue an ERROR frame, mark closing and flush. */
 int conn_send_error(struct conn_set *cs, struct conn *c, uint16_t code, const char *reason);
 

@@ -123,6 +123,7 @@ void dispatch_identified(struct agent *a)
 		else if (r == 0)
 			conn_resume(&a->cs, c);
 	}
+	watch_identified(a);
 }
 
 void dispatch_expire(struct agent *a, uint64_t now)

@@ -355,3 +355,48 @@ int identify_now(struct identify *ix, struct engine *eng2, struct kubelet *kube2
 		return pod_now(ix, kube2, c);
 	return ix->lk && eng2 ? engine_now(ix, eng2, c) : 0;
 }
+
+/* --- Watcher resync (watch.c): identities re-read from the engine, one
+ * lookup per container, never blocking the loop. --- */
+
+int identify_refresh(struct identify *ix, const char *id)
+{
+	const struct identify_fail *f = fail_find(ix, id);
+
+	if (f && engine_trouble(f->rc) && clock_ms() < f->until_ms)
+		return 0; /* engine trouble: its backoff stands, the answer is that failure */
+	engine_forget(ix->eng, id);
+	fail_drop(ix, id);
+	return lookup_submit(ix->lk, id);
+}
+
+bool identify_answered(struct identify *ix, const char *id)
+{
+	struct container_meta m;
+
+	if (fail_find(ix, id))
+		return true;
+	if (engine_cached(ix->eng, id, &m) < 0)
+		return false;
+	container_meta_clear(&m);
+	return true;
+}
+
+void identify_recheck(struct identify *ix, struct conn *c)
+{
+	const struct identify_fail *f;
+
+	if (c->has_meta)
+		container_meta_clear(&c->meta);
+	memset(&c->meta, 0, sizeof(c->meta));
+	c->has_meta = false;
+	c->meta_err[0] = '\0';
+	c->id_tries = 1; /* the resync asked already: no second lookup */
+	if (from_cache(ix, c) != 1)
+		return; /* c->meta, or c->meta_err (refused, or the engine's answer) */
+	if ((f = fail_find(ix, c->peer.cg.id)))
+		fail_reason(f, c);
+	else
+		snprintf(c->meta_err, sizeof(c->meta_err),
+			 "container metadata: the engine did not answer in time");
+}

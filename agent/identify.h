@@ -72,4 +72,16 @@ int identify_resume(struct identify *ix, struct conn *c);
  * never 1. */
 int identify_now(struct identify *ix, struct engine *eng2, struct kubelet *kube2, struct conn *c);
 
+/* Watcher resync (watch.c). identify_refresh drops what is known about
+ * container id (cache entry, failure) and asks the engine again (not while
+ * an engine failure for id is backed off: that failure is the answer): 0,
+ * or -EAGAIN when the lookup queue is full (submit again later).
+ * identify_answered: the engine's answer (or failure) for id has come back
+ * since. identify_recheck re-identifies a watcher from what is known now,
+ * without asking: c->meta, or c->meta_err (refused, engine failure, or no
+ * answer in time), so that rules needing metadata fail closed. */
+int identify_refresh(struct identify *ix, const char *id);
+bool identify_answered(struct identify *ix, const char *id);
+void identify_recheck(struct identify *ix, struct conn *c);
+
 #endif

@@ -203,6 +203,7 @@ static void after_batch(struct agent *a)
 	const char *why = a->resync;
 
 	a->resync = NULL;
+	watch_tick(a, clock_ms());
 	if (why)
 		watch_resync_all(a, why);
 	conn_bury(&a->cs);
@@ -221,7 +222,10 @@ static bool busy(const struct agent *a)
 static int next_timeout(const struct agent *a, uint64_t now, int timeout)
 {
 	const struct conn *h = a->cs.phead;
+	int w = watch_timeout(a, now);
 
+	if (w >= 0 && (timeout < 0 || timeout > w))
+		timeout = w;
 	if ((a->cs.n_stalled || a->audit_pending) && (timeout < 0 || timeout > 1000))
 		timeout = 1000;
 	if (a->audit && (timeout < 0 || timeout > (int)AGENT_SPACE_CHECK_MS))
@@ -272,4 +276,5 @@ void loop_run(struct agent *a)
 	}
 	conn_set_free(&a->cs);
 	release_cache_flush(&a->rel);
+	watch_fini(a);
 }

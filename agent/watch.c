@@ -4,12 +4,19 @@
  * the secrets it should hold now (its grants, limited to the names it asked
  * for) are compared with what it was sent, and the difference is pushed as
  * one batch: SECRET for new versions and new grants, REVOKED for grants
- * that are gone (or secrets removed from the store), then END. */
+ * that are gone (or secrets removed from the store), then END.
+ * A resync runs in three parts, top to bottom in this file:
+ *   resync_one    what one watcher must be sent (per-watcher decision);
+ *   push_all      every watcher decided, audited in one write, then written;
+ *   watch_round   fresh container identities before push_all (the engine
+ *                 asked again, on the lookup thread; the loop never waits). */
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "log.h"
 #include "template_load.h"
 #include "watch.h"
@@ -113,17 +120,66 @@ static int resync_revoke(struct agent *a, struct conn *c, const struct policy_ev
 	return count;
 }
 
-static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf, size_t ninf)
+/* Watchers that share an identity share one policy evaluation per resync:
+ * the policy reads the peer's uid, gid and cgroup, the container's metadata
+ * and the engine error, nothing per process. A few recent evaluations are
+ * kept (watchers of one identity tend to be neighbours in the list); a miss
+ * only costs an evaluation. */
+#define EVCACHE_N 16u
+
+struct evcache {
+	const struct conn *who[EVCACHE_N];
+	struct policy_eval *ev[EVCACHE_N];
+	unsigned n, next;
+};
+
+static bool same_identity(const struct conn *x, const struct conn *y)
+{
+	const struct peer *p = &x->peer, *q = &y->peer;
+
+	if (x->k8s || y->k8s || p->uid != q->uid || p->gid != q->gid ||
+	    p->cg.runtime != q->cg.runtime || strcmp(p->cg.id, q->cg.id) != 0 ||
+	    strcmp(p->cg.pod_uid, q->cg.pod_uid) != 0 || strcmp(p->cg.path, q->cg.path) != 0 ||
+	    x->has_meta != y->has_meta || strcmp(x->meta_err, y->meta_err) != 0)
+		return false;
+	/* copies of one cache entry: same bytes, same (immutable) JSON objects */
+	return !x->has_meta || memcmp(&x->meta, &y->meta, sizeof(x->meta)) == 0;
+}
+
+static const struct policy_eval *evcache_get(struct evcache *ec, const struct policy *pol,
+					     const struct conn *c)
 {
 	struct policy_identity id;
 	struct policy_eval *ev = NULL;
+	unsigned slot;
+
+	for (unsigned i = 0; i < ec->n; i++)
+		if (!ec->who[i]->dead && same_identity(ec->who[i], c))
+			return ec->ev[i];
+	conn_identity(c, &id);
+	if (policy_eval(pol, &id, &ev) < 0)
+		return NULL;
+	slot = ec->n < EVCACHE_N ? ec->n++ : ec->next++ % EVCACHE_N;
+	policy_eval_free(ec->ev[slot]);
+	ec->who[slot] = c;
+	ec->ev[slot] = ev;
+	return ev;
+}
+
+static void evcache_free(struct evcache *ec)
+{
+	for (unsigned i = 0; i < ec->n; i++)
+		policy_eval_free(ec->ev[i]);
+	ec->n = 0;
+}
+
+static int resync_one(struct agent *a, struct conn *c, const struct policy_eval *ev,
+		      const struct ks_info *inf, size_t ninf)
+{
 	cleanup_free struct held *keep = NULL;
 	size_t nkeep = 0;
 	int count, r = 0;
 
-	conn_identity(c, &id);
-	if (policy_eval(a->pol, &id, &ev) < 0)
-		return -ENOMEM;
 	keep = calloc(c->n_held + ev->n_grants + 1, sizeof(*keep));
 	count = keep ? resync_revoke(a, c, ev, inf, ninf, keep, &nkeep) : -ENOMEM;
 	for (size_t i = 0; count >= 0 && i < ev->n_grants; i++) {
@@ -155,7 +211,6 @@ static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf
 		if (keep[nkeep].name[0])
 			nkeep++;
 	}
-	policy_eval_free(ev);
 	if (count < 0)
 		return count;
 	free(c->held);
@@ -164,16 +219,132 @@ static int resync_one(struct agent *a, struct conn *c, const struct ks_info *inf
 	return count;
 }
 
-void watch_resync_all(struct agent *a, const char *why)
+/* --- The push: decide everything, audit it in one write, then write the
+ * frames. Deciding (policy, store, audit lines, encoding) runs before any
+ * watcher is woken: on a busy machine every woken watcher competes with the
+ * agent for the CPU, and interleaving the two made the agent wait for
+ * hundreds of them (profile: docs/performance.md). Frames are staged in one
+ * sodium_malloc arena (they carry values), at most WATCH_STAGE_MAX bytes;
+ * past that, the batch so far is committed and a new one begun. --- */
+#define WATCH_STAGE_MAX (4u << 20)
+
+struct staged {
+	struct conn *c;
+	size_t off, len; /* in the arena; len 0: c's own queue holds its frames */
+};
+
+struct batch {
+	uint8_t *buf; /* sodium_malloc */
+	size_t len, cap;
+	struct staged *st;
+	size_t n, stcap;
+};
+
+static int batch_room(struct batch *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap : CONN_POOL_BUF * 16;
+	uint8_t *n;
+
+	if (b->len + need <= b->cap)
+		return 0;
+	while (cap < b->len + need)
+		cap *= 2;
+	if (cap > WATCH_STAGE_MAX)
+		return -ENOBUFS;
+	if (!(n = sodium_malloc(cap)))
+		return -ENOMEM;
+	if (b->len)
+		memcpy(n, b->buf, b->len);
+	sodium_free(b->buf); /* wipes */
+	b->buf = n;
+	b->cap = cap;
+	return 0;
+}
+
+/* Take c's frames queued since offset from into the batch; when they do
+ * not fit (a large value), they stay in c's own queue. */
+static int batch_add(struct batch *b, struct conn_set *cs, struct conn *c, size_t from)
+{
+	struct staged *st = &b->st[b->n];
+	ssize_t n = -ENOBUFS;
+
+	if (b->n == b->stcap)
+		return -ENOBUFS;
+	*st = (struct staged){ .c = c, .off = b->len };
+	if (batch_room(b, c->wlen - from) == 0)
+		n = conn_take_output(cs, c, from, b->buf + b->len, b->cap - b->len);
+	if (n > 0) {
+		st->len = (size_t)n;
+		b->len += (size_t)n;
+	}
+	b->n++;
+	return 0;
+}
+
+/* Write the held audit lines, then, only if that worked, every frame. */
+static void batch_commit(struct agent *a, struct batch *b)
+{
+	int r = audit_release(a->audit);
+
+	if (r < 0)
+		log_errno(-r, "audit log write failed: watchers of this push are closed unserved");
+	for (size_t i = 0; i < b->n; i++) {
+		struct conn *c = b->st[i].c;
+		if (c->dead)
+			continue;
+		if (r < 0) {
+			(void)conn_take_output(&a->cs, c, c->woff, NULL, 0);
+			conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "audit log unavailable");
+		} else if (b->st[i].len) {
+			if (conn_send(&a->cs, c, b->buf + b->st[i].off, b->st[i].len) < 0 &&
+			    !c->dead) /* could not queue the rest: it must not lose frames */
+				conn_send_error(&a->cs, c, PROTO_E_BUSY, "push not delivered");
+		} else {
+			conn_flush(&a->cs, c);
+		}
+	}
+	if (b->buf)
+		sodium_memzero(b->buf, b->len);
+	b->len = b->n = 0;
+	audit_hold(a->audit);
+}
+
+/* Decide and stage one watcher's push. */
+static void push_one(struct agent *a, struct batch *b, struct conn *c,
+		     const struct policy_eval *ev, const struct ks_info *inf, size_t ninf)
+{
+	size_t from = c->wlen;
+	int r = ev ? resync_one(a, c, ev, inf, ninf) : -ENOMEM;
+
+	if (r > 0 && (r = release_end(&a->rel, c, (uint32_t)r)) == 0)
+		r = 1;
+	if (r <= 0) {
+		if (r < 0) { /* nothing of it goes out; its audit lines stay (over-report) */
+			(void)conn_take_output(&a->cs, c, from, NULL, 0);
+			conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "push failed");
+		}
+		return;
+	}
+	if (c->wlen - from > WATCH_STAGE_MAX - b->len || b->n == b->stcap)
+		batch_commit(a, b);
+	batch_add(b, &a->cs, c, from);
+}
+
+/* Push to every watcher what changed for it, with the identities it has now. */
+static void push_all(struct agent *a, const char *why)
 {
 	struct ks_info *inf = NULL;
+	struct evcache ec = { .n = 0 };
+	struct batch b = { .stcap = a->cs.n_watchers ? a->cs.n_watchers : 1 };
 	size_t ninf = 0;
 	int r = ks_list(a->ks, &inf, &ninf);
 
-	if (r < 0) {
-		log_errno(-r, "%s: cannot list the store; watchers not resynced", why);
+	if (r < 0 || !(b.st = calloc(b.stcap, sizeof(*b.st)))) {
+		log_errno(r < 0 ? -r : ENOMEM, "%s: watchers not resynced", why);
+		free(inf);
 		return;
 	}
+	audit_hold(a->audit);
 	for (struct conn *c = a->cs.head, *next; c; c = next) {
 		next = c->next;
 		if (!c->watching || c->dead)
@@ -182,11 +353,144 @@ void watch_resync_all(struct agent *a, const char *why)
 			conn_close(&a->cs, c);
 			continue;
 		}
-		r = resync_one(a, c, inf, ninf);
-		if (r > 0 && release_end(&a->rel, c, (uint32_t)r) == 0)
-			conn_flush(&a->cs, c);
-		else if (r != 0)
-			conn_send_error(&a->cs, c, PROTO_E_INTERNAL, "push failed");
+		push_one(a, &b, c, evcache_get(&ec, a->pol, c), inf, ninf);
 	}
+	batch_commit(a, &b);
+	(void)audit_release(a->audit); /* batch_commit held it again: nothing is held */
+	sodium_free(b.buf);
+	free(b.st);
+	evcache_free(&ec);
 	free(inf);
+}
+
+/* --- Fresh identities before a push (docs/attestation.md "cache
+ * freshness"): a container's name and labels can change under a running
+ * watcher (docker rename), so every resync asks the engine again, once per
+ * distinct container, on the lookup thread; the push waits (the loop does
+ * not) until every answer is back or WATCH_IDENTIFY_MS passed; a container
+ * without an answer then fails closed (its rules needing metadata do not
+ * match: its grants are revoked). --- */
+struct watch_round {
+	const char *why; /* waiting for identities before this push; NULL: idle */
+	uint64_t until_ms;
+	char (*ids)[CG_ID_LEN + 1]; /* distinct engine-identified containers */
+	bool *asked;
+	size_t n, cap;
+};
+
+static bool engine_identified(const struct agent *a, const struct conn *c)
+{
+	return a->eng && c->watching && !c->dead && c->peer.cg.runtime != RT_HOST &&
+	       !c->k8s && !(a->kube && c->peer.cg.pod_uid[0]);
+}
+
+static int round_add(struct watch_round *w, const char *id)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->ids[i], id) == 0)
+			return 0;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		void *ids = realloc(w->ids, cap * sizeof(*w->ids));
+		if (!ids)
+			return -ENOMEM;
+		w->ids = ids;
+		void *asked = realloc(w->asked, cap * sizeof(*w->asked));
+		if (!asked)
+			return -ENOMEM;
+		w->asked = asked;
+		w->cap = cap;
+	}
+	snprintf(w->ids[w->n], sizeof(w->ids[0]), "%s", id);
+	w->asked[w->n++] = false;
+	return 0;
+}
+
+/* Ask for what is not asked yet (the lookup queue is bounded); true when
+ * every container has its answer. */
+static bool round_progress(struct agent *a, struct watch_round *w)
+{
+	bool all = true;
+
+	for (size_t i = 0; i < w->n; i++) {
+		if (!w->asked[i]) {
+			w->asked[i] = identify_refresh(&a->idf, w->ids[i]) == 0;
+			all = false;
+		} else if (all && !identify_answered(&a->idf, w->ids[i])) {
+			all = false;
+		}
+	}
+	return all;
+}
+
+/* The push itself, once identities are fresh (or their time is up). */
+static void round_push(struct agent *a)
+{
+	struct watch_round *w = a->watch;
+	const char *why = w->why;
+
+	w->why = NULL;
+	w->n = 0;
+	for (struct conn *c = a->cs.head; c; c = c->next)
+		if (engine_identified(a, c))
+			identify_recheck(&a->idf, c);
+	push_all(a, why);
+}
+
+void watch_resync_all(struct agent *a, const char *why)
+{
+	struct watch_round *w = a->watch;
+
+	if (!a->eng) { /* nothing to look up */
+		push_all(a, why);
+		return;
+	}
+	if (!w && !(w = a->watch = calloc(1, sizeof(*w)))) {
+		push_all(a, why); /* no memory to wait: push on what is known */
+		return;
+	}
+	if (w->why)
+		return; /* a push is already waiting; it lists the store when it runs */
+	for (struct conn *c = a->cs.head; c; c = c->next)
+		if (engine_identified(a, c) && round_add(w, c->peer.cg.id) < 0)
+			break; /* out of memory: the rest fail closed at the recheck */
+	if (!w->n) {
+		push_all(a, why);
+		return;
+	}
+	w->why = why;
+	w->until_ms = clock_ms() + WATCH_IDENTIFY_MS;
+	if (round_progress(a, w))
+		round_push(a);
+}
+
+void watch_identified(struct agent *a)
+{
+	if (a->watch && a->watch->why && round_progress(a, a->watch))
+		round_push(a);
+}
+
+int watch_timeout(const struct agent *a, uint64_t now)
+{
+	const struct watch_round *w = a->watch;
+
+	if (!w || !w->why)
+		return -1;
+	return w->until_ms > now ? (int)(w->until_ms - now) : 0;
+}
+
+void watch_tick(struct agent *a, uint64_t now)
+{
+	if (a->watch && a->watch->why && now >= a->watch->until_ms)
+		round_push(a);
+}
+
+void watch_fini(struct agent *a)
+{
+	if (!a->watch)
+		return;
+	free(a->watch->ids);
+	free(a->watch->asked);
+	free(a->watch);
+	a->watch = NULL;
 }

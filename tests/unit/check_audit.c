@@ -2,6 +2,7 @@
 /* Audit lines: every field present, RFC3339 UTC time, hostile names
  * escaped (one line stays one line), lines appended to a 0600 file. */
 #include <check.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,51 @@ START_TEST(refusals_aggregated)
 }
 END_TEST
 
+/* Held lines reach the file only at audit_release, all of them; a failed
+ * write is reported by audit_release (the pushes it vouched for are not
+ * sent). */
+START_TEST(hold_then_release)
+{
+	char dir[] = "/tmp/check_audit.XXXXXX", path[64], buf[4096];
+	struct peer pe = { .pid = 1, .pidfd = -1 };
+	struct policy_identity id = { &pe, NULL, NULL, NULL };
+	struct audit_event ev = { &id, "r", "s", 2, AUDIT_PUSH, NULL };
+	struct audit *a = NULL;
+	struct stat st;
+	FILE *f;
+	int lines = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	ck_assert_int_eq(audit_open(path, &a), 0);
+	audit_hold(a);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(audit_write(a, &ev), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 0); /* nothing written while held */
+	ck_assert_int_eq(audit_release(a), 0);
+	ck_assert_int_eq(audit_write(a, &ev), 0); /* not held: written at once */
+	audit_close(a);
+	f = fopen(path, "r");
+	while (fgets(buf, sizeof(buf), f)) {
+		json_t *o = line_json(buf);
+		ck_assert_str_eq(json_string_value(json_object_get(o, "decision")), "push");
+		json_decref(o);
+		lines++;
+	}
+	fclose(f);
+	ck_assert_int_eq(lines, 101);
+	unlink(path);
+	rmdir(dir);
+	ck_assert_int_eq(audit_open("/dev/full", &a), 0);
+	audit_hold(a);
+	ck_assert_int_eq(audit_write(a, &ev), 0);
+	ck_assert_int_eq(audit_release(a), -ENOSPC);
+	ck_assert_int_eq(audit_release(a), 0); /* nothing held any more */
+	audit_close(a);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("audit");
@@ -187,6 +233,7 @@ static Suite *make_suite(void)
 	tcase_add_test(t, decision_names);
 	tcase_add_test(t, write_appends_0600);
 	tcase_add_test(t, refusals_aggregated);
+	tcase_add_test(t, hold_then_release);
 	suite_add_tcase(s, t);
 	return s;
 }
