@@ -12,6 +12,24 @@
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 
+/* After credentials import can move: the command that moves them, and the
+ * zero-code-change forms for apps that read variables (docs/migrating.md). */
+static void next_step(FILE *f, const struct scan_result *r)
+{
+	char file[300];
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct scan_finding *x = &r->f[i];
+		if (x->src == SCAN_SRC_NONE || x->rule > SCAN_R_TEST_TOKEN)
+			continue;
+		fprintf(f,
+			"next: keyhole import --from %s (secrets as files; --deliver env-file "
+			"or env for an app that reads variables)\n",
+			text_safe(x->file, file, sizeof file));
+		return;
+	}
+}
+
 char *scan_report_table(const struct scan_result *r)
 {
 	char *out = NULL;
@@ -35,6 +53,7 @@ char *scan_report_table(const struct scan_result *r)
 		fprintf(f, "%zu finding%s\n", r->n, r->n == 1 ? "" : "s");
 	else
 		fputs("no findings\n", f);
+	next_step(f, r);
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;

@@ -744,6 +744,20 @@ START_TEST(non_utf8_names)
 	ck_assert_ptr_nonnull(strstr(s, "e?[2J.env:1"));
 	free(s);
 	scan_result_free(&r);
+	/* a movable credential: the table names the next step, with its file */
+	ck_assert_int_eq(scan_str(&r, "app.env", SCAN_T_ENV, "X_TOKEN=abcd1234xyz\n"), 0);
+	s = scan_report_table(&r);
+	ck_assert_ptr_nonnull(strstr(s, "\nnext: keyhole import --from app.env (secrets as files; "
+					"--deliver env-file or env"));
+	free(s);
+	scan_result_free(&r);
+	/* posture only: nothing to import, no next step */
+	ck_assert_int_eq(scan_str(&r, "Dockerfile", SCAN_T_DOCKERFILE, "FROM x\n"), 0);
+	s = scan_report_table(&r);
+	ck_assert_ptr_nonnull(strstr(s, "KH201"));
+	ck_assert_ptr_null(strstr(s, "next:"));
+	free(s);
+	scan_result_free(&r);
 }
 END_TEST
 
