@@ -69,11 +69,11 @@ struct agent {
 	uint64_t requests;
 	int store_err; /* last store reload failed with this -errno (0 = fresh) */
 	time_t store_err_since;
-	const char *resync;  /* set: watchers are resynced after this batch (why) */
+	const char *resync;	   /* set: watchers are resynced after this batch (why) */
 	struct watch_round *watch; /* watch.c: a resync waiting for identities */
-	bool audit_pending;  /* aggregated audit counts wait for their summary */
-	bool audit_low;	     /* little free space under the audit log */
-	uint64_t audit_free; /* bytes free there at the last check */
+	bool audit_pending;	   /* aggregated audit counts wait for their summary */
+	bool audit_low;		   /* little free space under the audit log */
+	uint64_t audit_free;	   /* bytes free there at the last check */
 	uint64_t next_space_ms;
 	bool stop;
 };

@@ -33,9 +33,9 @@ struct audit {
 	int fd;
 	int own;
 	char *path;
-	bool held;     /* audit_hold: lines collect in buf */
-	int held_err;  /* the first failed write while held */
-	char *buf;     /* held lines (no values: ordinary heap) */
+	bool held;    /* audit_hold: lines collect in buf */
+	int held_err; /* the first failed write while held */
+	char *buf;    /* held lines (no values: ordinary heap) */
 	size_t len, cap;
 	unsigned pending; /* slots with counts not yet summarised */
 	struct hush h[HUSH_SLOTS];

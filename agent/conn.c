@@ -353,8 +353,7 @@ int conn_flush(struct conn_set *cs, struct conn *c)
 	return 0;
 }
 
-ssize_t conn_take_output(struct conn_set *cs, struct conn *c, size_t from, uint8_t *dst,
-			 size_t cap)
+ssize_t conn_take_output(struct conn_set *cs, struct conn *c, size_t from, uint8_t *dst, size_t cap)
 {
 	size_t n;
 

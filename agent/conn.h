@@ -33,7 +33,7 @@ enum conn_kind { CONN_AGENT, CONN_ADMIN };
 struct held {
 	char name[PROTO_MAX_NAME + 1];
 	char file[PROTO_MAX_NAME + 1];
-	uint64_t version; /* 0 = granted but not (yet) in the store */
+	uint64_t version;  /* 0 = granted but not (yet) in the store */
 	uint32_t delivery; /* policy_grant_delivery_key of the grant it was sent under */
 };
 

@@ -321,8 +321,7 @@ static void parse_args(int argc, char **argv, struct agent_opts *o)
 		key_from_cli |= ch == 'k';
 		apply_opt(ch, optarg, o, &key_set);
 		if (!o->kube.url && (o->kube.cacert || o->kube.cert || o->kube.key ||
-				     o->kube.token_file || o->kube.insecure ||
-				     o->kube.timeout_ms))
+				     o->kube.token_file || o->kube.insecure || o->kube.timeout_ms))
 			fatalx(2, "--kubelet-* options need --kubelet URL");
 	}
 	if (optind != argc)

@@ -552,7 +552,8 @@ static int parse_delivery(struct pctx *c, const char *where, json_t *g, struct p
 	if (pg->env)
 		pg->delivery |= PROTO_D_ENV;
 	if (pg->env_file && !(pg->delivery & PROTO_D_FILE))
-		return perr(c, "%s.env_file: needs a file; add \"file\" to a grant that has \"env\"",
+		return perr(c,
+			    "%s.env_file: needs a file; add \"file\" to a grant that has \"env\"",
 			    where);
 	if (pg->env_file)
 		pg->delivery |= PROTO_D_ENV_FILE;
@@ -563,8 +564,8 @@ static int parse_delivery(struct pctx *c, const char *where, json_t *g, struct p
 
 static int parse_grant(struct pctx *c, const char *where, json_t *g, struct policy_grant *pg)
 {
-	static const char *const keys[] = { "secret", "file",     "mode", "template",
-						    "escape", "env",      "env_file", NULL };
+	static const char *const keys[] = { "secret", "file", "mode",	  "template",
+					    "escape", "env",  "env_file", NULL };
 	const char *file = NULL, *mode = NULL;
 	int e;
 
@@ -723,7 +724,9 @@ static int check_env_pair(struct pctx *c, size_t i, const struct policy_rule *a,
 			  const struct policy_grant *y)
 {
 	bool same = strcmp(x->file, y->file) == 0;
-	const char *v = sets_var(y, x->env) ? x->env : sets_var(y, x->env_file) ? x->env_file : NULL;
+	const char *v = sets_var(y, x->env)	   ? x->env
+			: sets_var(y, x->env_file) ? x->env_file
+						   : NULL;
 
 	if (same && a != b &&
 	    (x->delivery != y->delivery || !same_opt(x->env, y->env) ||

@@ -120,10 +120,9 @@ static size_t value_frame_size(const struct conn *c, const struct policy_grant *
 {
 	if (c->proto < 2)
 		return proto_secret_frame_size(strlen(g->secret), strlen(g->file), len);
-	return proto_secret2_frame_size(strlen(g->secret),
-					(g->delivery & PROTO_D_FILE) ? strlen(g->file) : 0,
-					g->env ? strlen(g->env) : 0,
-					g->env_file ? strlen(g->env_file) : 0, len);
+	return proto_secret2_frame_size(
+		strlen(g->secret), (g->delivery & PROTO_D_FILE) ? strlen(g->file) : 0,
+		g->env ? strlen(g->env) : 0, g->env_file ? strlen(g->env_file) : 0, len);
 }
 
 /* Audit, then encode the SECRET frame in place (the value goes straight

@@ -310,8 +310,8 @@ static void batch_commit(struct agent *a, struct batch *b)
 }
 
 /* Decide and stage one watcher's push. */
-static void push_one(struct agent *a, struct batch *b, struct conn *c,
-		     const struct policy_eval *ev, const struct ks_info *inf, size_t ninf)
+static void push_one(struct agent *a, struct batch *b, struct conn *c, const struct policy_eval *ev,
+		     const struct ks_info *inf, size_t ninf)
 {
 	size_t from = c->wlen;
 	int r = ev ? resync_one(a, c, ev, inf, ninf) : -ENOMEM;
@@ -380,8 +380,8 @@ struct watch_round {
 
 static bool engine_identified(const struct agent *a, const struct conn *c)
 {
-	return a->eng && c->watching && !c->dead && c->peer.cg.runtime != RT_HOST &&
-	       !c->k8s && !(a->kube && c->peer.cg.pod_uid[0]);
+	return a->eng && c->watching && !c->dead && c->peer.cg.runtime != RT_HOST && !c->k8s &&
+	       !(a->kube && c->peer.cg.pod_uid[0]);
 }
 
 static int round_add(struct watch_round *w, const char *id)

@@ -262,7 +262,8 @@ int main(int argc, char **argv)
 		       sizes[i], t_open, t_all, c_open, c_all,
 		       sizes[i] == 10000 ? " goal<=0.5" : "");
 		if (sizes[i] <= 10000 && (r = signed_open(store, key, sizes[i], &sp)) < 0) {
-			fprintf(stderr, "ks_bench: %zu signed records: %s\n", sizes[i], ks_strerror(r));
+			fprintf(stderr, "ks_bench: %zu signed records: %s\n", sizes[i],
+				ks_strerror(r));
 			return 1;
 		}
 		if (sizes[i] == 10000)

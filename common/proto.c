@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Wire codec v2 (v1 REQUEST and SECRET still decoded and encoded). Every read checks the remaining length before it advances
- * (sshbuf style: `rem < n`, never `p + n > end`). No syscalls, no malloc. */
+/* Wire codec v2 (v1 REQUEST and SECRET still decoded and encoded). Every read checks the remaining
+ * length before it advances (sshbuf style: `rem < n`, never `p + n > end`). No syscalls, no malloc.
+ */
 #include "proto.h"
 
 #include <errno.h>
@@ -217,8 +218,7 @@ static int delivery_check(uint8_t d, const char *file, const char *env, const ch
 	bool f = file && file[0], e = env && env[0], ef = env_file && env_file[0];
 	if ((d & ~PROTO_D_ALL) || !(d & (PROTO_D_FILE | PROTO_D_ENV)))
 		return -EINVAL;
-	if (f != !!(d & PROTO_D_FILE) || e != !!(d & PROTO_D_ENV) ||
-	    ef != !!(d & PROTO_D_ENV_FILE))
+	if (f != !!(d & PROTO_D_FILE) || e != !!(d & PROTO_D_ENV) || ef != !!(d & PROTO_D_ENV_FILE))
 		return -EINVAL;
 	if ((d & PROTO_D_ENV_FILE) && !(d & PROTO_D_FILE))
 		return -EINVAL;
@@ -598,11 +598,39 @@ const char *proto_secret_name_problem(const char *s, char *buf, size_t len)
 /* Names that change what code runs or how the app starts: a secret (or
  * the path of a secret file) must never land in one. Prefixes end in '_'. */
 static const char *const env_denied[] = {
-	"LD_", "DYLD_", "KEYHOLE_", "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV",
-	"SHELLOPTS", "BASHOPTS", "PS4", "GCONV_PATH", "GLIBC_TUNABLES", "LOCPATH", "NLSPATH",
-	"HOSTALIASES", "RES_OPTIONS", "LOCALDOMAIN", "TMPDIR", "NODE_OPTIONS", "NODE_PATH",
-	"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT", "PERLLIB",
-	"RUBYOPT", "RUBYLIB", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+	"LD_",
+	"DYLD_",
+	"KEYHOLE_",
+	"PATH",
+	"HOME",
+	"SHELL",
+	"IFS",
+	"ENV",
+	"BASH_ENV",
+	"SHELLOPTS",
+	"BASHOPTS",
+	"PS4",
+	"GCONV_PATH",
+	"GLIBC_TUNABLES",
+	"LOCPATH",
+	"NLSPATH",
+	"HOSTALIASES",
+	"RES_OPTIONS",
+	"LOCALDOMAIN",
+	"TMPDIR",
+	"NODE_OPTIONS",
+	"NODE_PATH",
+	"PYTHONPATH",
+	"PYTHONHOME",
+	"PYTHONSTARTUP",
+	"PERL5LIB",
+	"PERL5OPT",
+	"PERLLIB",
+	"RUBYOPT",
+	"RUBYLIB",
+	"JAVA_TOOL_OPTIONS",
+	"_JAVA_OPTIONS",
+	"JDK_JAVA_OPTIONS",
 	NULL,
 };
 

@@ -29,7 +29,7 @@
 #define PROTO_MAX_ADMIN (1u << 20) /* admin JSON text */
 #define PROTO_MAX_ENV_NAME 128u	   /* environment variable name (v2) */
 /* Largest payload either side accepts: a SECRET2 with a maximal value. */
-#define PROTO_MAX_PAYLOAD                                                                    \
+#define PROTO_MAX_PAYLOAD                                                                          \
 	(PROTO_MAX_VALUE + 2u * (PROTO_MAX_NAME + 2u) + 2u * (PROTO_MAX_ENV_NAME + 2u) + 64u)
 /* Largest REQUEST payload: what the agent buffers before it has decoded. */
 #define PROTO_MAX_REQUEST (8u + PROTO_MAX_NAMES * (PROTO_MAX_NAME + 2u))

@@ -469,8 +469,8 @@ int ks_verify(struct ks_store *ks,
 /* ---- migrate --sign: every record signed in memory, then one write */
 
 struct mig_rec {
-	size_t idx;	   /* in ks->recs */
-	struct ks_ver *v;  /* signed shallow copies of its versions (ct shared) */
+	size_t idx;	  /* in ks->recs */
+	struct ks_ver *v; /* signed shallow copies of its versions (ct shared) */
 	struct ks_ver tomb;
 };
 

@@ -355,7 +355,8 @@ static bool file_equals(int oldfd, const char *file, const uint8_t *value, size_
 /* Same delivery, and for an env entry the same value (held in memory). */
 static bool same_delivery(const struct shim_secret *x, const struct shim_secret *y)
 {
-	if (x->delivery != y->delivery || strcmp(x->env, y->env) || strcmp(x->env_file, y->env_file))
+	if (x->delivery != y->delivery || strcmp(x->env, y->env) ||
+	    strcmp(x->env_file, y->env_file))
 		return false;
 	if (!(x->delivery & PROTO_D_ENV))
 		return true;

@@ -26,7 +26,8 @@ static bool replaced(const char *e, const struct shim_set *set)
 		return true;
 	for (size_t i = 0; set && i < set->n; i++) {
 		const struct shim_secret *s = &set->s[i];
-		if (((s->delivery & PROTO_D_ENV) && strlen(s->env) == n && !strncmp(e, s->env, n)) ||
+		if (((s->delivery & PROTO_D_ENV) && strlen(s->env) == n &&
+		     !strncmp(e, s->env, n)) ||
 		    ((s->delivery & PROTO_D_ENV_FILE) && strlen(s->env_file) == n &&
 		     !strncmp(e, s->env_file, n)))
 			return true;

@@ -79,8 +79,7 @@ static bool old_agent(struct shim_opts *o, const struct batch *b, int e)
 /* One attempt: connect, request, read the first batch. Returns the fd, or
  * -EBUSY when the agent said it is busy or speaks an older protocol (worth
  * retrying); exits otherwise. */
-static int fetch_once(struct shim_opts *o, int64_t deadline, long backoff_ms,
-		      struct shim_set *set)
+static int fetch_once(struct shim_opts *o, int64_t deadline, long backoff_ms, struct shim_set *set)
 {
 	struct batch b;
 	struct fetch_rx rx = { NULL, 0, 0 };

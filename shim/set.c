@@ -55,7 +55,8 @@ static bool taken(const struct shim_set *set, const struct shim_secret *s, const
 		const struct shim_secret *t = &set->s[i];
 		if (t == s)
 			continue;
-		if ((file[0] && !strcmp(t->file, file)) || sets_var(t, env) || sets_var(t, env_file))
+		if ((file[0] && !strcmp(t->file, file)) || sets_var(t, env) ||
+		    sets_var(t, env_file))
 			return true;
 	}
 	return false;
@@ -95,8 +96,8 @@ static void fill(struct shim_set *set, struct shim_secret *s, const char *name, 
 	s->mode = mode;
 }
 
-static int put(struct shim_set *set, const struct proto_secret *m, const char *file,
-	       uint16_t mode, struct shim_secret **ret)
+static int put(struct shim_set *set, const struct proto_secret *m, const char *file, uint16_t mode,
+	       struct shim_secret **ret)
 {
 	struct shim_secret *s;
 	int r = slot(set, m->name, file, m->env, m->env_file, &s);
@@ -120,10 +121,9 @@ static int put(struct shim_set *set, const struct proto_secret *m, const char *f
 int set_put(struct shim_set *set, const char *name, const char *file, uint64_t version,
 	    uint16_t mode, const uint8_t *value, uint32_t value_len)
 {
-	struct proto_secret m = { .version = version,
-				  .value = value,
-				  .value_len = value_len,
-				  .delivery = PROTO_D_FILE };
+	struct proto_secret m = {
+		.version = version, .value = value, .value_len = value_len, .delivery = PROTO_D_FILE
+	};
 	struct shim_secret *s;
 	if (strlen(name) > PROTO_MAX_NAME)
 		return -EINVAL;
@@ -131,8 +131,7 @@ int set_put(struct shim_set *set, const char *name, const char *file, uint64_t v
 	return put(set, &m, file, mode, &s);
 }
 
-int set_put_msg(struct shim_set *set, const struct proto_secret *m, const char *file,
-		uint16_t mode)
+int set_put_msg(struct shim_set *set, const struct proto_secret *m, const char *file, uint16_t mode)
 {
 	struct shim_secret *s;
 	return put(set, m, (m->delivery & PROTO_D_FILE) ? file : "", mode, &s);

@@ -316,9 +316,9 @@ static int parse(int argc, char **argv, struct imp_opts *o, const char **ret_fil
 			else if (!strcmp(d, "env"))
 				o->deliver = MIG_D_ENV;
 			else
-				return cli_usage_error("import",
-						       "--deliver: '%s' is not file, env-file or env",
-						       d);
+				return cli_usage_error(
+					"import", "--deliver: '%s' is not file, env-file or env",
+					d);
 		} else if (!strcmp(a, "--dry-run"))
 			o->dry_run = true;
 		else if (!strcmp(a, "--write"))
@@ -362,22 +362,21 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
 	return import_from(ctx, &o);
 }
 
-CLI_COMMAND(
-	import, .name = "import",
-	.summary = "add sealed records, or move credentials from a Dockerfile/compose/.env",
-	.usage = "usage: keyhole import FILE\n"
-		 "       keyhole import --from FILE [--prefix NAME/] [--image IMAGE]\n"
-		 "                      [--type dockerfile|compose|env] [--dry-run | --write]\n"
-		 "                      [--deliver file|env-file|env]\n\n"
-		 "FILE: sealed-record JSON from `keyhole seal` (one record or an array).\n"
-		 "--from: store each credential `keyhole scan` finds in FILE as\n"
-		 "<prefix><lowercased name>, then print the file without the values (the\n"
-		 "Dockerfile ENTRYPOINT wrapped by keyhole-shim), the docker run flags and\n"
-		 "a policy rule granting exactly those secrets to IMAGE. Existing names are\n"
-		 "never overwritten: same value (checked with the private key) = unchanged.\n"
-		 "--dry-run stores nothing. --write replaces FILE atomically and keeps the\n"
-		 "original as FILE.keyhole-bak (refused if that exists). --deliver env-file\n"
-		 "adds \"env_file\": \"<NAME>_FILE\" to each grant (the app reads the file\n"
-		 "that variable names); --deliver env grants \"env\": \"<NAME>\" instead (the\n"
-		 "value in the app's environment: opt-in, see docs/migrating.md).\n",
-	.run = run);
+CLI_COMMAND(import, .name = "import",
+	    .summary = "add sealed records, or move credentials from a Dockerfile/compose/.env",
+	    .usage = "usage: keyhole import FILE\n"
+		     "       keyhole import --from FILE [--prefix NAME/] [--image IMAGE]\n"
+		     "                      [--type dockerfile|compose|env] [--dry-run | --write]\n"
+		     "                      [--deliver file|env-file|env]\n\n"
+		     "FILE: sealed-record JSON from `keyhole seal` (one record or an array).\n"
+		     "--from: store each credential `keyhole scan` finds in FILE as\n"
+		     "<prefix><lowercased name>, then print the file without the values (the\n"
+		     "Dockerfile ENTRYPOINT wrapped by keyhole-shim), the docker run flags and\n"
+		     "a policy rule granting exactly those secrets to IMAGE. Existing names are\n"
+		     "never overwritten: same value (checked with the private key) = unchanged.\n"
+		     "--dry-run stores nothing. --write replaces FILE atomically and keeps the\n"
+		     "original as FILE.keyhole-bak (refused if that exists). --deliver env-file\n"
+		     "adds \"env_file\": \"<NAME>_FILE\" to each grant (the app reads the file\n"
+		     "that variable names); --deliver env grants \"env\": \"<NAME>\" instead (the\n"
+		     "value in the app's environment: opt-in, see docs/migrating.md).\n",
+	    .run = run);

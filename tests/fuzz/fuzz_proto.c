@@ -25,17 +25,15 @@ static ssize_t reencode(const struct proto_msg *m, uint8_t *out, size_t cap)
 {
 	const char *names[PROTO_MAX_NAMES];
 	switch (m->type) {
-	case PROTO_REQUEST:
-	{
+	case PROTO_REQUEST: {
 		/* proto_decode reads any version (the agent's typed decoder
 		 * refuses unknown ones); the encoder writes only 1 or 2: patch
 		 * the field back for the byte comparison. */
 		uint16_t v = m->u.request.version;
 		bool known = v >= PROTO_VERSION_MIN && v <= PROTO_VERSION;
-		ssize_t n = proto_encode_request_v(out, cap, known ? v : PROTO_VERSION,
-						   m->u.request.flags,
-						   request_names(&m->u.request, names),
-						   m->u.request.n_names);
+		ssize_t n = proto_encode_request_v(
+			out, cap, known ? v : PROTO_VERSION, m->u.request.flags,
+			request_names(&m->u.request, names), m->u.request.n_names);
 		if (n > 0 && !known) {
 			out[PROTO_HDR + 1] = (uint8_t)(v >> 8);
 			out[PROTO_HDR + 2] = (uint8_t)v;

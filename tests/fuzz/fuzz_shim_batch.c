@@ -39,9 +39,10 @@ static void check_set(const struct shim_set *set, const struct shim_opts *o)
 			FUZZ_CHECK((!has_file || strcmp(s->file, t->file)) &&
 				   strcmp(s->name, t->name));
 			/* one variable, one entry */
-			FUZZ_CHECK(!s->env[0] || (strcmp(s->env, t->env) && strcmp(s->env, t->env_file)));
-			FUZZ_CHECK(!s->env_file[0] ||
-				   (strcmp(s->env_file, t->env) && strcmp(s->env_file, t->env_file)));
+			FUZZ_CHECK(!s->env[0] ||
+				   (strcmp(s->env, t->env) && strcmp(s->env, t->env_file)));
+			FUZZ_CHECK(!s->env_file[0] || (strcmp(s->env_file, t->env) &&
+						       strcmp(s->env_file, t->env_file)));
 		}
 		if (o->n_want) {
 			bool wanted = false;

@@ -106,7 +106,8 @@ static int fetch(uint8_t *buf)
 		if (m.type == PROTO_ERROR)
 			snprintf(last_reply, sizeof last_reply, "ERROR %u: %s", m.u.error.code,
 				 m.u.error.reason);
-		if ((m.type == PROTO_SECRET || m.type == PROTO_SECRET2) && !strcmp(m.u.secret.name, name))
+		if ((m.type == PROTO_SECRET || m.type == PROTO_SECRET2) &&
+		    !strcmp(m.u.secret.name, name))
 			got = !expect || (m.u.secret.value_len == strlen(expect) &&
 					  !memcmp(m.u.secret.value, expect, strlen(expect)));
 		else if (m.type == PROTO_ERROR) {

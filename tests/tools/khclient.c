@@ -82,8 +82,7 @@ static void print_secret2(const struct proto_msg *m)
 	       "env_file=%s len=%u value=%.*s\n",
 	       m->u.secret.name, (unsigned long long)m->u.secret.version, m->u.secret.delivery,
 	       m->u.secret.file, m->u.secret.mode, m->u.secret.env, m->u.secret.env_file,
-	       m->u.secret.value_len, (int)m->u.secret.value_len,
-	       (const char *)m->u.secret.value);
+	       m->u.secret.value_len, (int)m->u.secret.value_len, (const char *)m->u.secret.value);
 }
 
 static void print_msg(const struct proto_msg *m)

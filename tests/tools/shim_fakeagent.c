@@ -100,7 +100,8 @@ static ssize_t secret2(const char *line)
 	int off = 0;
 	memset(&m, 0, sizeof m);
 	if (sscanf(line, "secret2 %255s %255s %o %llu %128s %128s %n", m.name, f, &mode,
-		   (unsigned long long *)&m.version, e, ef, &off) != 6 || !off)
+		   (unsigned long long *)&m.version, e, ef, &off) != 6 ||
+	    !off)
 		return -EINVAL;
 	m.mode = (uint16_t)mode;
 	if (strcmp(f, "-"))

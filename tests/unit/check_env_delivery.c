@@ -57,9 +57,9 @@ START_TEST(secret2_round_trip)
 	struct proto_reply r;
 	ssize_t n = proto_encode_secret2(buf, sizeof buf, &in);
 	ck_assert_int_gt(n, 0);
-	ck_assert_uint_eq((size_t)n, proto_secret2_frame_size(strlen(in.name), strlen(in.file),
-							      strlen(in.env), strlen(in.env_file),
-							      in.value_len));
+	ck_assert_uint_eq((size_t)n,
+			  proto_secret2_frame_size(strlen(in.name), strlen(in.file), strlen(in.env),
+						   strlen(in.env_file), in.value_len));
 	ck_assert_int_eq(buf[PROTO_HDR], PROTO_SECRET2);
 	ck_assert_int_eq(proto_decode(buf + PROTO_HDR, (size_t)n - PROTO_HDR, &m), 0);
 	ck_assert_int_eq(m.type, PROTO_SECRET2);
@@ -88,7 +88,8 @@ END_TEST
 START_TEST(v1_secret_decodes_as_file)
 {
 	struct proto_msg m;
-	ssize_t n = proto_encode_secret(buf, sizeof buf, "a", 1, "f", 0400, (const uint8_t *)"v", 1);
+	ssize_t n =
+		proto_encode_secret(buf, sizeof buf, "a", 1, "f", 0400, (const uint8_t *)"v", 1);
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(proto_decode(buf + PROTO_HDR, (size_t)n - PROTO_HDR, &m), 0);
 	ck_assert_uint_eq(m.u.secret.delivery, PROTO_D_FILE);
@@ -203,12 +204,25 @@ END_TEST
 START_TEST(env_name_validator)
 {
 	char why[160];
-	static const char *const ok[] = { "DATABASE_PASSWORD", "_x", "a1", "POSTGRES_PASSWORD_FILE",
-					  "PATHS", "LD", "MY_LD_PRELOAD", NULL };
-	static const char *const bad[] = { "", "1A", "A-B", "A=B", "A B", "LD_PRELOAD",
-					   "LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "HOME",
-					   "KEYHOLE_DIR", "BASH_ENV", "NODE_OPTIONS",
-					   "GLIBC_TUNABLES", "DYLD_INSERT_LIBRARIES", NULL };
+	static const char *const ok[] = { "DATABASE_PASSWORD",	    "_x",    "a1",
+					  "POSTGRES_PASSWORD_FILE", "PATHS", "LD",
+					  "MY_LD_PRELOAD",	    NULL };
+	static const char *const bad[] = { "",
+					   "1A",
+					   "A-B",
+					   "A=B",
+					   "A B",
+					   "LD_PRELOAD",
+					   "LD_LIBRARY_PATH",
+					   "LD_AUDIT",
+					   "PATH",
+					   "HOME",
+					   "KEYHOLE_DIR",
+					   "BASH_ENV",
+					   "NODE_OPTIONS",
+					   "GLIBC_TUNABLES",
+					   "DYLD_INSERT_LIBRARIES",
+					   NULL };
 	for (size_t i = 0; ok[i]; i++)
 		ck_assert_msg(proto_env_name_valid(ok[i]), "%s refused", ok[i]);
 	for (size_t i = 0; bad[i]; i++) {
@@ -216,7 +230,8 @@ START_TEST(env_name_validator)
 		ck_assert_ptr_nonnull(proto_env_name_problem(bad[i], why, sizeof why));
 	}
 	ck_assert(!proto_env_name_valid(NULL));
-	ck_assert_ptr_nonnull(strstr(proto_env_name_problem("LD_PRELOAD", why, sizeof why), "LD_*"));
+	ck_assert_ptr_nonnull(
+		strstr(proto_env_name_problem("LD_PRELOAD", why, sizeof why), "LD_*"));
 }
 END_TEST
 
@@ -233,8 +248,8 @@ static int parse(const char *j)
 }
 
 #define POL1(g) "{\"version\":1,\"rules\":[{\"name\":\"r\",\"grant\":[" g "]}]}"
-#define POL2(g, h)                                                                           \
-	"{\"version\":1,\"rules\":[{\"name\":\"r\",\"grant\":[" g "]},{\"name\":\"s\","        \
+#define POL2(g, h)                                                                                 \
+	"{\"version\":1,\"rules\":[{\"name\":\"r\",\"grant\":[" g "]},{\"name\":\"s\","            \
 	"\"grant\":[" h "]}]}"
 
 START_TEST(policy_env_valid)
@@ -257,9 +272,9 @@ START_TEST(policy_env_valid)
 	ck_assert_int_eq(parse(POL1("{\"secret\":\"a\"}")), 0);
 	ck_assert_uint_eq(P->rules[0].grants[0].delivery, PROTO_D_FILE);
 	/* the same delivery in two rules is fine */
-	ck_assert_int_eq(parse(POL2("{\"secret\":\"a\",\"env\":\"A\"}",
-				    "{\"secret\":\"a\",\"env\":\"A\"}")),
-			 0);
+	ck_assert_int_eq(
+		parse(POL2("{\"secret\":\"a\",\"env\":\"A\"}", "{\"secret\":\"a\",\"env\":\"A\"}")),
+		0);
 }
 END_TEST
 
@@ -300,9 +315,9 @@ START_TEST(policy_env_duplicates)
 				    "{\"secret\":\"b\",\"env\":\"X\"}")),
 			 -EINVAL);
 	/* across rules: a caller matching both would get two values */
-	ck_assert_int_eq(parse(POL2("{\"secret\":\"a\",\"env\":\"X\"}",
-				    "{\"secret\":\"b\",\"env\":\"X\"}")),
-			 -EINVAL);
+	ck_assert_int_eq(
+		parse(POL2("{\"secret\":\"a\",\"env\":\"X\"}", "{\"secret\":\"b\",\"env\":\"X\"}")),
+		-EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "variable 'X' set by two grants"));
 	/* one secret delivered two ways in two rules */
 	ck_assert_int_eq(parse(POL2("{\"secret\":\"a\",\"env\":\"X\"}", "{\"secret\":\"a\"}")),

@@ -419,7 +419,8 @@ static void fx_v1(struct fx *f, size_t n)
 		for (size_t j = 0; j < rec.n; j++) {
 			v[j].version = rec.n - j;
 			v[j].created = 1700000000 + (int64_t)i;
-			snprintf(val, sizeof(val), "v%zu.%llu", i, (unsigned long long)v[j].version);
+			snprintf(val, sizeof(val), "v%zu.%llu", i,
+				 (unsigned long long)v[j].version);
 			ck_assert_int_eq(ks_seal(ks_store_id(ks), pk, name, (const uint8_t *)val,
 						 strlen(val), &v[j]),
 					 0);

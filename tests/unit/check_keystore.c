@@ -711,7 +711,7 @@ static int wake(struct ks_store *ks, int wfd)
 START_TEST(watch_ignores_other_files)
 {
 	static const char *const others[] = { "other.conf", "store.json.bak", "xstore.json",
-					       "store.jso" };
+					      "store.jso" };
 	struct fx f;
 	bool changed = true;
 	size_t len;

@@ -444,7 +444,8 @@ START_TEST(test_client_options)
 		  "plain HTTP" },
 		{ { .url = "https://h", .cacert = "/nonexistent/ca.pem" },
 		  "--kubelet-cacert /nonexistent/ca.pem: No such file" },
-		{ { .url = "https://h", .timeout_ms = 301000 }, "--kubelet-timeout: at most 300 s" },
+		{ { .url = "https://h", .timeout_ms = 301000 },
+		  "--kubelet-timeout: at most 300 s" },
 	};
 	struct kubelet *k = NULL;
 	char err[256];
