@@ -81,8 +81,8 @@ START_TEST(test_sources_apart)
 	unsigned timeout_ms = getenv("VALGRIND") ? 20000 : 3000;
 
 	ck_assert(efd >= 0);
-	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = url, .timeout_ms = timeout_ms }, &k,
-				     err, sizeof(err)),
+	ck_assert_int_eq(kubelet_new(&(struct kubelet_opts){ .url = url, .timeout_ms = timeout_ms },
+				     &k, err, sizeof(err)),
 			 0);
 	ck_assert_int_eq(engine_new("unix:///nonexistent/keyhole-test/engine.sock", &e), 0);
 	ck_assert_int_eq(lookup_new_kubelet(k, efd, &kl), 0);
