@@ -917,8 +917,7 @@ static bool match_meta(const struct policy_rule *r, const struct container_meta 
 	return true;
 }
 
-__attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t len, size_t *off,
-							  const char *fmt, ...)
+void policy_appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -1006,7 +1005,7 @@ static void cap_causes(const struct container_meta *m, uint64_t refuse, bool all
 		int b = name ? cap_bit(name) : -1;
 		if (!name || (b >= 0 && !(refuse >> b & 1)))
 			continue;
-		appendf(list, sizeof(list), &off, "%s%.*s", off ? " " : "", CUT(name, 32));
+		policy_appendf(list, sizeof(list), &off, "%s%.*s", off ? " " : "", CUT(name, 32));
 	}
 	if (off)
 		cause(c, "CapAdd %s%s", list, allowlist ? " not allowed" : "");
@@ -1381,7 +1380,7 @@ void policy_deny_reason(const struct policy *p, const struct policy_eval *e,
 		return;
 	buf[0] = '\0';
 	policy_describe(id, who, sizeof(who));
-	appendf(buf, len, &off, "no rule grants '%.*s' to %s", CUT(secret, 100), who);
+	policy_appendf(buf, len, &off, "no rule grants '%.*s' to %s", CUT(secret, 100), who);
 	for (size_t i = 0; i < e->n_rules; i++) {
 		const struct policy_rule *r = e->rules[i].rule;
 		bool grants = false;
@@ -1389,10 +1388,10 @@ void policy_deny_reason(const struct policy *p, const struct policy_eval *e,
 			grants = strcmp(r->grants[g].secret, secret) == 0;
 		if (!grants || e->rules[i].matched)
 			continue;
-		appendf(buf, len, &off, "%s %s: %s", any ? "; rule" : " (rule", r->name,
-			e->rules[i].why);
+		policy_appendf(buf, len, &off, "%s %s: %s", any ? "; rule" : " (rule", r->name,
+			       e->rules[i].why);
 		any = true;
 	}
 	if (any)
-		appendf(buf, len, &off, ")");
+		policy_appendf(buf, len, &off, ")");
 }

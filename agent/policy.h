@@ -151,5 +151,9 @@ int policy_protect_paths(struct policy *p, const char *engine_url, const char *s
  * name or reason uses it, so a cut never makes a reason that JSON (the
  * audit line, explain) refuses. */
 size_t policy_utf8_prefix(const char *s, size_t max);
+/* Append to buf (len bytes) at *off; a cut never falls inside a character,
+ * so a denial or audit reason stays valid UTF-8. */
+__attribute__((format(printf, 4, 5))) void policy_appendf(char *buf, size_t len, size_t *off,
+							  const char *fmt, ...);
 
 #endif

@@ -3,7 +3,6 @@
  * it is queued; a reason sent to the caller never holds a value. */
 #include <errno.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,20 +240,6 @@ static int tmpl_collect(struct release *rel, const struct policy_grant *g, struc
 	return 0;
 }
 
-__attribute__((format(printf, 4, 5))) static void tmpl_append(char *buf, size_t len, size_t *off,
-							      const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*off >= len)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, len - *off, fmt, ap);
-	va_end(ap);
-	*off = n < 0 ? len : *off + (size_t)n;
-}
-
 /* "template db.tmpl (url) uses pay/db v3, pay/host v1": the audit reason. */
 static void tmpl_uses(const struct policy_grant *g, const struct tmpl_vals *tv, char *buf,
 		      size_t len)
@@ -262,11 +247,11 @@ static void tmpl_uses(const struct policy_grant *g, const struct tmpl_vals *tv, 
 	size_t off = 0;
 
 	buf[0] = '\0';
-	tmpl_append(buf, len, &off, "template %s (%s) uses", g->template,
-		    tmpl_escape_name((enum tmpl_escape)g->escape));
+	policy_appendf(buf, len, &off, "template %s (%s) uses", g->template,
+		       tmpl_escape_name((enum tmpl_escape)g->escape));
 	for (size_t i = 0; i < g->tmpl->n_names; i++)
-		tmpl_append(buf, len, &off, "%s %s v%llu", i ? "," : "", g->tmpl->names[i],
-			    (unsigned long long)tv->ver[i]);
+		policy_appendf(buf, len, &off, "%s %s v%llu", i ? "," : "", g->tmpl->names[i],
+			       (unsigned long long)tv->ver[i]);
 }
 
 /* Render into sodium memory, audit, queue; the rendered bytes are wiped. */
